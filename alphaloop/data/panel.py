@@ -1,0 +1,158 @@
+"""`MarketData`: the full, validated panel a data source produces.
+
+Only trusted code (the harness, the roles' review code) holds a ``MarketData``. Strategies
+see it through :meth:`MarketData.view`, which copies the rows up to a date into a
+read-only :class:`~alphaloop.contract.MarketView`.
+
+Arrays are ``[day, asset]`` (or ``[day]`` for macro series); prices are positive closes
+(total-return adjusted), volumes are units traded per day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from alphaloop.contract import AssetInfo, MarketView
+
+__all__ = ["DataError", "MarketData"]
+
+
+class DataError(ValueError):
+    """Market data is missing, malformed or too short; the message says where and what to do."""
+
+
+@dataclass(frozen=True, eq=False)
+class MarketData:
+    dates: pd.DatetimeIndex
+    assets: tuple[AssetInfo, ...]
+    prices: np.ndarray
+    volumes: np.ndarray
+    fundamentals: Mapping[str, np.ndarray] = field(default_factory=dict)
+    macro: Mapping[str, np.ndarray] = field(default_factory=dict)
+    source: str = "unknown"
+
+    def __post_init__(self) -> None:
+        n_days, n_assets = len(self.dates), len(self.assets)
+        if n_days == 0 or n_assets == 0:
+            raise DataError(f"{self.source}: market data needs at least one day and one asset")
+        if not self.dates.is_monotonic_increasing or self.dates.has_duplicates:
+            raise DataError(f"{self.source}: dates must be unique and increasing")
+        tickers = [a.ticker for a in self.assets]
+        if len(set(tickers)) != len(tickers):
+            raise DataError(f"{self.source}: duplicate tickers in the universe")
+        for name, arr in (("prices", self.prices), ("volumes", self.volumes)):
+            if arr.shape != (n_days, n_assets):
+                raise DataError(f"{self.source}: {name} has shape {arr.shape}, "
+                                f"expected {(n_days, n_assets)}")
+        if not np.all(np.isfinite(self.prices)) or np.any(self.prices <= 0):
+            bad = np.argwhere(~np.isfinite(self.prices) | (self.prices <= 0))[0]
+            raise DataError(
+                f"{self.source}: price of {tickers[bad[1]]} on {self.dates[bad[0]].date()} "
+                f"is {self.prices[bad[0], bad[1]]}; prices must be positive and finite")
+        for name, arr in self.fundamentals.items():
+            if arr.shape != (n_days, n_assets):
+                raise DataError(f"{self.source}: fundamental {name!r} has shape {arr.shape}")
+        for name, arr in self.macro.items():
+            if arr.shape != (n_days,):
+                raise DataError(f"{self.source}: macro {name!r} has shape {arr.shape}")
+        for arr in (self.prices, self.volumes, *self.fundamentals.values(),
+                    *self.macro.values()):
+            arr.setflags(write=False)
+
+    # -- shape ------------------------------------------------------------------------
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        return tuple(a.ticker for a in self.assets)
+
+    @property
+    def asset_classes(self) -> dict[str, str]:
+        return {a.ticker: a.asset_class for a in self.assets}
+
+    @property
+    def n_days(self) -> int:
+        return len(self.dates)
+
+    @property
+    def returns(self) -> np.ndarray:
+        """Simple daily returns ``[day, asset]``; row 0 is zero (no prior close)."""
+        out = np.zeros_like(self.prices)
+        out[1:] = self.prices[1:] / self.prices[:-1] - 1.0
+        return out
+
+    def price_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.prices, index=self.dates, columns=list(self.tickers))
+
+    # -- point-in-time access ---------------------------------------------------------
+    def index_of(self, date: pd.Timestamp | str) -> int:
+        """Position of the last trading day on or before ``date``."""
+        ts = pd.Timestamp(date)
+        pos = int(self.dates.searchsorted(ts, side="right")) - 1
+        if pos < 0:
+            raise DataError(f"{self.source}: no data on or before {ts.date()} "
+                            f"(data starts {self.dates[0].date()})")
+        return pos
+
+    def view(self, position: int, lookback: int | None = None) -> MarketView:
+        """A read-only view of rows ``[position - lookback + 1, position]`` (copies)."""
+        if not 0 <= position < self.n_days:
+            raise DataError(f"{self.source}: day {position} is outside the data")
+        start = 0 if lookback is None else max(0, position + 1 - int(lookback))
+        stop = position + 1
+        return MarketView(
+            as_of=self.dates[position],
+            assets=self.assets,
+            dates=self.dates[start:stop],
+            prices=self.prices[start:stop],
+            volumes=self.volumes[start:stop],
+            fundamentals={k: v[start:stop] for k, v in self.fundamentals.items()},
+            macro={k: v[start:stop] for k, v in self.macro.items()},
+        )
+
+    def slice(self, start: pd.Timestamp | str | None = None,
+              end: pd.Timestamp | str | None = None) -> MarketData:
+        """A new panel holding only the days in ``[start, end]``."""
+        mask = np.ones(self.n_days, dtype=bool)
+        if start is not None:
+            mask &= self.dates >= pd.Timestamp(start)
+        if end is not None:
+            mask &= self.dates <= pd.Timestamp(end)
+        if not mask.any():
+            raise DataError(f"{self.source}: no data between {start} and {end}")
+        return MarketData(
+            dates=self.dates[mask], assets=self.assets,
+            prices=self.prices[mask].copy(), volumes=self.volumes[mask].copy(),
+            fundamentals={k: v[mask].copy() for k, v in self.fundamentals.items()},
+            macro={k: v[mask].copy() for k, v in self.macro.items()},
+            source=self.source,
+        )
+
+    def select(self, tickers: Sequence[str]) -> MarketData:
+        """A new panel holding only ``tickers`` (in that order)."""
+        pos = {t: i for i, t in enumerate(self.tickers)}
+        missing = [t for t in tickers if t not in pos]
+        if missing:
+            raise DataError(f"{self.source}: unknown tickers {missing}")
+        cols = [pos[t] for t in tickers]
+        return MarketData(
+            dates=self.dates, assets=tuple(self.assets[c] for c in cols),
+            prices=self.prices[:, cols].copy(), volumes=self.volumes[:, cols].copy(),
+            fundamentals={k: v[:, cols].copy() for k, v in self.fundamentals.items()},
+            macro=dict(self.macro), source=self.source,
+        )
+
+    # -- identity ---------------------------------------------------------------------
+    def content_hash(self) -> str:
+        """SHA-256 of every value in the panel: same data, same hash, on any machine."""
+        h = hashlib.sha256()
+        h.update(",".join(f"{a.ticker}:{a.asset_class}" for a in self.assets).encode())
+        h.update(self.dates.asi8.astype("<i8").tobytes())
+        for name, arr in (("prices", self.prices), ("volumes", self.volumes),
+                          *sorted(self.fundamentals.items()), *sorted(self.macro.items())):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
+        return h.hexdigest()
