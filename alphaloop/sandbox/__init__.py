@@ -1,0 +1,31 @@
+"""Running untrusted strategy code: the bubblewrap process sandbox (default).
+
+``open_sandbox()`` returns a sandbox after checking that the isolation works, and
+refuses to run without one unless ``allow_unsandboxed=True``;
+:class:`SandboxedStrategy` puts a branch's strategy behind the strategy contract.
+"""
+
+from alphaloop.sandbox.base import (
+    Isolation,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxResult,
+    SandboxUnavailable,
+)
+from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner, open_sandbox
+from alphaloop.sandbox.strategy_host import SandboxedStrategy, StrategyFailed
+
+__all__ = [
+    "Isolation",
+    "Limits",
+    "ProcessSandbox",
+    "Sandbox",
+    "SandboxError",
+    "SandboxResult",
+    "SandboxUnavailable",
+    "SandboxedStrategy",
+    "StrategyFailed",
+    "UnsandboxedRunner",
+    "open_sandbox",
+]
