@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from alphaloop.cli import backtest
+from alphaloop.cli import backtest, pr
 
 __all__ = ["app", "main"]
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (backtest,):
+for _module in (backtest, pr):
     _module.register(app)
 
 

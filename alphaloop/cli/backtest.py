@@ -1,0 +1,167 @@
+"""``alphaloop backtest``: backtest a strategy through the trusted harness.
+
+Writes ``result.json`` and ``equity.png`` to ``--out`` and prints a metrics table (or,
+with ``--json``, only the result JSON on standard output). Bad input exits with code 2
+and one paragraph on standard error naming what is wrong, and leaves no output files.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from alphaloop.contract import ContractError
+from alphaloop.data.panel import DataError
+from alphaloop.harness.errors import HarnessError
+from alphaloop.harness.metrics import MetricsError
+from alphaloop.harness.result import BacktestResult
+from alphaloop.harness.runner import BacktestOutcome, BacktestRequest, run_backtest
+
+__all__ = ["register"]
+
+EXIT_BAD_INPUT = 2
+
+
+class FrequencyChoice(StrEnum):
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+
+
+class WindowChoice(StrEnum):
+    full = "full"
+    in_sample = "in-sample"
+    holdout = "holdout"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backtest")(backtest)
+
+
+def _fail(console: Console, message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _percent(value: float) -> str:
+    return f"{value:.2%}" if math.isfinite(value) else str(value)
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else str(value)
+
+
+def headline(result: BacktestResult) -> str:
+    """One line naming what was backtested."""
+    config, window = result.config, result.config.window
+    return (f"{config.strategy} on {config.data_source}: {window.label} window "
+            f"{window.start} to {window.end}, {config.frequency} rebalancing")
+
+
+def metrics_table(result: BacktestResult) -> Table:
+    """The headline metrics of a result as a rich table."""
+    m = result.metrics
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    trades = result.trades
+    rows = [
+        ("total return", _percent(m.total_return)),
+        ("annual return", _percent(m.annual_return)),
+        ("annual volatility", _percent(m.annual_volatility)),
+        ("Sharpe", _number(m.sharpe)),
+        ("Sortino", _number(m.sortino)),
+        ("max drawdown", _percent(m.max_drawdown)),
+        ("Calmar", _number(m.calmar)),
+        ("VaR 95% (daily)", _percent(m.var_95)),
+        ("CVaR 95% (daily)", _percent(m.cvar_95)),
+        ("turnover (per year)", _number(m.turnover)),
+        ("hit rate", _percent(m.hit_rate)),
+        ("days", str(m.n_days)),
+        ("decisions / trades", f"{len(result.decision_log)} / {len(trades)}"),
+        ("costs paid", f"{sum(t.cost_amount for t in trades):,.0f}"),
+        ("final value", f"{float(result.values[-1]):,.0f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _run(request: BacktestRequest, *, show_progress: bool, errors: Console) -> BacktestOutcome:
+    if not show_progress:
+        return run_backtest(request)
+    columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("decisions"), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True) as bar:
+        task = bar.add_task("backtest", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run_backtest(request, progress=progress)
+
+
+def backtest(
+    strategy: Annotated[str, typer.Option(
+        help="finsage, inverse-vol, or package.module:factory")] = "finsage",
+    profile: Annotated[str | None, typer.Option(
+        help="FinSage profile: default, conservative or aggressive")] = None,
+    data: Annotated[str, typer.Option(
+        help="data source: synthetic[:seed=N,years=Y], file:PATH, fmp")] = "synthetic",
+    start: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="first day of the window")] = None,
+    end: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="last day of the window (the clock with --window)")] = None,
+    window: Annotated[WindowChoice | None, typer.Option(
+        help="a named window instead of --start: full, in-sample or holdout")] = None,
+    holdout_days: Annotated[int, typer.Option(
+        help="trading days in the held-out window")] = 504,
+    frequency: Annotated[FrequencyChoice, typer.Option(
+        help="rebalance frequency")] = FrequencyChoice.monthly,
+    capital: Annotated[float, typer.Option(help="initial capital")] = 1_000_000.0,
+    threshold: Annotated[float, typer.Option(
+        help="skip trades whose largest weight change is below this")] = 0.0,
+    out: Annotated[Path, typer.Option(help="directory for result.json and equity.png")]
+    = Path("out/backtest"),
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="checkpoint file: resume from it, save to it while running")] = None,
+    checkpoint_every: Annotated[int, typer.Option(
+        help="decisions between checkpoints")] = 20,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="print the result JSON to stdout and nothing else")] = False,
+) -> None:
+    """Backtest a strategy with costs through the trusted harness and chart it."""
+    errors = Console(stderr=True)
+    try:
+        request = BacktestRequest(
+            strategy=strategy, profile=profile, data=data,
+            window=window.value if window is not None else None,
+            start=start.date() if start else None, end=end.date() if end else None,
+            holdout_days=holdout_days, frequency=frequency.value, initial_capital=capital,
+            rebalance_threshold=threshold, out=out, checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
+                             for e in exc.errors())
+        raise _fail(errors, f"invalid options: {problems}") from None
+    try:
+        outcome = _run(request, show_progress=not json_output and errors.is_terminal,
+                       errors=errors)
+    except (HarnessError, ContractError, DataError, MetricsError) as exc:
+        raise _fail(errors, str(exc)) from None
+    if json_output:
+        typer.echo(outcome.result.to_json())
+        return
+    console = Console()
+    console.print(headline(outcome.result), highlight=False)
+    console.print(metrics_table(outcome.result))
+    console.print(f"wrote {outcome.result_path} and {outcome.plot_path}", highlight=False)

@@ -1,0 +1,78 @@
+"""``alphaloop cycle``: run hypothesis -> analysis cycles on the repository here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alphaloop.cycle import CycleError, CycleOptions, dry_run, run_cycles
+
+__all__ = ["register"]
+
+_STAGE_TITLES = {
+    "plan": "PM: planning", "quant_review": "Quant: reviewing main",
+    "hypothesis": "Quant: choosing a hypothesis", "implement": "Quant: branch, commit, PR",
+    "risk_review": "Risk: gates and sandboxed backtests", "merge": "Merge gate",
+    "report": "PM: ledger, walkthrough, task.md",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cycle")(cycle)
+
+
+def cycle(
+    repo: Annotated[Path, typer.Option(help="repository to work on")] = Path("."),
+    cycles: Annotated[int, typer.Option("--cycles", min=1, help="cycles to run in a row")] = 1,
+    resume: Annotated[bool, typer.Option(help="finish an interrupted cycle first")] = False,
+    dry_run_: Annotated[bool, typer.Option("--dry-run",
+                                           help="show what would happen; change nothing")]
+    = False,
+    data: Annotated[str, typer.Option(help="data source: synthetic, file:PATH, fmp")]
+    = "synthetic",
+    profile: Annotated[str, typer.Option(help="FinSage profile")] = "default",
+    frequency: Annotated[str, typer.Option(help="rebalance frequency of the backtests")]
+    = "weekly",
+    holdout_days: Annotated[int, typer.Option(help="trading days held out for Risk")] = 504,
+    folds: Annotated[int, typer.Option(help="walk-forward folds in-sample")] = 4,
+    base: Annotated[str | None, typer.Option(help="branch to improve (default: main)")]
+    = None,
+    allow_unsandboxed: Annotated[bool, typer.Option(
+        "--allow-unsandboxed", help="run strategy code without bubblewrap if it is missing")]
+    = False,
+) -> None:
+    """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
+    console = Console(stderr=True)
+    options = CycleOptions(data=data, profile=profile, frequency=frequency,
+                           holdout_days=holdout_days, n_folds=folds, base_branch=base,
+                           allow_unsandboxed=allow_unsandboxed)
+    try:
+        if dry_run_:
+            console.print(dry_run(repo, options))
+            return
+        with console.status("starting") as status:
+            def on_stage(stage: str, note: str) -> None:
+                status.update(f"[bold]{_STAGE_TITLES.get(stage, stage)}[/] {note}")
+                console.log(_STAGE_TITLES.get(stage, stage))
+
+            summaries = run_cycles(repo, options, count=cycles, resume=resume,
+                                   on_stage=on_stage)
+    except CycleError as exc:
+        console.print(f"[red]alphaloop cycle:[/] {exc}")
+        raise typer.Exit(1) from None
+    table = Table(title="AlphaLoop cycles")
+    for column in ("cycle", "task", "outcome", "PR", "hypothesis", "seconds"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(s.cycle_id, s.task_id or "-", s.outcome.value,
+                      f"#{s.pr_number}" if s.pr_number else "-",
+                      (s.hypothesis or s.message or "-")[:70],
+                      f"{sum(s.timings.values()):.1f}")
+    Console().print(table)
+    for s in summaries:
+        if s.message:
+            Console().print(f"[bold]{s.cycle_id}[/] {s.outcome.value}: {s.message}")

@@ -1,0 +1,264 @@
+"""``alphaloop pr``: read, approve, merge and close the pull requests of the local forge."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.json import JSON
+from rich.table import Table
+
+from alphaloop.forge import (
+    ForgeError,
+    HypothesisBlockError,
+    LocalForge,
+    PullRequest,
+    Review,
+    strip_block,
+)
+from alphaloop.repo import GitError, GitRepo, Identity, WorktreeError
+
+if TYPE_CHECKING:
+    from alphaloop.policy import Policies
+
+__all__ = ["register"]
+
+RepoOption = Annotated[Path, typer.Option("--repo", help="repository to work on")]
+StateChoice = Literal["open", "merged", "closed", "all"]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(name="pr", no_args_is_help=True,
+                        help="Pull requests and reviews of AlphaLoop's forge (kept in git).")
+    group.command("list")(list_prs)
+    group.command("show")(show)
+    group.command("approve")(approve)
+    group.command("merge")(merge)
+    group.command("close")(close)
+    app.add_typer(group, name="pr")
+
+
+@contextlib.contextmanager
+def _failures(command: str) -> Iterator[None]:
+    """Turn the library's refusals into a red message on stderr and exit status 1."""
+    from alphaloop.policy import PolicyError
+
+    try:
+        yield
+    except (GitError, ForgeError, PolicyError) as error:
+        Console(stderr=True).print(f"[red]alphaloop pr {command}:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _open(path: Path) -> tuple[GitRepo, LocalForge]:
+    repo = GitRepo.open(path)
+    forge = LocalForge(repo)
+    forge.require()
+    return repo, forge
+
+
+def _head(forge: LocalForge, pr: PullRequest) -> str | None:
+    try:
+        return forge.head_sha(pr)
+    except ForgeError:
+        return None
+
+
+def _review_rows(reviews: list[Review], head: str | None) -> Table:
+    table = Table(title="Reviews", title_justify="left")
+    for column in ("#", "reviewer", "verdict", "severity", "commit", "counts", "summary"):
+        table.add_column(column)
+    for review in reviews:
+        valid = head is not None and review.is_bound_to(head)
+        table.add_row(
+            str(review.id), review.reviewer + (" (human)" if review.human else ""),
+            review.verdict, str(review.severity), review.commit_sha[:10],
+            "[green]valid: on head[/]" if valid else "[yellow]void: older commit[/]",
+            review.summary + (f" ({len(review.findings)} findings)" if review.findings else ""),
+        )
+    return table
+
+
+def list_prs(repo: RepoOption = Path("."),
+             state: Annotated[StateChoice, typer.Option(help="which PRs to list")] = "open",
+             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List pull requests (open ones by default)."""
+    with _failures("list"):
+        _, forge = _open(repo)
+        prs = forge.list_prs(state=None if state == "all" else state)
+        if as_json:
+            typer.echo(json.dumps([pr.model_dump(mode="json") for pr in prs], indent=2))
+            return
+        if not prs:
+            Console().print(f"No {'' if state == 'all' else state + ' '}pull requests.")
+            return
+        table = Table(title=f"Pull requests ({state})")
+        for column in ("#", "state", "title", "branch", "author", "labels", "head",
+                       "valid reviews"):
+            table.add_column(column)
+        for pr in prs:
+            head = _head(forge, pr)
+            valid = forge.valid_reviews(pr) if head else []
+            table.add_row(str(pr.number), pr.state, pr.title,
+                          f"{pr.head_branch} -> {pr.base_branch}", pr.author_role,
+                          ", ".join(pr.labels), head[:10] if head else "(branch gone)",
+                          ", ".join(f"{r.reviewer}:{r.verdict}" for r in valid) or "-")
+        Console().print(table)
+
+
+def show(number: Annotated[int, typer.Argument(help="PR number")],
+         repo: RepoOption = Path("."),
+         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Show one pull request: state, head, labels, hypothesis and reviews."""
+    with _failures("show"):
+        _, forge = _open(repo)
+        pr = forge.get_pr(number)
+        head = _head(forge, pr)
+        reviews = forge.reviews(number)
+        if as_json:
+            typer.echo(json.dumps({
+                "pull_request": pr.model_dump(mode="json"), "head_sha": head,
+                "reviews": [{**r.model_dump(mode="json"),
+                             "valid": head is not None and r.is_bound_to(head)}
+                            for r in reviews]}, indent=2))
+            return
+        out = Console()
+        out.print(f"[bold]#{pr.number} {pr.title}[/]", highlight=False)
+        facts = [
+            ("state", pr.state + (f" ({pr.closed_reason})" if pr.closed_reason else "")),
+            ("branch", f"{pr.head_branch} -> {pr.base_branch}"),
+            ("head", head or "(branch no longer exists)"),
+            ("author", pr.author_role), ("labels", ", ".join(pr.labels) or "-"),
+            ("opened", pr.created_at.isoformat()), ("updated", pr.updated_at.isoformat()),
+        ]
+        if pr.merge_sha:
+            facts.append(("merged as", pr.merge_sha))
+        for key, value in facts:
+            out.print(f"  {key:<9} {value}", highlight=False)
+        prose = strip_block(pr.body)
+        if prose:
+            out.print()
+            out.print(prose, highlight=False, markup=False)
+        try:
+            hypothesis = pr.hypothesis
+        except HypothesisBlockError as error:
+            out.print(f"\n[yellow]Hypothesis block unreadable:[/] {error}")
+        else:
+            if hypothesis is not None:
+                out.print("\n[bold]Hypothesis[/]")
+                out.print(JSON.from_data(hypothesis))
+        out.print()
+        if reviews:
+            out.print(_review_rows(reviews, head))
+        else:
+            out.print("No reviews yet.")
+
+
+def _reviewer_name(repo: GitRepo, name: str | None) -> str:
+    from alphaloop.roles.charter import ROLE_NAMES
+
+    chosen = (name or repo.config_get("user.name") or "").strip()
+    if not chosen:
+        raise ForgeError("who is approving? Pass --as NAME or set `git config user.name`.")
+    if chosen.lower() in ROLE_NAMES:
+        raise ForgeError(f"{chosen!r} is the name of one of AlphaLoop's roles; a human "
+                         f"approval must carry the person's own name (--as NAME).")
+    return chosen
+
+
+def approve(number: Annotated[int, typer.Argument(help="PR number")],
+            repo: RepoOption = Path("."),
+            as_: Annotated[str | None, typer.Option(
+                "--as", help="your name (default: git config user.name)")] = None,
+            comment: Annotated[str | None, typer.Option(help="why you approve")] = None) -> None:
+    """Approve the PR's current head commit as a human (void once the branch moves)."""
+    with _failures("approve"):
+        git_repo, forge = _open(repo)
+        reviewer = _reviewer_name(git_repo, as_)
+        pr = forge.get_pr(number)
+        head = forge.head_sha(pr)
+        forge.add_review(number, reviewer=reviewer, commit_sha=head, verdict="approve",
+                         human=True, summary=comment or f"approved by {reviewer}")
+        Console().print(f"Approved #{number} at {head[:10]} as {reviewer}. The approval holds "
+                        f"for this commit only; it is void if the branch moves.",
+                        highlight=False)
+
+
+def _policies_at(repo: GitRepo, rev: str) -> Policies:
+    """The policies as committed at ``rev`` (uncommitted edits cannot loosen the gate)."""
+    from alphaloop.policy import POLICY_FILES, load_policies
+
+    with tempfile.TemporaryDirectory(prefix="alphaloop-policies-") as scratch:
+        folder = Path(scratch) / "policies"
+        folder.mkdir()
+        for filename in POLICY_FILES.values():
+            with contextlib.suppress(GitError):  # a missing file is named by load_policies
+                (folder / filename).write_bytes(repo.read_file(rev, f"policies/{filename}"))
+        return load_policies(scratch)
+
+
+def _merger(repo: GitRepo) -> Identity:
+    name, email = repo.config_get("user.name"), repo.config_get("user.email")
+    if not name or not email:
+        raise ForgeError("the merge commit needs your identity: set `git config user.name` "
+                         "and `git config user.email`, then merge again.")
+    return Identity(name=name, email=email)
+
+
+def merge(number: Annotated[int, typer.Argument(help="PR number")],
+          repo: RepoOption = Path(".")) -> None:
+    """Merge the PR if the merge gate allows it; otherwise print why not (exit 1)."""
+    from alphaloop.cycle.gate import evaluate_gate
+
+    with _failures("merge"):
+        git_repo, forge = _open(repo)
+        pr = forge.get_pr(number)
+        out = Console()
+        if pr.state == "merged":
+            out.print(f"#{number} is already merged as {pr.merge_sha}.", highlight=False)
+            return
+        identity = _merger(git_repo)
+        policies = _policies_at(git_repo, pr.base_branch)
+        decision = evaluate_gate(git_repo, forge, pr, policies)
+        if not decision.allowed:
+            err = Console(stderr=True)
+            err.print(f"[red]#{number} may not merge at {decision.head_sha[:10]}:[/]")
+            for reason in decision.reasons:
+                err.print(f"  - {reason}", highlight=False)
+            if decision.needs_human and not decision.human_approved:
+                err.print(f"A person can approve this commit with `alphaloop pr approve "
+                          f"{number}`.", highlight=False)
+            raise typer.Exit(1)
+        approvals = ", ".join(sorted({r.reviewer for r in forge.valid_reviews(pr)
+                                      if r.verdict == "approve"}))
+        message = (f"{pr.title} (#{number})\n\nMerged by {identity.name} through the merge "
+                   f"gate; approved on {decision.head_sha[:10]} by {approvals}.")
+        sha = forge.merge(number, message=message, identity=identity,
+                          expected_head=decision.head_sha)
+        out.print(f"Merged #{number} into {pr.base_branch} as {sha[:10]}.", highlight=False)
+        holder = git_repo.worktree_of(pr.head_branch)
+        if holder is not None and holder.path == git_repo.worktree_path(pr.head_branch):
+            try:
+                git_repo.remove_worktree(pr.head_branch)
+            except WorktreeError as error:
+                out.print(f"(left the branch's worktree in place: {error})", highlight=False)
+
+
+def close(number: Annotated[int, typer.Argument(help="PR number")],
+          repo: RepoOption = Path("."),
+          reason: Annotated[str | None, typer.Option(help="why it is closed")] = None) -> None:
+    """Close a pull request without merging it."""
+    with _failures("close"):
+        _, forge = _open(repo)
+        if forge.get_pr(number).state == "closed":
+            Console().print(f"#{number} is already closed.")
+            return
+        forge.update_pr(number, state="closed", closed_reason=reason or "closed by hand")
+        Console().print(f"Closed #{number}" + (f": {reason}" if reason else "."),
+                        highlight=False)

@@ -1,0 +1,199 @@
+"""Everything one cycle works with, prepared and checked before any stage runs.
+
+The cycle reads its inputs from the *committed* base branch - ``policies/``, ``roles/``,
+``task.md`` and the ledger - never from the user's working files, which may hold
+uncommitted edits: git is the source of truth. Every problem found here (no repository,
+no base branch, invalid policies, a corrupt ledger, data too short for the held-out
+window, no sandbox) becomes a :class:`~alphaloop.cycle.options.CycleError` that says what
+to do, before anything is written.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from alphaloop.cycle.ledger import Ledger, LedgerCorrupt, LedgerEntry, LedgerError, RunStore
+from alphaloop.cycle.options import CycleError, CycleOptions
+from alphaloop.data import DataError, open_source
+from alphaloop.data.panel import MarketData
+from alphaloop.forge import LocalForge
+from alphaloop.harness import ResearchWindows, WindowError, research_windows
+from alphaloop.policy import Policies, PolicyError, load_policies
+from alphaloop.repo import GitError, GitRepo, Identity
+from alphaloop.roles.charter import load_charters
+from alphaloop.roles.evaluation import EvalSettings, Evaluator
+from alphaloop.roles.pm import ProjectManager
+from alphaloop.roles.quant.hypothesize import choose_hypothesis
+from alphaloop.sandbox import Limits, SandboxUnavailable, open_sandbox
+from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
+
+__all__ = ["CycleContext", "build_context", "snapshot"]
+
+_SNAPSHOT_PATHS = ("policies", "roles", "ledger", "task.md")
+#: Tunables that change nothing without an LLM; the offline search leaves them alone.
+OFFLINE_INERT = ("FACTOR_WEIGHT", "LLM_MAX_RETRIES")
+
+
+def snapshot(repo: GitRepo, sha: str, into: Path) -> Path:
+    """Extract the cycle's inputs at ``sha`` into ``into`` (only paths that exist)."""
+    present = set(repo.git("ls-tree", "--name-only", sha).lines())
+    wanted = [p for p in _SNAPSHOT_PATHS if p in present]
+    into.mkdir(parents=True, exist_ok=True)
+    if wanted:
+        archive = repo.git("archive", "--format=tar", sha, "--", *wanted).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(into, filter="data")
+    return into
+
+
+@dataclass
+class CycleContext:
+    repo: GitRepo
+    options: CycleOptions
+    cycle_id: str
+    base_branch: str
+    base_sha: str
+    policies: Policies
+    identities: dict[str, Identity]
+    task_text: str
+    ledger_entries: list[dict[str, Any]]
+    data: MarketData
+    windows: ResearchWindows
+    clock: date
+    sandbox: ProcessSandbox | UnsandboxedRunner
+    evaluator: Evaluator
+    forge: LocalForge
+    run_store: RunStore
+    pm: ProjectManager = field(default_factory=ProjectManager)
+    hypothesis_source: Callable[..., Any] = choose_hypothesis
+    search_exclude: tuple[str, ...] = OFFLINE_INERT
+
+    @property
+    def quant_data(self) -> MarketData:
+        """The Quant's data: it ends with the in-sample window (no held-out rows)."""
+        return self.data.slice(end=self.windows.in_sample.end)
+
+    def ledger_entry(self, records: Mapping[str, Mapping[str, Any]]) -> tuple[str, bytes]:
+        entry = LedgerEntry.create(self.cycle_id, records)
+        return Ledger.relative_path(self.cycle_id), entry.to_bytes()
+
+    def commit_to_base(self, files: Mapping[str, bytes], message: str) -> str:
+        """Commit ``files`` on top of the base branch as the PM and advance it (ff-only).
+
+        ``task.md`` is left out if a human changed it on the branch since the cycle
+        started, so their edit is never overwritten.
+        """
+        repo, branch = self.repo, self.base_branch
+        tip = repo.branch_sha(branch)
+        if tip is None:
+            raise CycleError(f"the branch {branch!r} disappeared during the cycle")
+        writes = dict(files)
+        if tip != self.base_sha and "task.md" in writes:
+            try:
+                changed = repo.read_file(tip, "task.md") != repo.read_file(self.base_sha,
+                                                                           "task.md")
+            except GitError:
+                changed = True
+            if changed:
+                writes.pop("task.md")
+        with tempfile.TemporaryDirectory(prefix="alphaloop-index-") as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            repo.git("read-tree", tip, env=env)
+            entries: list[str] = []
+            for path, content in sorted(writes.items()):
+                blob = repo.git("hash-object", "-w", "--stdin", input=content).text
+                entries += ["--cacheinfo", f"100644,{blob},{path}"]
+            repo.git("update-index", "--add", *entries, env=env)
+            tree = repo.git("write-tree", env=env).text
+        commit = repo.commit_tree(tree, [tip], message, self.identities["pm"])
+        repo.advance_branch(branch, commit, tip,
+                            retry_hint="then run `alphaloop cycle --resume`")
+        return commit
+
+
+def _open_repo(path: Path) -> GitRepo:
+    try:
+        return GitRepo.open(path)
+    except GitError as exc:
+        raise CycleError(str(exc)) from None
+
+
+def _base_branch(repo: GitRepo, requested: str | None) -> str:
+    if requested:
+        if not repo.branch_exists(requested):
+            raise CycleError(f"there is no branch {requested!r} to improve; pass --base with "
+                             "an existing branch")
+        return requested
+    if repo.branch_exists("main"):
+        return "main"
+    try:
+        return repo.current_branch()
+    except GitError as exc:
+        raise CycleError(f"{exc} (there is no 'main' branch either; pass --base)") from None
+
+
+def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
+    running = RunStore.in_progress(repo.common_dir)
+    if running:
+        if not resume:
+            raise CycleError(
+                f"cycle {running[-1]} was interrupted and is unfinished; run "
+                "`alphaloop cycle --resume` to finish it (its finished stages are kept)")
+        return running[-1]
+    try:
+        return ledger.next_cycle_id()
+    except (LedgerCorrupt, LedgerError) as exc:
+        raise CycleError(str(exc)) from None
+
+
+def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
+                  workdir: Path | None = None) -> CycleContext:
+    repo = _open_repo(path)
+    base_branch = _base_branch(repo, options.base_branch)
+    base_sha = repo.branch_sha(base_branch)
+    assert base_sha is not None
+    inputs = snapshot(repo, base_sha, (workdir or Path(tempfile.mkdtemp(
+        prefix="alphaloop-inputs-"))))
+    try:
+        policies = load_policies(inputs)
+        charters = load_charters(inputs)
+    except PolicyError as exc:
+        raise CycleError(f"{exc} (read from {base_branch} at {base_sha[:10]})") from None
+    task_file = inputs / "task.md"
+    if not task_file.is_file():
+        raise CycleError(f"task.md is missing on {base_branch}: commit a backlog there "
+                         "(see docs/task-format.md for the format)")
+    ledger = Ledger(inputs)
+    try:
+        entries = [e.model_dump(mode="json") for e in ledger.entries()]
+    except (LedgerCorrupt, LedgerError) as exc:
+        raise CycleError(str(exc)) from None
+    cycle_id = _cycle_id(repo, ledger, resume)
+    try:
+        data = open_source(options.data).load()
+        windows = research_windows(data, holdout_days=options.holdout_days,
+                                   n_folds=options.n_folds, warmup_days=options.warmup_days)
+    except (DataError, WindowError) as exc:
+        raise CycleError(str(exc)) from None
+    try:
+        sandbox = open_sandbox(options.sandbox, limits=Limits(wall_seconds=options.wall_seconds),
+                               allow_unsandboxed=options.allow_unsandboxed)
+    except SandboxUnavailable as exc:
+        raise CycleError(str(exc)) from None
+    settings = EvalSettings(profile=options.profile, frequency=options.frequency,
+                            reward_lambda=policies.risk.process.reward_lambda)
+    return CycleContext(
+        repo=repo, options=options, cycle_id=cycle_id, base_branch=base_branch,
+        base_sha=base_sha, policies=policies,
+        identities={name: c.identity for name, c in charters.items()},
+        task_text=task_file.read_text(encoding="utf-8"), ledger_entries=entries, data=data,
+        windows=windows, clock=data.dates[-1].date(), sandbox=sandbox,
+        evaluator=Evaluator(repo, sandbox, settings), forge=LocalForge(repo),
+        run_store=RunStore(repo.common_dir, cycle_id))

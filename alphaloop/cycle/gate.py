@@ -1,0 +1,126 @@
+"""The merge gate: may this pull request be merged, now, at its current head?
+
+A PR merges only when every role in ``policies/merge.toml`` ``required_approvals``
+approved *this exact commit* (reviews bound to older commits are void), no reviewer's
+latest review of this commit vetoes or requests changes, and - where the human-approval
+rules apply (a tunable moved more than 20%, an exposure above 0.8, a change outside the
+paths the bot may merge alone) - a human approved this commit too. Changes to protected
+paths (``policies/``, ``roles/``, ``.github/``) are never merged by AlphaLoop.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alphaloop.forge import Forge, PullRequest
+from alphaloop.forge.records import latest_by_reviewer
+from alphaloop.policy import Policies
+from alphaloop.repo import GitRepo
+
+__all__ = ["GateDecision", "evaluate_gate", "tunable_changes"]
+
+TUNABLES_PATH = "strategy/tunables.py"
+PROTECTED = ("policies/*", "roles/*", ".github/*")
+
+
+class GateDecision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed: bool
+    head_sha: str
+    reasons: list[str] = Field(default_factory=list, description="why it may not merge")
+    needs_human: bool = False
+    human_reasons: list[str] = Field(default_factory=list)
+    human_approved: bool = False
+
+
+def _literals(source: bytes) -> dict[str, float | int | str]:
+    """``NAME = literal`` assignments of a tunables file, read without running it."""
+    out: dict[str, float | int | str] = {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return out
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                out[node.targets[0].id] = value
+    return out
+
+
+def tunable_changes(repo: GitRepo, base: str, head: str) -> dict[str, tuple[object, object]]:
+    """Tunables whose literal differs between two commits: name -> (old, new)."""
+    def read(rev: str) -> dict[str, float | int | str]:
+        try:
+            return _literals(repo.read_file(rev, TUNABLES_PATH))
+        except Exception:  # the file may not exist on one side
+            return {}
+
+    old, new = read(base), read(head)
+    return {name: (old.get(name), new.get(name)) for name in sorted(set(old) | set(new))
+            if old.get(name) != new.get(name)}
+
+
+def _exposures(reviews: list, names: set[str]) -> dict[str, float]:
+    """Peak exposures the Risk review measured (its ``risk.exposures`` finding)."""
+    out: dict[str, float] = {}
+    for review in reviews:
+        if review.reviewer not in names:
+            continue
+        for finding in review.findings:
+            if finding.get("check") == "risk.exposures":
+                for label, value in finding.get("evidence", {}).items():
+                    if isinstance(value, int | float):
+                        out[label] = float(value)
+    return out
+
+
+def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
+                  policies: Policies) -> GateDecision:
+    """Decide whether ``pr`` may merge now; every refusal says why."""
+    pr = forge.get_pr(pr) if isinstance(pr, int) else pr
+    head = forge.head_sha(pr)
+    reasons: list[str] = []
+    if pr.state != "open":
+        reasons.append(f"PR #{pr.number} is {pr.state}")
+    base_sha = repo.branch_sha(pr.base_branch) or head
+    merge_base = repo.git("merge-base", base_sha, head, ok=(0, 1)).text or base_sha
+    changed = repo.changed_files(merge_base, head)
+    protected = [p for p in changed if any(fnmatch.fnmatch(p, g) for g in PROTECTED)]
+    if protected:
+        reasons.append("it changes protected paths (" + ", ".join(protected) + "); a "
+                       "maintainer merges those with git, never AlphaLoop")
+    valid = forge.valid_reviews(pr)
+    latest = latest_by_reviewer(valid)
+    for role in policies.merge.required_approvals:
+        review = latest.get(role)
+        if review is None:
+            reasons.append(f"no {role} review of the head commit {head[:10]}")
+        elif review.verdict != "approve":
+            reasons.append(f"{role} {review.verdict.replace('_', ' ')} on {head[:10]}: "
+                           f"{review.summary}")
+    for name, review in latest.items():
+        if name not in policies.merge.required_approvals and review.verdict in (
+                "veto", "request_changes"):
+            reasons.append(f"{name} {review.verdict.replace('_', ' ')}: {review.summary}")
+    changes = tunable_changes(repo, merge_base, head)
+    human_reasons = policies.merge.human_approval_reasons(
+        changed_paths=changed,
+        parameter_changes={k: v for k, v in changes.items()
+                           if v[0] is not None and v[1] is not None},
+        exposures=_exposures(list(latest.values()), set(policies.merge.required_approvals)),
+    )
+    human_approved = any(r.human and r.verdict == "approve" for r in latest.values())
+    if human_reasons and not human_approved:
+        reasons.append("a human must approve: " + "; ".join(human_reasons))
+    return GateDecision(allowed=not reasons, head_sha=head, reasons=reasons,
+                        needs_human=bool(human_reasons), human_reasons=human_reasons,
+                        human_approved=human_approved)

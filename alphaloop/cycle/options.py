@@ -1,0 +1,28 @@
+"""Options of ``alphaloop cycle``: what the CLI builds and the cycle runs with."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["CycleError", "CycleOptions"]
+
+
+class CycleError(RuntimeError):
+    """The cycle cannot go on; the message says why and what to do. Nothing is lost."""
+
+
+class CycleOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data: str = Field(default="synthetic", description="data source spec")
+    profile: str = "default"
+    frequency: str = Field(default="weekly", pattern="^(daily|weekly|monthly)$")
+    holdout_days: int = Field(default=504, ge=20)
+    n_folds: int = Field(default=4, ge=0)
+    warmup_days: int = Field(default=252, ge=0)
+    base_branch: str | None = Field(default=None, description="default: main")
+    sandbox: str = "process"
+    allow_unsandboxed: bool = False
+    structural_every: int = Field(default=3, ge=0,
+                                  description="every Nth cycle tries a code change")
+    wall_seconds: float = Field(default=900.0, gt=0, description="sandbox wall-time limit")

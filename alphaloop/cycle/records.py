@@ -1,0 +1,208 @@
+"""The records each stage of a cycle produces.
+
+Every stage returns one of these pydantic models; the cycle stores it as soon as it
+exists (``.git/alphaloop/runs/cNNNN/<stage>.json``) so a killed cycle resumes after its
+last finished stage, and the PM commits them all to the ledger at the end. Field names
+are part of the ledger format (``docs/ledger.md``): add fields, never rename them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "STAGE_ORDER",
+    "CycleSummary",
+    "Escalation",
+    "FoldScore",
+    "Hypothesis",
+    "Implementation",
+    "MergeRecord",
+    "Outcome",
+    "ParamEdit",
+    "PerformanceReview",
+    "PlanRecord",
+    "ReportRecord",
+    "RiskReviewRecord",
+    "RunMetrics",
+    "Stage",
+    "TaskRef",
+]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stage(StrEnum):
+    PLAN = "plan"
+    QUANT_REVIEW = "quant_review"
+    HYPOTHESIS = "hypothesis"
+    IMPLEMENT = "implement"
+    RISK_REVIEW = "risk_review"
+    MERGE = "merge"
+    REPORT = "report"
+
+
+STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+
+
+class Outcome(StrEnum):
+    MERGED = "merged"
+    VETOED = "vetoed"
+    AWAITING_HUMAN = "awaiting_human"
+    ESCALATED = "escalated"
+    IDLE = "idle"
+    NO_HYPOTHESIS = "no_hypothesis"
+    FAILED = "failed"
+
+
+class TaskRef(_Record):
+    id: str
+    title: str
+    priority: str
+    goal: str = ""
+
+
+class Escalation(_Record):
+    task_id: str
+    vetoes: int
+    reasons: list[str]
+
+
+class PlanRecord(_Record):
+    cycle_id: str
+    task: TaskRef | None
+    reason: str
+    escalations: list[Escalation] = Field(default_factory=list)
+    open_prs: list[int] = Field(default_factory=list)
+    base_branch: str
+    base_sha: str
+    clock: date
+
+
+class RunMetrics(_Record):
+    """The figures a review quotes for one backtest window."""
+
+    label: str
+    start: date
+    end: date
+    sharpe: float
+    annual_return: float
+    annual_volatility: float
+    max_drawdown: float
+    calmar: float
+    var_95: float
+    turnover: float
+    reward: float
+    n_days: int
+
+
+class FoldScore(_Record):
+    label: str
+    sharpe: float
+    max_drawdown: float
+    reward: float
+
+
+class PerformanceReview(_Record):
+    """Quant's review of ``main``: in-sample only, with attribution and a diagnosis."""
+
+    sha: str
+    tree_hash: str
+    data_hash: str
+    metrics: RunMetrics
+    folds: list[FoldScore]
+    reward: float = Field(description="mean over walk-forward folds of Sharpe - lambda * MDD")
+    attribution: dict[str, dict[str, float]] = Field(
+        description="contribution to return by asset_class, expert and factor")
+    diagnosis: list[str]
+    focus: dict[str, float] = Field(
+        default_factory=dict, description="tunables the diagnosis points at, weight 0-1")
+    cached: bool
+    duration_s: float
+
+
+class ParamEdit(_Record):
+    name: str
+    old: float | int | str
+    new: float | int | str
+
+    @property
+    def relative_change(self) -> float | None:
+        if isinstance(self.old, str) or isinstance(self.new, str):
+            return None
+        if self.old == 0:
+            return float("inf") if self.new != 0 else 0.0
+        return abs(float(self.new) - float(self.old)) / abs(float(self.old))
+
+
+class Hypothesis(_Record):
+    """What the Quant proposes: a statement and the change that tests it."""
+
+    key: str = Field(description="identity of the change, used to never repeat a trial")
+    kind: Literal["parameters", "patch"]
+    slug: str
+    statement: str
+    rationale: str
+    expected_effect: str
+    edits: list[ParamEdit] = Field(default_factory=list)
+    patch_name: str | None = None
+    patch: str | None = Field(default=None, description="unified diff for a code change")
+    search: dict[str, Any] = Field(default_factory=dict)
+    task_id: str | None = None
+
+
+class Implementation(_Record):
+    branch: str
+    base_sha: str
+    head_sha: str
+    pr_number: int
+    changed_files: list[str]
+
+
+class RiskReviewRecord(_Record):
+    verdict: Literal["approve", "veto"]
+    severity: int = Field(ge=0, le=3)
+    summary: str
+    findings: list[dict[str, Any]]
+    head_sha: str
+    branch_metrics: dict[str, RunMetrics] = Field(default_factory=dict)
+    main_metrics: dict[str, RunMetrics] = Field(default_factory=dict)
+    stress: dict[str, RunMetrics] = Field(default_factory=dict)
+    deflated_sharpe: float | None = None
+    pbo: float | None = None
+    n_trials: int = 0
+    holdout_reads: int = 0
+    isolation: str = ""
+    policy_digest: str = ""
+    duration_s: float = 0.0
+
+
+class MergeRecord(_Record):
+    merged: bool
+    merge_sha: str | None = None
+    needs_human: bool = False
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ReportRecord(_Record):
+    commit: str
+    walkthrough: str
+    plots: list[str]
+
+
+class CycleSummary(_Record):
+    """The final line of a cycle, for the CLI and the history table."""
+
+    cycle_id: str
+    outcome: Outcome
+    task_id: str | None
+    hypothesis: str | None
+    pr_number: int | None
+    message: str
+    timings: dict[str, float]

@@ -1,0 +1,115 @@
+"""Reading a CSV or Parquet file into raw columns, remembering where each row came from.
+
+Cells are kept as read (strings for CSV) until validation converts them, so an error can
+quote the offending text and name its place: the 1-based line of a CSV file (the header
+is line 1) or the 1-based row of a Parquet table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alphaloop.data.panel import DataError
+
+__all__ = ["RawTable", "read_table"]
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file's columns as read, and how to name a row for a person."""
+
+    path: Path
+    frame: pd.DataFrame
+    place: Callable[[int], str]
+
+    def error(self, row: int | None, column: str | None, message: str) -> DataError:
+        """A :class:`DataError` naming the file, the row (0-based here) and the column."""
+        parts = [str(self.path)]
+        if row is not None:
+            parts.append(self.place(row))
+        if column is not None:
+            parts.append(f"column {column!r}")
+        return DataError(f"{', '.join(parts)}: {message}")
+
+    def missing(self, column: str) -> np.ndarray:
+        """Boolean mask of empty cells in ``column``."""
+        values = self.frame[column]
+        mask = np.array(values.isna(), dtype=bool)
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            text = values.fillna("").astype(str).str.strip()
+            mask |= np.array(text.eq(""), dtype=bool)
+        return mask
+
+    def numbers(self, column: str, *, required: bool) -> np.ndarray:
+        """``column`` as floats; empty cells are NaN unless ``required`` (then an error)."""
+        missing = self.missing(column)
+        if required and missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise self.error(row, column, "missing value; every row needs one")
+        parsed = pd.to_numeric(self.frame[column].where(~missing), errors="coerce")
+        values = np.asarray(parsed, dtype=float)
+        bad = np.isnan(values) & ~missing | np.isinf(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise self.error(row, column,
+                             f"{self.frame[column].iloc[row]!r} is not a finite number")
+        return values
+
+    def dates(self, column: str) -> pd.DatetimeIndex:
+        """``column`` as dates (ISO 8601, e.g. 2024-01-31), without time zone."""
+        missing = self.missing(column)
+        if missing.any():
+            raise self.error(int(np.flatnonzero(missing)[0]), column,
+                             "missing value; every row needs a date")
+        raw = self.frame[column]
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            parsed = pd.DatetimeIndex(raw)
+        else:
+            parsed = pd.DatetimeIndex(pd.to_datetime(raw.astype(str).str.strip(),
+                                                     format="ISO8601", errors="coerce"))
+        if parsed.tz is not None:
+            parsed = parsed.tz_localize(None)
+        bad = np.asarray(parsed.isna())
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise self.error(row, column,
+                             f"{raw.iloc[row]!r} is not a date; write dates as YYYY-MM-DD")
+        return parsed.normalize()
+
+
+def read_table(path: Path) -> RawTable:
+    """Read ``path`` (``.csv``, ``.parquet`` or ``.pq``) without interpreting values."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; pass the path of a CSV or Parquet file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False,
+                                skip_blank_lines=False, encoding="utf-8-sig")
+            place: Callable[[int], str] = _csv_line
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path).reset_index(drop=True)
+            place = _parquet_row
+        else:
+            raise DataError(f"{path}: unsupported file type {suffix!r}; "
+                            "use .csv or .parquet")
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: cannot read the file ({exc})") from exc
+    if frame.empty:
+        raise DataError(f"{path}: the file holds no data rows")
+    return RawTable(path, frame.rename(columns=lambda c: str(c).strip()), place)
+
+
+def _csv_line(row: int) -> str:
+    return f"line {row + 2}"
+
+
+def _parquet_row(row: int) -> str:
+    return f"row {row + 1}"

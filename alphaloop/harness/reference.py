@@ -1,0 +1,76 @@
+"""Reference strategies: inverse-volatility and equal weights over the whole universe.
+
+:class:`InverseVolatility` (long-only) weighs each asset in proportion to
+``1 / sigma``, where ``sigma`` is the standard deviation of its daily returns over the
+last ``window`` days, scaled so the weights sum to ``invested`` (the rest is cash).
+Assets without enough history or with zero volatility get no weight; with no usable
+asset at all the portfolio stays in cash.
+
+:class:`EqualWeight` holds ``invested / n`` of each asset; reports use it as the
+benchmark line.
+
+They are the baselines the harness is tested and benchmarked with, and templates for a
+strategy: each reads only the :class:`~alphaloop.contract.MarketView` it is given,
+declares the history it needs in ``lookback`` and returns a
+:class:`~alphaloop.contract.Decision`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alphaloop.contract import Decision, MarketView, PortfolioState
+
+__all__ = ["EqualWeight", "InverseVolatility"]
+
+
+class InverseVolatility:
+    """Weights proportional to inverse volatility; a stateless reference strategy."""
+
+    name = "inverse-vol"
+
+    def __init__(self, window: int = 63, invested: float = 1.0) -> None:
+        if window < 2:
+            raise ValueError(f"the volatility window needs at least 2 returns, got {window}")
+        if not 0.0 < invested <= 1.0:
+            raise ValueError(f"invested must be in (0, 1], got {invested}")
+        self.window = window
+        self.invested = invested
+
+    @property
+    def lookback(self) -> int:
+        """Days of prices needed: ``window`` returns take ``window + 1`` closes."""
+        return self.window + 1
+
+    def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:
+        returns = view.returns[-self.window:]
+        if returns.shape[0] < 2:
+            return Decision(weights={}, record={"reason": "not enough history"})
+        sigma = returns.std(axis=0, ddof=1)
+        usable = np.isfinite(sigma) & (sigma > 0.0)
+        if not usable.any():
+            return Decision(weights={}, record={"reason": "no asset with volatility"})
+        inverse = np.where(usable, 1.0 / np.where(usable, sigma, 1.0), 0.0)
+        weights = self.invested * inverse / inverse.sum()
+        annualised = sigma * np.sqrt(252.0)
+        return Decision(
+            weights={t: float(w) for t, w in zip(view.tickers, weights, strict=True) if w > 0},
+            record={"volatility": {t: float(v) for t, v in zip(view.tickers, annualised,
+                                                                strict=True)}},
+        )
+
+
+class EqualWeight:
+    """Equal weights over the whole universe: the benchmark line of reports."""
+
+    name = "equal-weight"
+    lookback = 1
+
+    def __init__(self, invested: float = 1.0) -> None:
+        if not 0.0 < invested <= 1.0:
+            raise ValueError(f"invested must be in (0, 1], got {invested}")
+        self.invested = invested
+
+    def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:
+        share = self.invested / len(view.tickers)
+        return Decision(weights=dict.fromkeys(view.tickers, share))

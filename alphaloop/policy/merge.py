@@ -1,0 +1,85 @@
+"""The merge policy (``policies/merge.toml``): approvals, human approval, merge method."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from alphaloop.policy.globs import path_matches
+
+__all__ = ["HumanApprovalRules", "MergePolicy"]
+
+ParameterValue = float | int | str | bool
+
+
+class HumanApprovalRules(BaseModel):
+    """When a human must approve as well as the bot's roles."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_parameter_change: float = Field(gt=0)
+    max_exposure: float = Field(gt=0)
+    bot_paths: tuple[str, ...]
+
+
+class MergePolicy(BaseModel):
+    """Everything in ``policies/merge.toml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    required_approvals: tuple[str, ...] = Field(min_length=1)
+    method: Literal["squash", "merge", "rebase"]
+    human_approval: HumanApprovalRules
+
+    @field_validator("required_approvals")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"required_approvals lists a role twice: {list(value)}")
+        return value
+
+    def human_approval_reasons(
+        self,
+        *,
+        changed_paths: Iterable[str] = (),
+        parameter_changes: Mapping[str, tuple[ParameterValue, ParameterValue]] | None = None,
+        exposures: Mapping[str, float] | None = None,
+    ) -> list[str]:
+        """Why a human must approve this change; an empty list when no rule applies.
+
+        ``parameter_changes`` maps a tunable to ``(old, new)``; ``exposures`` maps a
+        label (an exposure setting, an asset class) to the value the change leads to.
+        """
+        rules = self.human_approval
+        reasons: list[str] = []
+        for path in changed_paths:
+            if not any(path_matches(path, g) for g in rules.bot_paths):
+                reasons.append(f"{path} is outside the paths the bot may merge alone "
+                               f"({', '.join(rules.bot_paths)})")
+        for name, (old, new) in (parameter_changes or {}).items():
+            change = _relative_change(old, new)
+            if change > rules.max_parameter_change:
+                shown = f"{change:.0%}" if math.isfinite(change) else "no proportional measure"
+                reasons.append(f"tunable {name} moved from {old!r} to {new!r} ({shown}), more "
+                               f"than {rules.max_parameter_change:.0%} of its value")
+        for label, value in (exposures or {}).items():
+            if not value <= rules.max_exposure:
+                reasons.append(f"exposure {label} = {value:.3g} is above "
+                               f"{rules.max_exposure:g}")
+        return reasons
+
+
+def _relative_change(old: ParameterValue, new: ParameterValue) -> float:
+    """|new - old| / |old| for numbers (inf from zero); +inf for any other change."""
+    numeric = (int, float)
+    if (isinstance(old, numeric) and isinstance(new, numeric)
+            and not isinstance(old, bool) and not isinstance(new, bool)):
+        if old == new:
+            return 0.0
+        if old == 0:
+            return math.inf
+        return abs(float(new) - float(old)) / abs(float(old))
+    return 0.0 if old == new else math.inf

@@ -1,0 +1,51 @@
+"""The git layer: a typed wrapper over the repository AlphaLoop stands in.
+
+:class:`GitRepo` opens a repository, reads refs, trees and diffs, makes worktrees and
+commits for the bot's roles, squash-merges with plumbing and advances a branch without
+ever losing the user's uncommitted work. :class:`DataBranch` keeps records as files on a
+branch (the local forge uses it). Errors form one tree rooted at :class:`GitError`.
+"""
+
+from alphaloop.repo.databranch import DataBranch, Snapshot
+from alphaloop.repo.errors import (
+    BareRepository,
+    CommandFailed,
+    DetachedHead,
+    EmptyMerge,
+    GitError,
+    LocalChangesOverlap,
+    MergeConflict,
+    NotARepository,
+    NotFastForward,
+    NothingToCommit,
+    RefMoved,
+    RefNotFound,
+    WorktreeError,
+)
+from alphaloop.repo.gitrepo import GitRepo
+from alphaloop.repo.identity import Identity
+from alphaloop.repo.models import AdvanceMode, DiffStat, FileChange, WorktreeInfo
+
+__all__ = [
+    "AdvanceMode",
+    "BareRepository",
+    "CommandFailed",
+    "DataBranch",
+    "DetachedHead",
+    "DiffStat",
+    "EmptyMerge",
+    "FileChange",
+    "GitError",
+    "GitRepo",
+    "Identity",
+    "LocalChangesOverlap",
+    "MergeConflict",
+    "NotARepository",
+    "NotFastForward",
+    "NothingToCommit",
+    "RefMoved",
+    "RefNotFound",
+    "Snapshot",
+    "WorktreeError",
+    "WorktreeInfo",
+]

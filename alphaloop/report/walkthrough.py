@@ -1,0 +1,315 @@
+"""``walkthrough.md``: the PM's summary of the loop for the human who oversees it.
+
+It opens with what needs a human (pull requests waiting for approval, escalated tasks),
+then tells the latest cycle's story - the task, the hypothesis and why, the change, every
+review's verdict, ``main`` and the branch side by side in-sample and on the held-out
+window, and the merge decision - then the plots, the history of all cycles and the
+backlog. Everything comes from the ledger's records; nothing is computed here but
+formatting, so the page never shows a figure the harness did not produce.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alphaloop.cycle.records import Hypothesis, RiskReviewRecord
+from alphaloop.forge.records import Review
+from alphaloop.report.history import CycleEntry
+from alphaloop.report.markdown import (
+    describe_finding,
+    format_delta,
+    format_metric,
+    format_number,
+    format_percent,
+    short_sha,
+    shorten,
+    table,
+)
+from alphaloop.report.taskfile import TaskFile
+
+__all__ = ["COMPARED_METRICS", "WaitingPR", "render_walkthrough"]
+
+COMPARED_METRICS: tuple[str, ...] = (
+    "reward", "sharpe", "annual_return", "annual_volatility", "max_drawdown", "calmar",
+    "var_95", "turnover", "n_days",
+)
+"""The metrics of the main-vs-branch table, in order."""
+
+_MAX_FINDINGS = 12
+_HOW_TO_RUN = (
+    "Run a cycle from the repository root with `alphaloop cycle` (add `--cycles 3` for "
+    "several in a row, `--dry-run` to see what would happen). Each cycle commits this file, "
+    "`task.md`, the plots under `reports/` and its ledger entry under `ledger/cycles/`."
+)
+
+
+class WaitingPR(BaseModel):
+    """An open pull request the merge gate left for a human, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: int
+    title: str
+    branch: str = ""
+    cycle_id: str | None = None
+    reasons: tuple[str, ...] = Field(default=())
+
+
+def _arrow(before: str, after: str) -> str:
+    return f"{before} → {after}"
+
+
+def _attention(waiting: Sequence[WaitingPR], tasks: TaskFile | None) -> list[str]:
+    out = ["## Needs a human", ""]
+    blocked = [t for t in tasks.tasks if t.status == "blocked"] if tasks else []
+    if not waiting and not blocked:
+        return [*out, "Nothing is waiting for a human decision.", ""]
+    if waiting:
+        rows = [[f"#{pr.number}", shorten(pr.title, 60), pr.cycle_id or "-",
+                 "; ".join(pr.reasons) or "the merge policy asks for a human"]
+                for pr in waiting]
+        out += ["Pull requests waiting for approval (read one with `alphaloop pr show N`, "
+                "approve it with `alphaloop pr approve N`):", "",
+                table(["PR", "title", "cycle", "why a human is needed"], rows), ""]
+    if blocked:
+        out += ["Escalated tasks (set `status: todo` in `task.md` to retry one, after "
+                "changing what blocked it):", ""]
+        for task in blocked:
+            why = task.escalations[-1] if task.escalations else "blocked by hand"
+            out.append(f"- **{task.id}** {task.title}: {why}")
+        out.append("")
+    return out
+
+
+def _change(hypothesis: Hypothesis, entry: CycleEntry) -> list[str]:
+    out = ["### The change", ""]
+    if hypothesis.edits:
+        rows = []
+        for edit in hypothesis.edits:
+            rel = edit.relative_change
+            rows.append([f"`{edit.name}`", str(edit.old), str(edit.new),
+                         "n/a" if rel is None else format_percent(rel)])
+        out += [table(["parameter", "main", "branch", "relative change"], rows,
+                      ["left", "right", "right", "right"]), ""]
+    if hypothesis.patch:
+        name = f" `{hypothesis.patch_name}`" if hypothesis.patch_name else ""
+        rows = [[f"`{path}`", f"+{added}", f"-{removed}"]
+                for path, added, removed in _diff_stats(hypothesis.patch)]
+        out += [f"Code patch{name}:", "",
+                table(["file", "added", "removed"], rows, ["left", "right", "right"]), ""]
+    if entry.implement is not None:
+        impl = entry.implement
+        files = ", ".join(f"`{f}`" for f in impl.changed_files) or "none"
+        out += [f"Branch `{impl.branch}` at `{short_sha(impl.head_sha)}` (PR #{impl.pr_number}) "
+                f"changes {files}.", ""]
+    if len(out) == 2:
+        out += ["No change was recorded.", ""]
+    return out
+
+
+def _diff_stats(patch: str) -> list[tuple[str, int, int]]:
+    stats: dict[str, list[int]] = {}
+    current: str | None = None
+    for line in patch.splitlines():
+        header = re.match(r"^\+\+\+ (?:b/)?(?P<path>\S+)", line)
+        if header:
+            current = header["path"]
+            stats.setdefault(current, [0, 0])
+        elif line.startswith("---") or current is None:
+            continue
+        elif line.startswith("+"):
+            stats[current][0] += 1
+        elif line.startswith("-"):
+            stats[current][1] += 1
+    return [(path, counts[0], counts[1]) for path, counts in stats.items()]
+
+
+def _reviews(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
+    out = ["### Reviews", ""]
+    head = entry.implement.head_sha if entry.implement else None
+    listed: list[tuple[str, str, str, int, str, Sequence[object]]] = []
+    for review in reviews:
+        who = review.reviewer + (" (human)" if review.human else "")
+        listed.append((who, review.commit_sha, review.verdict, review.severity,
+                       review.summary, review.findings))
+    risk: RiskReviewRecord | None = entry.risk_review
+    if risk is not None and not any(r.reviewer == "risk" for r in reviews):
+        listed.insert(0, ("risk", risk.head_sha, risk.verdict, risk.severity, risk.summary,
+                          risk.findings))
+    if not listed:
+        return [*out, "No review was recorded.", ""]
+    rows = []
+    for who, sha, verdict, severity, summary, _ in listed:
+        commit = short_sha(sha) + ("" if head is None or sha == head else " (not the head)")
+        rows.append([who, commit, verdict, str(severity), shorten(summary, 90) or "-"])
+    out += [table(["reviewer", "commit", "verdict", "severity", "summary"], rows,
+                  ["left", "left", "left", "right", "left"]), ""]
+    for who, _, _, _, _, findings in listed:
+        if not findings:
+            continue
+        out.append(f"Findings of {who}:")
+        out.append("")
+        out += [f"- {describe_finding(f)}" for f in list(findings)[:_MAX_FINDINGS]]
+        if len(findings) > _MAX_FINDINGS:
+            out.append(f"- … and {len(findings) - _MAX_FINDINGS} more")
+        out.append("")
+    return out
+
+
+def _performance(entry: CycleEntry) -> list[str]:
+    out = ["### Performance: main and the branch", ""]
+    windows = ("in-sample", "holdout")
+    sides = {(side, w): entry.metrics(side, w) for side in ("main", "branch") for w in windows}
+    if not any(sides.values()):
+        return [*out, "No backtest was recorded for this cycle.", ""]
+    rows = []
+    for name in COMPARED_METRICS:
+        row = [name]
+        for window in windows:
+            main, branch = sides["main", window], sides["branch", window]
+            before = getattr(main, name) if main else None
+            after = getattr(branch, name) if branch else None
+            row += [format_metric(name, before), format_metric(name, after),
+                    format_delta(name, before, after) if name != "n_days" else ""]
+        rows.append(row)
+    headers = ["metric", "in-sample main", "in-sample branch", "change",
+               "held-out main", "held-out branch", "change"]
+    out += [table(headers, rows, ["left", *["right"] * 6]), ""]
+    spans = [f"{label} {m.start} to {m.end}" for label, m in
+             (("in-sample", sides["main", "in-sample"]), ("held-out", sides["main", "holdout"]))
+             if m is not None]
+    if spans:
+        out += ["Windows: " + "; ".join(spans) + ". The Quant never sees the held-out "
+                "window; only Risk reads it.", ""]
+    risk = entry.risk_review
+    if risk is not None and (risk.deflated_sharpe is not None or risk.pbo is not None):
+        out += [f"Overfitting guards: deflated Sharpe probability "
+                f"{format_number(risk.deflated_sharpe)}, probability of backtest overfitting "
+                f"{format_percent(risk.pbo)}, over {risk.n_trials} trials; the held-out window "
+                f"has been read {risk.holdout_reads} times.", ""]
+    return out
+
+
+def _decision(entry: CycleEntry) -> list[str]:
+    out = ["### Decision", ""]
+    merge, summary = entry.merge, entry.summary
+    if merge is not None and merge.merged:
+        out.append(f"Merged as `{short_sha(merge.merge_sha)}`: Risk, QA and the Engineer "
+                   "approved this exact commit.")
+    elif merge is not None and merge.needs_human:
+        out.append("Not merged yet: waiting for a human because "
+                   + ("; ".join(merge.reasons) or "the merge policy requires it") + ".")
+    elif merge is not None:
+        out.append("Not merged: " + ("; ".join(merge.reasons) or "the gate refused") + ".")
+    if summary is not None:
+        out.append(f"Outcome: **{summary.outcome.value}**"
+                   + (f" - {summary.message}" if summary.message else "") + ".")
+    if len(out) == 2:
+        out.append("The cycle stopped before a decision.")
+    return [*out, ""]
+
+
+def _latest(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
+    outcome = entry.outcome.value if entry.outcome else "unfinished"
+    out = [f"## Latest cycle: {entry.cycle_id} ({outcome})", ""]
+    plan = entry.plan
+    if plan is not None:
+        task = (f"**{plan.task.id}** {plan.task.title} (priority {plan.task.priority}, "
+                f"goal `{plan.task.goal}`)" if plan.task else "none")
+        out += [f"- Task: {task}", f"- Why: {plan.reason}",
+                f"- Base: `{plan.base_branch}` at `{short_sha(plan.base_sha)}`, clock "
+                f"{plan.clock}", ""]
+    if entry.quant_review is not None and entry.quant_review.diagnosis:
+        out += ["What the Quant saw in main (in-sample):", ""]
+        out += [f"- {shorten(d, 200)}" for d in entry.quant_review.diagnosis] + [""]
+    hypothesis = entry.hypothesis
+    if hypothesis is not None:
+        out += ["### Hypothesis", "", f"> {shorten(hypothesis.statement, 400)}", "",
+                f"**Why:** {hypothesis.rationale}", "",
+                f"**Expected effect:** {hypothesis.expected_effect}", ""]
+        out += _change(hypothesis, entry)
+    if entry.implement is not None or entry.risk_review is not None:
+        out += _reviews(entry, reviews)
+    out += _performance(entry)
+    return out + _decision(entry)
+
+
+def _plots(plots: Mapping[str, str]) -> list[str]:
+    if not plots:
+        return []
+    out = ["## Plots", ""]
+    for caption, path in plots.items():
+        out += [f"![{caption}]({path})", ""]
+    return out
+
+
+def _ratio_pair(entry: CycleEntry, window: str, name: str) -> str:
+    main = entry.metrics("main", window)  # type: ignore[arg-type]
+    branch = entry.metrics("branch", window)  # type: ignore[arg-type]
+    if main is None and branch is None:
+        return "-"
+    return _arrow(format_number(getattr(main, name) if main else None),
+                  format_number(getattr(branch, name) if branch else None))
+
+
+def _history(history: Sequence[CycleEntry]) -> list[str]:
+    rows = []
+    for entry in reversed(history):
+        hypothesis = entry.hypothesis.statement if entry.hypothesis else (
+            entry.summary.hypothesis if entry.summary and entry.summary.hypothesis else "-")
+        rows.append([entry.cycle_id, str(entry.day or "-"), entry.task_id or "-",
+                     shorten(hypothesis, 60), entry.outcome.value if entry.outcome else "-",
+                     _ratio_pair(entry, "in-sample", "reward"),
+                     _ratio_pair(entry, "holdout", "sharpe")])
+    headers = ["cycle", "date", "task", "hypothesis", "outcome",
+               "in-sample reward main → branch", "held-out Sharpe main → branch"]
+    return ["## History", "", table(headers, rows, ["left"] * 5 + ["right", "right"]), ""]
+
+
+def _backlog(tasks: TaskFile) -> list[str]:
+    rows = [[t.id, t.priority, t.status, f"`{t.goal.text()}`", shorten(t.title, 60)]
+            for t in tasks.tasks]
+    return ["## Backlog", "", f"From `{tasks.path}` (edit it to steer the loop; the format "
+            "is in `docs/task-format.md`):", "",
+            table(["task", "priority", "status", "goal", "title"], rows), ""]
+
+
+def render_walkthrough(*, history: Sequence[CycleEntry], tasks: TaskFile | None = None,
+                       reviews: Sequence[Review] = (), waiting: Sequence[WaitingPR] = (),
+                       plots: Mapping[str, str] | None = None,
+                       generated: date | None = None) -> str:
+    """The markdown of ``walkthrough.md``.
+
+    ``history`` holds every cycle, oldest first; the last one is told in detail, with
+    ``reviews`` (the forge's reviews of its pull request). ``plots`` maps a caption to a
+    repository-relative image path. ``generated`` dates the page (default: the latest
+    cycle's date).
+    """
+    latest = history[-1] if history else None
+    day = generated or (latest.day if latest else None)
+    out = ["# AlphaLoop walkthrough", ""]
+    if latest is None:
+        out += ["No cycle has run yet.", "", _HOW_TO_RUN, "",
+                "After each cycle this page tells its story: the task the PM picked, the "
+                "Quant's hypothesis and the change it made, every review's verdict, `main` "
+                "and the branch side by side in-sample and on the held-out window, the "
+                "merge decision, equity and drawdown plots, and the history of all cycles. "
+                "Pull requests and tasks that need a human are listed first.", ""]
+    else:
+        out += [f"Written by the AlphaLoop PM after cycle {latest.cycle_id}"
+                + (f" on {day}" if day else "") + f"; {len(history)} cycle"
+                + ("s" if len(history) != 1 else "") + " so far.", ""]
+    out += _attention(waiting, tasks)
+    if latest is not None:
+        out += _latest(latest, reviews)
+        out += _plots(plots or {})
+        out += _history(history)
+    if tasks is not None:
+        out += _backlog(tasks)
+    if latest is not None:
+        out += ["## Running the loop", "", _HOW_TO_RUN, ""]
+    return "\n".join(out).rstrip("\n") + "\n"

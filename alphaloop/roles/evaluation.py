@@ -1,0 +1,141 @@
+"""Backtests of a commit's strategy, run in the sandbox and cached.
+
+Both the Quant and Risk evaluate strategy code through :class:`Evaluator`: it exports
+the commit's tree into a cache directory (never the user's checkout, which may hold
+uncommitted edits), runs the strategy behind :class:`~alphaloop.sandbox.SandboxedStrategy`
+while the trusted harness does the accounting, and caches each result by the strategy
+tree hash, the data hash, the window and the settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from alphaloop.cycle.records import FoldScore, RunMetrics
+from alphaloop.data.panel import MarketData
+from alphaloop.harness import BacktestResult, Costs, Window, simulate
+from alphaloop.harness.metrics import max_drawdown, sharpe_ratio
+from alphaloop.harness.windows import Fold
+from alphaloop.repo import GitRepo
+from alphaloop.sandbox import SandboxedStrategy
+from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
+
+__all__ = ["EvalSettings", "Evaluator", "fold_scores", "reward", "run_metrics"]
+
+
+class EvalSettings(BaseModel):
+    """How the cycle backtests strategies (from ``alphaloop cycle`` options)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    profile: str = "default"
+    frequency: str = "weekly"
+    costs: Costs = Field(default_factory=Costs)
+    reward_lambda: float = 5.0
+
+
+def reward(returns: np.ndarray, lam: float) -> float:
+    """The calibration reward: annualised Sharpe minus ``lam`` times max drawdown."""
+    if len(returns) < 2:
+        return float("nan")
+    return float(sharpe_ratio(returns) - lam * max_drawdown(returns))
+
+
+def run_metrics(result: BacktestResult, label: str, lam: float) -> RunMetrics:
+    m = result.metrics
+    return RunMetrics(
+        label=label, start=result.dates[0], end=result.dates[-1], sharpe=m.sharpe,
+        annual_return=m.annual_return, annual_volatility=m.annual_volatility,
+        max_drawdown=m.max_drawdown, calmar=m.calmar, var_95=m.var_95, turnover=m.turnover,
+        reward=reward(np.asarray(result.returns), lam), n_days=m.n_days)
+
+
+def fold_scores(result: BacktestResult, folds: tuple[Fold, ...], lam: float) -> list[FoldScore]:
+    """Reward on each walk-forward test window, sliced from one in-sample run."""
+    dates = pd.DatetimeIndex(pd.to_datetime(list(result.dates)))
+    returns = np.asarray(result.returns)
+    out = []
+    for fold in folds:
+        mask = (dates >= pd.Timestamp(fold.test.start)) & (dates <= pd.Timestamp(fold.test.end))
+        r = returns[mask]
+        if len(r) < 2:
+            continue
+        out.append(FoldScore(label=fold.test.label, sharpe=float(sharpe_ratio(r)),
+                             max_drawdown=float(max_drawdown(r)), reward=reward(r, lam)))
+    return out
+
+
+class Evaluator:
+    """Run (or fetch from cache) a commit's backtest over a window."""
+
+    def __init__(self, repo: GitRepo, sandbox: ProcessSandbox | UnsandboxedRunner,
+                 settings: EvalSettings, *, cache_dir: Path | None = None) -> None:
+        self.repo = repo
+        self.sandbox = sandbox
+        self.settings = settings
+        self.cache_dir = cache_dir or repo.alphaloop_dir / "cache"
+        self.runs = 0
+        self.hits = 0
+
+    # -- trees ------------------------------------------------------------------------
+    def strategy_tree(self, sha: str) -> str:
+        return self.repo.tree_hash(sha, "strategy")
+
+    def checkout(self, sha: str) -> Path:
+        """A read-only export of ``strategy/`` at ``sha`` (shared by equal trees)."""
+        tree = self.strategy_tree(sha)
+        root = self.cache_dir / "trees" / tree
+        if (root / "strategy").is_dir():
+            return root
+        staging = root.with_name(tree + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        archive = self.repo.git("archive", "--format=tar", sha, "strategy").stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(staging, filter="data")
+        staging.rename(root)
+        return root
+
+    # -- backtests --------------------------------------------------------------------
+    def _key(self, tree: str, data: MarketData, window: Window) -> str:
+        body = {"tree": tree, "data": data.content_hash(), "window": window.model_dump(mode="json"),
+                "settings": self.settings.model_dump(mode="json")}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+
+    def is_cached(self, sha: str, data: MarketData, window: Window) -> bool:
+        key = self._key(self.strategy_tree(sha), data, window)
+        return (self.cache_dir / "backtests" / f"{key}.json").exists()
+
+    def backtest(self, sha: str, data: MarketData, window: Window) -> BacktestResult:
+        tree = self.strategy_tree(sha)
+        path = self.cache_dir / "backtests" / f"{self._key(tree, data, window)}.json"
+        if path.exists():
+            self.hits += 1
+            return BacktestResult.load(path)
+        root = self.checkout(sha)
+        scratch = self.cache_dir / "scratch" / tree
+        scratch.mkdir(parents=True, exist_ok=True)
+        with SandboxedStrategy(self.sandbox, checkout=root, scratch=scratch,
+                               kwargs={"profile": self.settings.profile}) as strategy:
+            strategy.start(data.view(0, 1))
+            result = simulate(strategy, data, window, frequency=self.settings.frequency,
+                              costs=self.settings.costs, lookback=strategy.lookback)
+        self.runs += 1
+        result.save(path)
+        return result
+
+    def returns_of(self, sha: str, data: MarketData, window: Window) -> np.ndarray:
+        return np.asarray(self.backtest(sha, data, window).returns)
+
+    def metrics(self, result: BacktestResult, label: str) -> RunMetrics:
+        return run_metrics(result, label, self.settings.reward_lambda)
+

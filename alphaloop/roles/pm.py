@@ -1,0 +1,265 @@
+"""The Project Manager: keeps the backlog, stops the loop from repeating failures, reports.
+
+``plan`` opens a cycle. It reads ``task.md``, the ledger of past cycles and the open pull
+requests, then, in this order:
+
+1. marks ``done`` every open task whose goal the latest review of ``main`` meets;
+2. escalates deadlocks: a task whose last ``deadlock_vetoes`` cycles (since its last
+   escalation) were all vetoed is marked ``blocked`` with an ``escalated`` line quoting
+   each veto, instead of being tried again;
+3. picks the task to work on: ``in-progress`` before ``todo``, then by priority, then in
+   file order, skipping a task whose pull request waits for a human; marks it
+   ``in-progress``.
+
+``report`` closes a cycle: it marks the task ``done`` when a merged change meets its goal
+and returns the files the cycle commits - ``task.md``, ``walkthrough.md`` and the plots
+under ``reports/``. Every edit to ``task.md`` is surgical (see
+:mod:`alphaloop.report.taskfile`), so whatever a human wrote there survives. The PM runs
+no backtest: its figures are the ones the Quant and Risk recorded, and its plots reuse
+their cached backtests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from alphaloop.cycle.records import Escalation, Outcome, PlanRecord
+from alphaloop.forge.records import PullRequest, Review
+from alphaloop.harness.result import BacktestResult
+from alphaloop.report.cycle_plots import Curve, render_cycle_plots
+from alphaloop.report.history import CycleEntry, load_history
+from alphaloop.report.markdown import format_metric, shorten
+from alphaloop.report.taskfile import (
+    Task,
+    add_escalation,
+    parse_task_file,
+    set_status,
+)
+from alphaloop.report.walkthrough import WaitingPR, render_walkthrough
+
+if TYPE_CHECKING:
+    from alphaloop.data.panel import MarketData
+    from alphaloop.harness.windows import ResearchWindows
+    from alphaloop.roles.evaluation import Evaluator
+
+__all__ = ["NEEDS_HUMAN_LABEL", "ProjectManager", "deadlocked_cycles", "waiting_for_human"]
+
+NEEDS_HUMAN_LABEL = "needs-human"
+"""The label the merge gate puts on a pull request that waits for a human."""
+
+LedgerInput = Iterable[Mapping[str, Any] | BaseModel]
+
+
+def deadlocked_cycles(task_id: str, history: Sequence[CycleEntry],
+                      threshold: int) -> list[CycleEntry]:
+    """The cycles proving ``task_id`` is deadlocked, or ``[]`` if it is not.
+
+    A task is deadlocked when its last ``threshold`` finished cycles since it was last
+    escalated all ended vetoed.
+    """
+    if threshold < 1:
+        raise ValueError(f"the deadlock threshold must be at least 1, not {threshold}")
+    start = 0
+    for index, entry in enumerate(history):
+        if task_id in entry.escalated_tasks:
+            start = index + 1
+    tried = [e for e in history[start:] if e.task_id == task_id and e.summary is not None]
+    last = tried[-threshold:]
+    if len(last) == threshold and all(e.outcome == Outcome.VETOED for e in last):
+        return last
+    return []
+
+
+def waiting_for_human(history: Sequence[CycleEntry],
+                      open_prs: Iterable[PullRequest]) -> list[tuple[WaitingPR, str | None]]:
+    """Open pull requests left for a human, each with the task its cycle worked on."""
+    by_pr = {e.pr_number: e for e in history if e.pr_number is not None}
+    waiting: list[tuple[WaitingPR, str | None]] = []
+    for pr in open_prs:
+        if pr.state != "open":
+            continue
+        entry = by_pr.get(pr.number)
+        merge = entry.merge if entry is not None else None
+        gated = merge is not None and merge.needs_human and not merge.merged
+        if not gated and NEEDS_HUMAN_LABEL not in pr.labels:
+            continue
+        reasons = tuple(merge.reasons) if merge is not None else ()
+        waiting.append((WaitingPR(number=pr.number, title=pr.title, branch=pr.head_branch,
+                                  cycle_id=entry.cycle_id if entry else None,
+                                  reasons=reasons or (f"labelled '{NEEDS_HUMAN_LABEL}'",)),
+                        entry.task_id if entry else None))
+    return waiting
+
+
+def _goal_evidence(task: Task, metrics: BaseModel) -> str:
+    values = metrics.model_dump()
+    shown = ", ".join(f"{c.metric} {format_metric(c.metric, values.get(c.metric))}"
+                      for c in task.goal.conditions)
+    return f"goal `{task.goal.text()}` met ({shown})"
+
+
+class ProjectManager:
+    """Plans cycles from ``task.md`` and reports them (see the module docstring)."""
+
+    def __init__(self, *, task_path: str = "task.md", walkthrough_path: str = "walkthrough.md",
+                 reports_dir: str = "reports") -> None:
+        self.task_path = task_path
+        self.walkthrough_path = walkthrough_path
+        self.reports_dir = reports_dir.rstrip("/")
+
+    # -- plan -------------------------------------------------------------------------
+    def plan(self, task_text: str, ledger_entries: LedgerInput,
+             open_prs: Iterable[PullRequest], *, cycle_id: str, base_branch: str,
+             base_sha: str, clock: date, deadlock_vetoes: int) -> tuple[PlanRecord, str]:
+        """Pick this cycle's task; returns the plan and the updated ``task.md`` text.
+
+        Raises :class:`~alphaloop.report.taskfile.TaskFileError` when ``task.md`` breaks
+        the format (the file is a human's; the PM never rewrites one it cannot read).
+        """
+        parse_task_file(task_text, self.task_path)
+        history = [e for e in load_history(ledger_entries) if e.cycle_id != cycle_id]
+        prs = [pr for pr in open_prs if pr.state == "open"]
+        text, notes = self._close_met_goals(task_text, history)
+        text, escalations = self._escalate(text, history, deadlock_vetoes, cycle_id, clock)
+        notes += [f"{e.task_id} escalated to a human after {e.vetoes} vetoes in a row"
+                  for e in escalations]
+        waiting = {task: pr for pr, task in waiting_for_human(history, prs) if task}
+        chosen: Task | None = None
+        order = sorted(enumerate(parse_task_file(text, self.task_path).open_tasks()),
+                       key=lambda it: (it[1].status != "in-progress", it[1].priority_rank,
+                                       it[0]))
+        for _, task in order:
+            if task.id in waiting:
+                notes.append(f"{task.id} skipped: PR #{waiting[task.id].number} waits for a "
+                             "human")
+                continue
+            chosen = task
+            break
+        if chosen is None:
+            reason = self._idle_reason(text)
+        else:
+            state = ("continuing it" if chosen.status == "in-progress"
+                     else "marked in-progress")
+            reason = (f"{chosen.id} is the most urgent open task (priority {chosen.priority}, "
+                      f"goal `{chosen.goal.text()}`); {state}")
+            text = set_status(text, chosen.id, "in-progress", path=self.task_path)
+        if notes:
+            reason += ". " + "; ".join(notes)
+        record = PlanRecord(cycle_id=cycle_id, task=chosen.ref() if chosen else None,
+                            reason=reason, escalations=escalations,
+                            open_prs=[pr.number for pr in prs], base_branch=base_branch,
+                            base_sha=base_sha, clock=clock)
+        return record, text
+
+    def _close_met_goals(self, text: str, history: Sequence[CycleEntry]) -> tuple[str, list[str]]:
+        reviewed = next((e for e in reversed(history) if e.quant_review is not None), None)
+        if reviewed is None or reviewed.quant_review is None:
+            return text, []
+        metrics = reviewed.quant_review.metrics
+        notes = []
+        for task in parse_task_file(text, self.task_path).open_tasks():
+            if task.goal.is_met(metrics):
+                text = set_status(text, task.id, "done", path=self.task_path)
+                notes.append(f"{task.id} done: {_goal_evidence(task, metrics)} by main's "
+                             f"review in {reviewed.cycle_id}")
+        return text, notes
+
+    def _escalate(self, text: str, history: Sequence[CycleEntry], threshold: int,
+                  cycle_id: str, clock: date) -> tuple[str, list[Escalation]]:
+        escalations = []
+        for task in parse_task_file(text, self.task_path).open_tasks():
+            vetoed = deadlocked_cycles(task.id, history, threshold)
+            if not vetoed:
+                continue
+            reasons = [f"{e.cycle_id}: {shorten(e.veto_reason(), 200)}" for e in vetoed]
+            escalations.append(Escalation(task_id=task.id, vetoes=len(vetoed), reasons=reasons))
+            note = (f"{clock.isoformat()} by {cycle_id}: vetoed {len(vetoed)} cycles in a row, "
+                    "a human must decide (change the task or the approach, then set status "
+                    "back to todo). " + " | ".join(reasons))
+            text = set_status(text, task.id, "blocked", path=self.task_path)
+            text = add_escalation(text, task.id, note, path=self.task_path)
+        return text, escalations
+
+    def _idle_reason(self, text: str) -> str:
+        tasks = parse_task_file(text, self.task_path).tasks
+        counts = {s: sum(t.status == s for t in tasks) for s in ("done", "blocked")}
+        waiting = [t.id for t in tasks if t.is_open]
+        if waiting:
+            return (f"every open task ({', '.join(waiting)}) waits for a human decision on a "
+                    "pull request; nothing to start")
+        return (f"no open task in {self.task_path} ({counts['done']} done, "
+                f"{counts['blocked']} blocked); add a task or set one back to todo")
+
+    # -- report -----------------------------------------------------------------------
+    def report(self, *, cycle_id: str, records: Mapping[str, Any], ledger_entries: LedgerInput,
+               task_text: str, open_prs: Iterable[PullRequest] = (),
+               reviews: Sequence[Review] = (), curves: Sequence[Curve] | None = None,
+               holdout_start: date | None = None, evaluator: Evaluator | None = None,
+               data: MarketData | None = None,
+               windows: ResearchWindows | None = None) -> dict[str, bytes]:
+        """The files this cycle commits: ``task.md``, ``walkthrough.md`` and the plots.
+
+        ``records`` maps stage names (and ``"summary"``) to this cycle's records.
+        ``reviews`` are the forge's reviews of its pull request. The plots show
+        ``curves`` when given, otherwise the cached in-sample and held-out backtests of
+        ``main`` and the branch found through ``evaluator`` (none is run); without either,
+        no plot is written and the walkthrough shows none.
+        """
+        current = CycleEntry.from_envelope({"cycle_id": cycle_id, "records": dict(records)})
+        history = [e for e in load_history(ledger_entries) if e.cycle_id != cycle_id]
+        history.append(current)
+        text = self._close_merged_goal(task_text, current)
+        tasks = parse_task_file(text, self.task_path)
+        files = {self.task_path: text.encode("utf-8")}
+        if curves is None and evaluator is not None and data is not None and windows is not None:
+            curves, holdout_start = self._cached_curves(current, evaluator, data, windows)
+        plots: dict[str, str] = {}
+        if curves:
+            for name, png in render_cycle_plots(curves, holdout_start=holdout_start,
+                                                cycle_id=cycle_id).items():
+                path = f"{self.reports_dir}/{name}"
+                files[path] = png
+                plots[f"{name.split('.')[0].capitalize()} of main and the branch"] = path
+        waiting = [pr for pr, _ in waiting_for_human(history, open_prs)]
+        text_md = render_walkthrough(history=history, tasks=tasks, reviews=reviews,
+                                     waiting=waiting, plots=plots)
+        files[self.walkthrough_path] = text_md.encode("utf-8")
+        return files
+
+    def _close_merged_goal(self, text: str, current: CycleEntry) -> str:
+        merged = current.merge is not None and current.merge.merged
+        task_id = current.task_id
+        branch = current.metrics("branch", "in-sample")
+        if not merged or task_id is None or branch is None:
+            return text
+        task = next((t for t in parse_task_file(text, self.task_path).tasks if t.id == task_id),
+                    None)
+        if task is None or not task.is_open or not task.goal.is_met(branch):
+            return text
+        return set_status(text, task_id, "done", path=self.task_path)
+
+    @staticmethod
+    def _cached_curves(current: CycleEntry, evaluator: Evaluator, data: MarketData,
+                       windows: ResearchWindows) -> tuple[list[Curve], date | None]:
+        plan = current.plan
+        if plan is None:
+            return [], None
+        in_sample = data.slice(end=windows.in_sample.end)
+        sides = [(plan.base_branch, plan.base_sha)]
+        if current.implement is not None:
+            sides.append(("branch", current.implement.head_sha))
+        curves: list[Curve] = []
+        has_holdout = False
+        for label, sha in sides:
+            found: list[BacktestResult] = []
+            for panel, window in ((in_sample, windows.in_sample), (data, windows.holdout)):
+                if evaluator.is_cached(sha, panel, window):
+                    found.append(evaluator.backtest(sha, panel, window))
+                    has_holdout = has_holdout or window == windows.holdout
+            if found:
+                curves.append(Curve.from_results(label, *found))
+        return curves, windows.holdout.start if has_holdout else None

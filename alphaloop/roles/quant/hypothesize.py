@@ -1,0 +1,88 @@
+"""From a review to one hypothesis: the reward, the search, and the statement.
+
+The parametric hypotheses come from the calibration search (:mod:`.search`); structural
+ones (code patches, :mod:`.structural`) are proposed when the diagnosis points at a
+weakness a tunable cannot fix and the patch has not been tried. Nothing tried before is
+proposed again: every change has a key, and the ledger remembers the keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from alphaloop.roles.quant.structural import StructuralChange, applicable_changes
+
+from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
+from alphaloop.roles.quant.search import (
+    Candidate,
+    Trial,
+    change_key,
+    propose_candidates,
+    rank_candidates,
+)
+from alphaloop.roles.quant.space import ParamSpace
+
+__all__ = ["choose_hypothesis", "slugify"]
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "change"
+
+
+def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
+                    trials: Sequence[Trial], lam: float, considered: int) -> Hypothesis:
+    edit = c.edits[0]
+    spec = space.specs[edit.name]
+    direction = ("switch" if spec.kind == "choice" else
+                 "raise" if float(edit.new) > float(edit.old) else "lower")
+    statement = (f"{direction.capitalize()} {edit.name} from {edit.old!r} to {edit.new!r} "
+                 f"to lift the walk-forward reward (Sharpe - {lam:g} x max drawdown)")
+    why = [f"{edit.name}: {spec.description}."]
+    if c.prior > 0:
+        why.append("The review points here: " + "; ".join(review.diagnosis) + ".")
+    if len(trials) >= 2:
+        effect = (f"Surrogate estimate of the in-sample reward: {c.mean:.3f} +/- {c.std:.3f} "
+                  f"(main {review.reward:.3f}, best seen "
+                  f"{max(t.reward for t in trials):.3f}).")
+    else:
+        effect = (f"No history near this point yet; main's walk-forward reward is "
+                  f"{review.reward:.3f}. Expected: a small change of either sign, "
+                  "judged by Risk on folds and held-out data.")
+    return Hypothesis(
+        key=c.key, kind="parameters", slug=slugify(f"{direction}-{edit.name}"),
+        statement=statement, rationale=" ".join(why), expected_effect=effect,
+        edits=list(c.edits),
+        search={"policy": "gaussian-process expected improvement",
+                "acquisition": c.acquisition, "prior": c.prior, "mean": c.mean,
+                "std": c.std, "trials_observed": len(trials), "candidates": considered})
+
+
+def _from_structural(change: StructuralChange, review: PerformanceReview) -> Hypothesis:
+    return Hypothesis(
+        key=change_key(patch_name=change.name), kind="patch", slug=slugify(change.name),
+        statement=change.statement, rationale=change.rationale + " Review: "
+        + "; ".join(review.diagnosis) + ".", expected_effect=change.expected_effect,
+        patch_name=change.name, search={"policy": "structural catalogue"})
+
+
+def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: Sequence[Trial],
+                      tried: set[str], lam: float, exclude: Sequence[str] = (),
+                      structural_every: int = 3, cycle_number: int = 1,
+                      sources: dict[str, str] | None = None,
+                      task: TaskRef | None = None) -> Hypothesis | None:
+    """The next hypothesis, or None when the whole neighbourhood has been tried."""
+    if sources is not None and structural_every and cycle_number % structural_every == 0:
+        for change in applicable_changes(sources, review.diagnosis):
+            if change_key(patch_name=change.name) not in tried:
+                return _from_structural(change, review).model_copy(
+                    update={"task_id": task.id if task else None})
+    usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
+                        values={k: v for k, v in space.values.items() if k not in exclude})
+    candidates = propose_candidates(usable, tried, review.focus)
+    ranked = rank_candidates(space, candidates, trials)
+    if not ranked:
+        return None
+    hypothesis = _from_candidate(ranked[0], space, review, trials, lam, len(ranked))
+    return hypothesis.model_copy(update={"task_id": task.id if task else None})

@@ -1,0 +1,78 @@
+"""The strategy's declared parameter space, read through the sandbox.
+
+The Quant never imports strategy code into the trusted process: it asks a sandboxed
+Python to import ``strategy.parameters`` from a checkout and print the space and the
+current values as JSON, and validates that answer here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from alphaloop.sandbox import SandboxError
+from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
+
+__all__ = ["ParamSpace", "ParamSpec", "read_param_space"]
+
+_INTROSPECT = """
+import json
+from strategy.parameters import PARAMETER_SPACE, current_values
+print(json.dumps({
+    "specs": [s.model_dump(mode="json") for s in PARAMETER_SPACE.values()],
+    "values": current_values(),
+}))
+"""
+
+
+class ParamSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    kind: Literal["int", "float", "choice"]
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    description: str = ""
+
+    def normalise(self, value: float | int | str) -> float:
+        """Map a value to [0, 1] for the search (choices by index)."""
+        if self.kind == "choice":
+            index = self.choices.index(str(value)) if value in self.choices else 0
+            return index / max(1, len(self.choices) - 1)
+        assert self.low is not None and self.high is not None
+        span = self.high - self.low
+        return 0.5 if span <= 0 else (float(value) - self.low) / span
+
+
+class ParamSpace(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specs: dict[str, ParamSpec]
+    values: dict[str, float | int | str]
+
+    def vector(self, values: dict[str, float | int | str]) -> list[float]:
+        return [spec.normalise(values.get(name, self.values[name]))
+                for name, spec in sorted(self.specs.items())]
+
+
+def read_param_space(sandbox: ProcessSandbox | UnsandboxedRunner, checkout: Path,
+                     scratch: Path) -> ParamSpace:
+    """Import ``strategy.parameters`` from ``checkout`` in the sandbox and read it."""
+    result = sandbox.run([sys.executable, "-I", "-c", _INTROSPECT], workdir=checkout,
+                         scratch=scratch, env={"PYTHONPATH": str(Path(checkout).resolve())})
+    if not result.ok:
+        raise SandboxError(
+            "could not read the strategy's parameter space (strategy/parameters.py): "
+            f"{result.stderr.strip()[-800:] or 'timed out'}")
+    try:
+        raw = json.loads(result.stdout.strip().splitlines()[-1])
+        specs = {s["name"]: ParamSpec.model_validate(s) for s in raw["specs"]}
+        values = {k: v for k, v in raw["values"].items() if k in specs}
+        return ParamSpace(specs=specs, values=values)
+    except (ValueError, KeyError, IndexError, ValidationError) as exc:
+        raise SandboxError(f"the strategy's parameter space is malformed: {exc}") from exc

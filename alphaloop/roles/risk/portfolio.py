@@ -1,0 +1,177 @@
+"""Risk-MAS portfolio checks on the holdings a backtest produced.
+
+Given the branch's simulated weights (every day of a window) and the market data, grade
+the portfolio the way the Risk-MAS framework does: hard limits (single asset, asset
+class, 95% VaR, compliance blocklist) block; volatility, correlation clustering and the
+diversification ratio warn; concentration (HHI, top weight, effective N) and liquidity
+(days to liquidate at a share of ADV, quoted spread) are graded 0 pass, 1 warn,
+2 restrict by the thresholds in ``policies/risk.toml``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alphaloop.checks.findings import Finding, Severity
+from alphaloop.data.panel import MarketData
+from alphaloop.harness import BacktestResult
+from alphaloop.harness.metrics import annual_volatility, value_at_risk
+from alphaloop.policy.risk import RiskPolicy, Threshold
+
+__all__ = ["HoldingsSummary", "portfolio_findings", "summarise_holdings"]
+
+_TOLERANCE = 1e-6
+
+
+class HoldingsSummary(dict[str, float]):
+    """Headline exposures of a run (for merge rules and the walkthrough)."""
+
+
+def _positions(result: BacktestResult, data: MarketData) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the window and the matching rows of ``data``."""
+    first = data.index_of(result.dates[0])
+    rows = np.arange(first, first + len(result.dates))
+    weights = np.asarray(result.weights)
+    return weights, rows
+
+
+def summarise_holdings(result: BacktestResult, data: MarketData) -> HoldingsSummary:
+    weights, _ = _positions(result, data)
+    classes = np.array([a.asset_class for a in data.assets])
+    out = HoldingsSummary()
+    out["max_single_asset"] = float(weights.max()) if weights.size else 0.0
+    for cls in sorted(set(classes)):
+        out[f"class:{cls}"] = float(weights[:, classes == cls].sum(axis=1).max())
+    out["gross"] = float(weights.sum(axis=1).max())
+    return out
+
+
+def _graded(check: str, name: str, value: float, threshold: Threshold, unit: str,
+            evidence: dict[str, object]) -> Finding | None:
+    grade = threshold.grade(value)
+    if grade == 0:
+        return None
+    side = "above" if threshold.kind == "max" else "below"
+    bound = threshold.restrict if grade == 2 else threshold.warn
+    return Finding(check=check, severity=Severity(grade),
+                   message=f"{name} {value:.3g}{unit} is {side} the "
+                           f"{'restrict' if grade == 2 else 'warn'} level {bound:g}{unit}",
+                   evidence={"value": value, **evidence})
+
+
+def portfolio_findings(result: BacktestResult, data: MarketData, policy: RiskPolicy,
+                       *, label: str) -> list[Finding]:
+    """Every Risk-MAS finding for the holdings of ``result`` (a window of ``data``)."""
+    weights, rows = _positions(result, data)
+    tickers = data.tickers
+    classes = np.array([a.asset_class for a in data.assets])
+    dates = [str(d) for d in result.dates]
+    findings: list[Finding] = []
+    hard = policy.hard_limits
+
+    # -- hard limits: block --------------------------------------------------------------
+    day, col = np.unravel_index(int(np.argmax(weights)), weights.shape)
+    top = float(weights[day, col])
+    if top > hard.max_single_asset + _TOLERANCE:
+        findings.append(Finding(
+            check="risk.single_asset", severity=Severity.BLOCK,
+            message=f"{tickers[col]} reached {top:.1%} on {dates[day]} ({label}), above the "
+                    f"hard limit of {hard.max_single_asset:.0%} for one asset",
+            evidence={"ticker": tickers[col], "date": dates[day], "weight": top}))
+    for cls in sorted(set(classes) - {"cash"}):
+        per_day = weights[:, classes == cls].sum(axis=1)
+        worst = int(np.argmax(per_day))
+        if per_day[worst] > hard.max_asset_class + _TOLERANCE:
+            findings.append(Finding(
+                check="risk.asset_class", severity=Severity.BLOCK,
+                message=f"{cls} reached {per_day[worst]:.1%} on {dates[worst]} ({label}), "
+                        f"above the hard limit of {hard.max_asset_class:.0%} for one class",
+                evidence={"asset_class": cls, "date": dates[worst],
+                          "weight": float(per_day[worst])}))
+    returns = np.asarray(result.returns)
+    var95 = float(value_at_risk(returns, 0.05)) if len(returns) > 20 else 0.0
+    if var95 > hard.max_portfolio_var_95 + _TOLERANCE:
+        findings.append(Finding(
+            check="risk.var", severity=Severity.BLOCK,
+            message=f"one-day 95% VaR over {label} is {var95:.2%}, above the hard limit of "
+                    f"{hard.max_portfolio_var_95:.0%}", evidence={"var_95": var95}))
+    for ticker in policy.compliance.blocklist:
+        if ticker in tickers:
+            held = weights[:, tickers.index(ticker)]
+            if (held > 0).any():
+                first = int(np.argmax(held > 0))
+                findings.append(Finding(
+                    check="risk.compliance", severity=Severity.BLOCK,
+                    message=f"{ticker} is on the compliance blocklist but was held from "
+                            f"{dates[first]} ({label})", evidence={"ticker": ticker}))
+
+    # -- soft limits: warn ----------------------------------------------------------------
+    soft = policy.soft_limits
+    vol = float(annual_volatility(returns)) if len(returns) > 2 else 0.0
+    if vol > soft.target_volatility:
+        findings.append(Finding(
+            check="risk.volatility", severity=Severity.WARN,
+            message=f"annualised volatility over {label} is {vol:.1%}, above the "
+                    f"{soft.target_volatility:.0%} target", evidence={"volatility": vol}))
+    final = weights[-1]
+    asset_returns = data.returns[rows]
+    held = final > 1e-4
+    if held.sum() >= 2:
+        sub = asset_returns[:, held]
+        vols = sub.std(axis=0, ddof=1)
+        w = final[held] / final[held].sum()
+        cov = np.cov(sub, rowvar=False)
+        port_vol = float(np.sqrt(max(w @ cov @ w, 1e-18)))
+        ratio = float(w @ vols / port_vol)
+        if ratio < soft.min_diversification_ratio:
+            findings.append(Finding(
+                check="risk.diversification", severity=Severity.WARN,
+                message=f"diversification ratio of the final holdings is {ratio:.2f}, below "
+                        f"{soft.min_diversification_ratio:g}", evidence={"ratio": ratio}))
+        corr = np.corrcoef(sub, rowvar=False)
+        pair_w = np.outer(w, w)
+        np.fill_diagonal(pair_w, 0.0)
+        avg_corr = float((corr * pair_w).sum() / max(pair_w.sum(), 1e-12))
+        if avg_corr > soft.max_correlation_cluster:
+            findings.append(Finding(
+                check="risk.correlation", severity=Severity.WARN,
+                message=f"weighted average correlation of the holdings is {avg_corr:.2f}, "
+                        f"above {soft.max_correlation_cluster:g}",
+                evidence={"average_correlation": avg_corr}))
+
+    # -- concentration and liquidity: graded ----------------------------------------------
+    invested = final.sum()
+    norm = final / invested if invested > 0 else final
+    hhi = float((norm**2).sum())
+    checks = policy.portfolio
+    for finding in (
+        _graded("risk.hhi", "HHI of the final holdings", hhi, checks.hhi, "", {}),
+        _graded("risk.top_weight", "largest final weight", float(final.max()),
+                checks.top_weight, "", {"ticker": tickers[int(np.argmax(final))]}),
+        _graded("risk.effective_n", "effective number of holdings (1/HHI)",
+                1.0 / hhi if hhi > 0 else 0.0, checks.effective_n, "", {}),
+    ):
+        if finding is not None:
+            findings.append(finding)
+    liquidity = policy.liquidity
+    last = int(rows[-1])
+    window = slice(max(0, last - liquidity.adv_days + 1), last + 1)
+    adv = (data.prices[window] * data.volumes[window]).mean(axis=0)
+    capital = result.config.initial_capital * (1 + float(np.prod(1 + returns) - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        days = np.where(adv > 0, final * capital / (liquidity.participation_rate * adv), np.inf)
+    days = np.where(final > 0, days, 0.0)
+    worst = int(np.argmax(days))
+    finding = _graded("risk.liquidity", f"days to liquidate {tickers[worst]}",
+                      float(days[worst]), liquidity.days_to_liquidate, " days",
+                      {"ticker": tickers[worst], "adv": float(adv[worst])})
+    if finding is not None:
+        findings.append(finding)
+    if "spread_bps" in data.fundamentals:
+        spreads = np.nan_to_num(data.fundamentals["spread_bps"][last], nan=0.0)
+        avg_spread = float((norm * spreads).sum())
+        finding = _graded("risk.spread", "weighted quoted spread", avg_spread,
+                          liquidity.spread_bps, " bps", {})
+        if finding is not None:
+            findings.append(finding)
+    return findings

@@ -1,0 +1,217 @@
+"""The Risk review: deterministic gates first, then sandboxed backtests; Risk can veto.
+
+Order, as in DESIGN.md: path ownership, ruff, bandit and the AST policy over the change
+(any block stops the review before strategy code runs); the declared parameter space;
+then the branch's strategy in the sandbox: in-sample, held-out, walk-forward folds and
+the stress scenarios, each against ``main``; the Risk-MAS portfolio checks on the
+resulting holdings; and the overfitting guards. Severity 3 vetoes, 2 requests changes,
+0-1 approve. Only Risk reads the held-out window, and every read is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from alphaloop.checks import check_change
+from alphaloop.checks.findings import Finding, Severity, max_severity
+from alphaloop.contract import ContractError
+from alphaloop.cycle.records import RiskReviewRecord, RunMetrics
+from alphaloop.data.panel import MarketData
+from alphaloop.data.stress import STRESS_SCENARIOS, stress_panel
+from alphaloop.harness import Window
+from alphaloop.harness.errors import HarnessError
+from alphaloop.harness.metrics import sharpe_ratio
+from alphaloop.harness.windows import ResearchWindows
+from alphaloop.policy import Policies, policies_digest
+from alphaloop.roles.evaluation import Evaluator, fold_scores
+from alphaloop.roles.quant.space import read_param_space
+from alphaloop.roles.risk.overfit import overfitting_findings
+from alphaloop.roles.risk.portfolio import portfolio_findings, summarise_holdings
+from alphaloop.sandbox import SandboxError
+
+__all__ = ["HOLDOUT_READS_WARNING", "RiskOfficer", "TrialHistory"]
+
+#: After this many reads the held-out window is reported as worn out.
+HOLDOUT_READS_WARNING = 20
+
+
+class TrialHistory(BaseModel):
+    """What the ledger says about earlier trials (for the overfitting guards)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trial_shas: list[str] = Field(default_factory=list,
+                                  description="head commits of earlier evaluated branches")
+    trial_sharpes: list[float] = Field(default_factory=list,
+                                       description="their per-period in-sample Sharpe ratios")
+    holdout_reads: int = 0
+
+
+class RiskOfficer:
+    """Runs the Risk review of one branch head against its base."""
+
+    def __init__(self, policies: Policies, evaluator: Evaluator) -> None:
+        self.policies = policies
+        self.evaluator = evaluator
+
+    def review(self, *, base_sha: str, head_sha: str, worktree: Path, data: MarketData,
+               windows: ResearchWindows, history: TrialHistory) -> RiskReviewRecord:
+        started = time.monotonic()
+        report = check_change(worktree, base_sha, head_sha, "quant", self.policies)
+        findings: list[Finding] = list(report.findings)
+        record = RiskReviewRecord(
+            verdict="approve", severity=0, summary="", findings=[], head_sha=head_sha,
+            isolation=self.evaluator.sandbox.isolation.describe(),
+            policy_digest=policies_digest(self.policies))
+        if max_severity(findings) >= Severity.BLOCK:
+            return self._close(record, findings, started,
+                               note="deterministic gates blocked the change; its code was "
+                                    "not run")
+        try:
+            findings += self._param_space(head_sha)
+            metrics = self._backtests(record, base_sha, head_sha, data, windows, history,
+                                      findings)
+        except (SandboxError, HarnessError, ContractError) as exc:
+            findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
+                                    message=f"{type(exc).__name__}: {exc}"))
+            return self._close(record, findings, started, note="the strategy failed")
+        return self._close(metrics, findings, started, note="")
+
+    # -- stages -----------------------------------------------------------------------------
+    def _param_space(self, head_sha: str) -> list[Finding]:
+        root = self.evaluator.checkout(head_sha)
+        space = read_param_space(self.evaluator.sandbox, root,
+                                 self.evaluator.cache_dir / "scratch" / "space")
+        findings = []
+        for name, value in space.values.items():
+            spec = space.specs[name]
+            outside = (value not in spec.choices if spec.kind == "choice" else
+                       not (spec.low is not None and spec.high is not None
+                            and spec.low <= float(value) <= spec.high))
+            if outside:
+                findings.append(Finding(
+                    check="params.range", severity=Severity.BLOCK, path="strategy/tunables.py",
+                    message=f"tunable {name} = {value!r} is outside its declared space "
+                            f"({spec.choices or (spec.low, spec.high)})"))
+        return findings
+
+    def _backtests(self, record: RiskReviewRecord, base_sha: str, head_sha: str,
+                   data: MarketData, windows: ResearchWindows, history: TrialHistory,
+                   findings: list[Finding]) -> RiskReviewRecord:
+        ev, policy = self.evaluator, self.policies.risk
+        in_sample_data = data.slice(end=windows.in_sample.end)
+        results = {}
+        for who, sha in (("branch", head_sha), ("main", base_sha)):
+            for label, panel, window in (("in_sample", in_sample_data, windows.in_sample),
+                                         ("holdout", data, windows.holdout)):
+                results[who, label] = ev.backtest(sha, panel, window)
+        branch = {k: ev.metrics(results["branch", k], k) for k in ("in_sample", "holdout")}
+        main = {k: ev.metrics(results["main", k], k) for k in ("in_sample", "holdout")}
+        lam = ev.settings.reward_lambda
+        branch_folds = fold_scores(results["branch", "in_sample"], windows.folds, lam)
+        main_folds = fold_scores(results["main", "in_sample"], windows.folds, lam)
+        fold_reward = {"branch": float(np.mean([f.reward for f in branch_folds] or [np.nan])),
+                       "main": float(np.mean([f.reward for f in main_folds] or [np.nan]))}
+        if not fold_reward["branch"] > fold_reward["main"]:
+            findings.append(Finding(
+                check="performance.walk_forward", severity=Severity.RESTRICT,
+                message=f"walk-forward reward {fold_reward['branch']:.3f} does not improve on "
+                        f"main's {fold_reward['main']:.3f}: the change does not meet its goal",
+                evidence={"branch_folds": [f.model_dump() for f in branch_folds],
+                          "main_folds": [f.model_dump() for f in main_folds]}))
+        for label in ("in_sample", "holdout"):
+            findings += portfolio_findings(results["branch", label],
+                                           in_sample_data if label == "in_sample" else data,
+                                           policy, label=label.replace("_", "-"))
+        peaks: dict[str, float] = {}
+        for label, panel in (("in_sample", in_sample_data), ("holdout", data)):
+            for key, value in summarise_holdings(results["branch", label], panel).items():
+                if key.startswith("class:"):
+                    peaks[key] = max(value, peaks.get(key, 0.0))
+        findings.append(Finding(check="risk.exposures", severity=Severity.PASS,
+                                message="peak weight per asset class over both windows",
+                                evidence=peaks))
+        stress = self._stress(base_sha, head_sha, in_sample_data, findings)
+        branch_returns = np.asarray(results["branch", "in_sample"].returns)
+        trial_returns = [np.asarray(results["main", "in_sample"].returns), branch_returns]
+        for sha in history.trial_shas:
+            if sha not in (base_sha, head_sha) and ev.is_cached(sha, in_sample_data,
+                                                                windows.in_sample):
+                trial_returns.append(ev.returns_of(sha, in_sample_data, windows.in_sample))
+        trial_returns = [r for r in trial_returns if len(r) == len(branch_returns)]
+        sharpes = [*history.trial_sharpes,
+                   float(sharpe_ratio(branch_returns, periods_per_year=1))]
+        overfit = overfitting_findings(
+            branch_returns, sharpes, trial_returns, branch_holdout=branch["holdout"],
+            main_holdout=main["holdout"], guards=policy.overfitting)
+        findings += overfit.findings
+        reads = history.holdout_reads + 1
+        findings.append(Finding(
+            check="holdout.reads",
+            severity=Severity.WARN if reads >= HOLDOUT_READS_WARNING else Severity.PASS,
+            message=f"the held-out window has been consulted {reads} time(s)"
+                    + ("; it is no longer truly out of sample, advance the clock"
+                       if reads >= HOLDOUT_READS_WARNING else ""),
+            evidence={"reads": reads}))
+        return record.model_copy(update={
+            "branch_metrics": {**branch, "walk_forward": _fold_metrics(branch_folds, branch)},
+            "main_metrics": {**main, "walk_forward": _fold_metrics(main_folds, main)},
+            "stress": stress, "deflated_sharpe": overfit.deflated_sharpe, "pbo": overfit.pbo,
+            "n_trials": overfit.n_trials, "holdout_reads": reads})
+
+    def _stress(self, base_sha: str, head_sha: str, data: MarketData,
+                findings: list[Finding]) -> dict[str, RunMetrics]:
+        ev, limits = self.evaluator, self.policies.risk.stress
+        out: dict[str, RunMetrics] = {}
+        for name in STRESS_SCENARIOS:
+            panel, (start, end) = stress_panel(data, name)
+            window = Window(start=start, end=end, label=f"stress-{name}")
+            branch = ev.metrics(ev.backtest(head_sha, panel, window), name)
+            main = ev.metrics(ev.backtest(base_sha, panel, window), name)
+            out[name] = branch
+            limit = limits.limit_for(name)
+            if branch.max_drawdown > limit and branch.max_drawdown > main.max_drawdown + 0.01:
+                findings.append(Finding(
+                    check=f"stress.{name}", severity=Severity.BLOCK,
+                    message=f"in the {name} scenario the branch draws down "
+                            f"{branch.max_drawdown:.1%}, above the {limit:.0%} limit and worse "
+                            f"than main's {main.max_drawdown:.1%}",
+                    evidence={"branch": branch.max_drawdown, "main": main.max_drawdown}))
+            elif branch.max_drawdown > limit:
+                findings.append(Finding(
+                    check=f"stress.{name}", severity=Severity.WARN,
+                    message=f"in the {name} scenario the branch draws down "
+                            f"{branch.max_drawdown:.1%}, above the {limit:.0%} limit; main "
+                            f"does too ({main.max_drawdown:.1%}), so the change is no worse",
+                    evidence={"branch": branch.max_drawdown, "main": main.max_drawdown}))
+        return out
+
+    def _close(self, record: RiskReviewRecord, findings: list[Finding], started: float, *,
+               note: str) -> RiskReviewRecord:
+        severity = int(max_severity(findings))
+        verdict = "veto" if severity >= Severity.RESTRICT else "approve"
+        worst = [f.message for f in findings if f.severity == severity and severity > 0][:3]
+        summary = ("approved" if verdict == "approve" else
+                   "vetoed (block)" if severity == 3 else "vetoed (changes requested)")
+        summary += f": {'; '.join(worst)}" if worst else ""
+        summary += f" ({note})" if note else ""
+        return record.model_copy(update={
+            "verdict": verdict, "severity": severity, "summary": summary,
+            "findings": [f.model_dump(mode="json") for f in findings],
+            "duration_s": time.monotonic() - started})
+
+
+def _fold_metrics(folds: list, full: dict[str, RunMetrics]) -> RunMetrics:
+    """Walk-forward summary in the shape of a run (means over the test folds)."""
+    base = full["in_sample"]
+    if not folds:
+        return base.model_copy(update={"label": "walk_forward"})
+    return base.model_copy(update={
+        "label": "walk_forward",
+        "sharpe": float(np.mean([f.sharpe for f in folds])),
+        "max_drawdown": float(np.max([f.max_drawdown for f in folds])),
+        "reward": float(np.mean([f.reward for f in folds]))})

@@ -1,0 +1,229 @@
+"""The declared space of every tunable in :mod:`strategy.tunables`.
+
+Each tunable has a :class:`ParameterSpec`: its kind (``int``, ``float`` or ``choice``),
+its allowed range or choices, and a one-line description. The research loop proposes
+changes inside this space; the review checks that a change stays inside it.
+
+    >>> from strategy.parameters import current_values, validate_values
+    >>> values = current_values()                      # what tunables.py holds now
+    >>> validate_values({"FACTOR_WEIGHT": 0.5})        # a partial edit, checked
+    {'FACTOR_WEIGHT': 0.5}
+
+To add a tunable: assign it in ``tunables.py`` (with a comment) and declare it here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from strategy import tunables
+
+__all__ = [
+    "OPTIMIZER_NAMES",
+    "PARAMETER_SPACE",
+    "SIZING_METHODS",
+    "ParameterError",
+    "ParameterSpec",
+    "ParameterValue",
+    "current_values",
+    "validate_values",
+]
+
+ParameterValue = int | float | str
+
+#: The optimiser library's method names (``strategy.optimizers.METHODS``), kept here as
+#: literals so the parameter space can be read without importing the optimisers.
+OPTIMIZER_NAMES: tuple[str, ...] = (
+    "mean_variance", "min_variance", "max_sharpe", "risk_parity", "black_litterman",
+    "max_diversification", "equal_weight", "inverse_volatility", "cvar", "hrp", "robust",
+)
+#: Position-sizing methods of the spec (section 4.4.1).
+SIZING_METHODS: tuple[str, ...] = (
+    "equal_weight", "risk_parity", "volatility_target", "kelly", "max_sharpe",
+)
+
+
+class ParameterError(ValueError):
+    """A tunable is unknown, of the wrong type or outside its declared range."""
+
+
+class ParameterSpec(BaseModel):
+    """What one tunable may hold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: Literal["int", "float", "choice"]
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    description: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParameterSpec:
+        if self.kind == "choice":
+            if not self.choices or self.low is not None or self.high is not None:
+                raise ValueError(f"{self.name}: a choice needs choices and no low/high")
+        elif self.low is None or self.high is None or not self.low <= self.high:
+            raise ValueError(f"{self.name}: a numeric tunable needs low <= high")
+        return self
+
+    def check(self, value: object) -> ParameterValue:
+        """Return ``value`` in its canonical type, or raise :class:`ParameterError`."""
+        if self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                raise ParameterError(
+                    f"{self.name} = {value!r} is not one of {', '.join(self.choices)}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParameterError(
+                f"{self.name} = {value!r} must be a number ({self.kind}), "
+                f"got {type(value).__name__}")
+        if self.kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ParameterError(f"{self.name} = {value!r} must be a whole number")
+            number: float = int(value)
+        else:
+            number = float(value)
+        if not math.isfinite(number):
+            raise ParameterError(f"{self.name} = {value!r} must be finite")
+        low, high = float(self.low or 0.0), float(self.high or 0.0)  # both set for numbers
+        if not low <= number <= high:
+            raise ParameterError(
+                f"{self.name} = {value!r} is outside its range [{low:g}, {high:g}]")
+        return number
+
+
+def _int(name: str, low: int, high: int, description: str) -> ParameterSpec:
+    return ParameterSpec(name=name, kind="int", low=low, high=high, description=description)
+
+
+def _float(name: str, low: float, high: float, description: str) -> ParameterSpec:
+    return ParameterSpec(name=name, kind="float", low=low, high=high, description=description)
+
+
+def _choice(name: str, choices: tuple[str, ...], description: str) -> ParameterSpec:
+    return ParameterSpec(name=name, kind="choice", choices=choices, description=description)
+
+
+def _weight(name: str, description: str) -> ParameterSpec:
+    return _float(name, 0.0, 3.0, f"relative weight of the {description} factor")
+
+
+_SPECS: tuple[ParameterSpec, ...] = (
+    _int("MOMENTUM_LOOKBACK_DAYS", 42, 504, "trading days of the momentum window"),
+    _int("MOMENTUM_SKIP_DAYS", 0, 63, "most recent days excluded from momentum"),
+    _int("VOLATILITY_LOOKBACK_DAYS", 10, 252, "trading days of realised volatility"),
+    _int("FUNDAMENTAL_HISTORY_DAYS", 21, 756, "days of a fundamental's own history used"),
+    _int("GROWTH_HORIZON_DAYS", 5, 252, "horizon of network and adoption growth rates"),
+    _int("COVARIANCE_LOOKBACK_DAYS", 63, 756, "trading days behind the covariance matrix"),
+    _choice("COVARIANCE_SHRINKAGE", ("ledoit_wolf", "sample"), "covariance estimator"),
+    _float("FACTOR_WEIGHT", 0.0, 1.0, "weight of the factor view against the LLM view"),
+    _float("FACTOR_CROSS_SECTION_WEIGHT", 0.0, 1.0,
+           "share of a factor score from ranking within the class (rest: own history)"),
+    _float("FACTOR_SIGNAL_THRESHOLD", 0.05, 1.0, "composite z-score for BUY / SELL"),
+    _float("FACTOR_STRONG_SIGNAL_THRESHOLD", 0.25, 3.0,
+           "composite z-score for STRONG_BUY / STRONG_SELL"),
+    _float("FACTOR_INFORMATION_COEFFICIENT", 0.0, 0.3,
+           "information coefficient turning a composite z-score into expected alpha"),
+    _int("LLM_MAX_RETRIES", 0, 5, "extra LLM requests after an invalid JSON answer"),
+    _weight("STOCK_WEIGHT_PROFITABILITY", "stock profitability (RMW)"),
+    _weight("STOCK_WEIGHT_VALUE", "stock value (HML)"),
+    _weight("STOCK_WEIGHT_SIZE", "stock size (SMB)"),
+    _weight("STOCK_WEIGHT_INVESTMENT", "stock investment (CMA)"),
+    _weight("STOCK_WEIGHT_MOMENTUM", "stock momentum"),
+    _weight("BOND_WEIGHT_CARRY", "bond carry"),
+    _weight("BOND_WEIGHT_VALUE", "bond value (credit spread)"),
+    _weight("BOND_WEIGHT_LOW_RISK", "bond low-risk (duration)"),
+    _weight("BOND_WEIGHT_MOMENTUM", "bond momentum"),
+    _weight("COMMODITY_WEIGHT_TERM_STRUCTURE", "commodity term-structure"),
+    _weight("COMMODITY_WEIGHT_MOMENTUM", "commodity momentum"),
+    _weight("COMMODITY_WEIGHT_BASIS", "commodity basis"),
+    _weight("REITS_WEIGHT_NAV_DISCOUNT", "REIT NAV-discount"),
+    _weight("REITS_WEIGHT_SECTOR_OUTLOOK", "REIT sector-outlook"),
+    _weight("REITS_WEIGHT_IDIOSYNCRATIC_RISK", "REIT idiosyncratic-risk"),
+    _weight("CRYPTO_WEIGHT_NETWORK_EFFECT", "crypto network-effect"),
+    _weight("CRYPTO_WEIGHT_ADOPTION", "crypto adoption"),
+    _weight("CRYPTO_WEIGHT_CRASH_RISK", "crypto crash-risk"),
+    _float("EXPERT_TILT_STRENGTH", 0.0, 1.0,
+           "how far a bullish / bearish class view moves class weight toward max / min"),
+    _choice("PORTFOLIO_OPTIMIZER", OPTIMIZER_NAMES, "optimiser of the portfolio manager"),
+    _choice("HEDGING_OPTIMIZER", OPTIMIZER_NAMES, "optimiser of the hedging toolkit"),
+    _choice("SIZING_METHOD", SIZING_METHODS, "position-sizing method"),
+    _float("RISK_AVERSION", 0.5, 20.0, "risk-aversion coefficient (mean-variance, BL)"),
+    _float("REBALANCE_THRESHOLD", 0.0, 0.2, "weight change that triggers a trade"),
+    _float("VOLATILITY_SCALING_STRENGTH", 0.0, 1.0,
+           "how fully exposure is scaled toward the target volatility (0 = off)"),
+    _float("HEDGE_VIX_TRIGGER", 12.0, 60.0, "VIX level that switches to safe-haven hedges"),
+    _float("HEDGE_SKEW_TRIGGER", -3.0, 0.0, "return skew below which tails are hedged"),
+    _float("HEDGE_KURTOSIS_TRIGGER", 3.0, 20.0, "raw kurtosis above which tails are fat"),
+    _float("HEDGE_VAR_TRIGGER", 0.005, 0.05, "daily 95% VaR loss that triggers a hedge"),
+    _float("HEDGE_MAX_RATIO", 0.0, 0.5, "largest share of the portfolio a hedge may move"),
+    _int("MAX_DISCUSSION_ROUNDS", 0, 5, "revision rounds between the managers"),
+    _float("CONSENSUS_SIZING_TOLERANCE", 0.001, 0.5,
+           "total position change below which sizing has converged"),
+    _float("CONSENSUS_HEDGE_TOLERANCE", 0.001, 0.2,
+           "hedge-ratio change below which hedging has converged"),
+    _float("DRAWDOWN_DERISK_FACTOR", 0.0, 1.0,
+           "share of risky exposure kept once the drawdown trigger is hit"),
+    _int("DRAWDOWN_COOLDOWN_DAYS", 0, 252,
+         "trading days de-risking lasts before the drawdown is measured afresh"),
+    _float("REGIME_TILT_STRENGTH", 0.0, 1.0,
+           "how far a high-volatility regime moves bonds and cash toward their max"),
+    _float("CONVICTION_CONFIDENCE", 0.0, 1.0,
+           "expert confidence above which a class is weighted with Black-Litterman"),
+    _float("KELLY_FRACTION", 0.05, 1.0, "fraction of the Kelly bet in Kelly position sizing"),
+    _float("DIVERSIFICATION_BLEND", 0.0, 1.0,
+           "share moved toward maximum diversification when a soft limit is breached"),
+)
+
+#: Every tunable's declaration, by name (read-only).
+PARAMETER_SPACE: Mapping[str, ParameterSpec] = MappingProxyType({s.name: s for s in _SPECS})
+
+
+def current_values() -> dict[str, ParameterValue]:
+    """The values ``strategy/tunables.py`` holds now, by name (a fresh dict)."""
+    return {
+        name: getattr(tunables, name)
+        for name in dir(tunables)
+        if name.isupper() and not name.startswith("_")
+    }
+
+
+def _unknown(name: str) -> ParameterError:
+    close = difflib.get_close_matches(name, list(PARAMETER_SPACE), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return ParameterError(f"unknown tunable {name!r}{hint} (declared in strategy/parameters.py)")
+
+
+def validate_values(
+    values: Mapping[str, object], *, complete: bool = False
+) -> dict[str, ParameterValue]:
+    """Check tunable values against :data:`PARAMETER_SPACE`; return them canonicalised.
+
+    With ``complete=True`` every declared tunable must be present. Cross-parameter
+    rules are checked when both names are given (the strong factor threshold must exceed
+    the plain one). Raises :class:`ParameterError` naming the first problem.
+    """
+    out: dict[str, ParameterValue] = {}
+    for name, value in values.items():
+        spec = PARAMETER_SPACE.get(name)
+        if spec is None:
+            raise _unknown(name)
+        out[name] = spec.check(value)
+    if complete:
+        missing = sorted(set(PARAMETER_SPACE) - set(out))
+        if missing:
+            raise ParameterError(f"tunables missing a value: {', '.join(missing)}")
+    plain, strong = out.get("FACTOR_SIGNAL_THRESHOLD"), out.get("FACTOR_STRONG_SIGNAL_THRESHOLD")
+    if isinstance(plain, float) and isinstance(strong, float) and not strong > plain:
+        raise ParameterError(
+            f"FACTOR_STRONG_SIGNAL_THRESHOLD ({strong:g}) must exceed "
+            f"FACTOR_SIGNAL_THRESHOLD ({plain:g})")
+    return out

@@ -1,0 +1,61 @@
+"""Which assets of a view may be traded today, and why the others may not.
+
+An asset is left out (its target weight is zero) when its data cannot support a
+decision: no valid price on the decision date, too little price history in the
+estimation window, or a price that has not moved for ``stale_days`` days (a stale feed).
+Each exclusion is named with its reason so the decision record can say what happened.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from alphaloop.contract import MarketView
+
+__all__ = ["UniverseScreen", "screen_universe"]
+
+
+class UniverseScreen(BaseModel):
+    """Tradable tickers (in view order) and the excluded ones with their reasons."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tradable: tuple[str, ...]
+    excluded: dict[str, str] = Field(default_factory=dict)
+
+    def tradable_in(self, view: MarketView, asset_class: str) -> tuple[str, ...]:
+        return tuple(t for t in self.tradable if view.asset_class(t) == asset_class)
+
+
+def screen_universe(
+    view: MarketView, *, window: int = 252, min_history: int = 60, stale_days: int = 10
+) -> UniverseScreen:
+    """Screen every asset of ``view`` over its last ``window`` days.
+
+    ``min_history`` is capped at the number of days the view holds, so a short view
+    (early in the data) does not exclude everything; the risk model then uses its prior.
+    """
+    prices = view.prices[-window:]
+    n_days = prices.shape[0]
+    valid = np.isfinite(prices) & (prices > 0)
+    needed = min(min_history, n_days)
+    tradable: list[str] = []
+    excluded: dict[str, str] = {}
+    date = view.as_of.date()
+    for j, ticker in enumerate(view.tickers):
+        if not valid[-1, j]:
+            excluded[ticker] = f"no valid price on {date} (got {prices[-1, j]!r})"
+            continue
+        count = int(valid[:, j].sum())
+        if count < needed:
+            excluded[ticker] = (f"only {count} valid prices in the last {n_days} days "
+                                f"(needs {needed})")
+            continue
+        if stale_days >= 2 and n_days >= stale_days:
+            recent = prices[-stale_days:, j]
+            if np.all(np.isfinite(recent)) and float(np.ptp(recent)) == 0.0:
+                excluded[ticker] = f"price unchanged for the last {stale_days} days (stale)"
+                continue
+        tradable.append(ticker)
+    return UniverseScreen(tradable=tuple(tradable), excluded=excluded)

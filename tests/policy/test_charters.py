@@ -1,0 +1,123 @@
+"""Role charters load from roles/*.toml and their prompt templates are checked on load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from alphaloop.policy import Policies
+from alphaloop.roles.charter import (
+    ROLE_NAMES,
+    CharterError,
+    PromptTemplate,
+    load_charter,
+    load_charters,
+    template_fields,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+Edit = Callable[[Path, str, str], None]
+
+
+def test_every_role_has_a_charter_with_its_identity(policies: Policies) -> None:
+    charters = load_charters(REPO_ROOT)
+    assert tuple(charters) == ROLE_NAMES
+    assert set(charters) == set(policies.paths.roles)  # every charter has path rules
+    for role, charter in charters.items():
+        assert charter.role == role
+        assert charter.identity.email == f"{role}@alphaloop.local"
+        assert charter.identity.name.startswith("AlphaLoop ")
+        assert charter.tasks, f"{role} has no task prompt"
+    assert str(charters["quant"].identity) == "AlphaLoop Quant <quant@alphaloop.local>"
+
+
+def test_every_prompt_renders_with_its_declared_variables() -> None:
+    for charter in load_charters(REPO_ROOT).values():
+        for name, prompt in charter.prompts.items():
+            values = {v: f"<{v}>" for v in prompt.variables}
+            text = charter.render(name, **values)
+            for value in values.values():
+                assert value in text
+            assert "{" not in text.replace("{{", "")  # no placeholder left unfilled
+
+
+def test_system_prompt_uses_the_charter_fields() -> None:
+    quant = load_charter(REPO_ROOT, "quant")
+    text = quant.system_prompt()
+    assert quant.goal in text and quant.persona in text
+    assert "strategy/" in text
+
+
+def test_render_refuses_missing_and_unexpected_values() -> None:
+    quant = load_charter(REPO_ROOT, "quant")
+    with pytest.raises(CharterError, match="missing files, contract"):
+        quant.render("implement", hypothesis="h")
+    with pytest.raises(CharterError, match="unexpected budget"):
+        quant.render("implement", hypothesis="h", files="f", contract="c", budget=1)
+    with pytest.raises(CharterError, match="has no prompt 'deploy'"):
+        quant.render("deploy")
+
+
+def test_values_with_braces_are_inserted_verbatim() -> None:
+    risk = load_charter(REPO_ROOT, "risk")
+    text = risk.render("review", hypothesis="{not a placeholder}", diff="d", findings="[]",
+                       metrics='{"sharpe": 1}', limits="l")
+    assert "{not a placeholder}" in text and '{"sharpe": 1}' in text
+
+
+def test_unknown_placeholder_fails_on_load(policy_copy: Path, edit: Edit) -> None:
+    edit(policy_copy / "roles/quant.toml", "Task from the backlog:\n{task}",
+         "Task from the backlog:\n{taks}")
+    with pytest.raises(CharterError) as caught:
+        load_charter(policy_copy, "quant")
+    message = str(caught.value)
+    assert "roles/quant.toml" in message
+    assert "prompts.hypothesize" in message
+    assert "unknown placeholder(s) taks" in message
+
+
+def test_unknown_key_and_wrong_role(policy_copy: Path, edit: Edit) -> None:
+    edit(policy_copy / "roles/pm.toml", 'title = "Project Manager"',
+         'title = "Project Manager"\nmotto = "ship it"')
+    with pytest.raises(CharterError, match=r"roles/pm.toml: motto: unknown key"):
+        load_charter(policy_copy, "pm")
+    edit(policy_copy / "roles/sre.toml", 'role = "sre"', 'role = "ops"')
+    with pytest.raises(CharterError, match="declares role = 'ops'; it must be 'sre'"):
+        load_charter(policy_copy, "sre")
+
+
+def test_missing_charter_and_bad_identity(policy_copy: Path, edit: Edit) -> None:
+    (policy_copy / "roles/qa.toml").unlink()
+    with pytest.raises(CharterError, match=r"roles/qa\.toml is missing"):
+        load_charter(policy_copy, "qa")
+    edit(policy_copy / "roles/risk.toml", 'email = "risk@alphaloop.local"', 'email = "risk"')
+    with pytest.raises(CharterError, match=r"identity\.email"):
+        load_charter(policy_copy, "risk")
+    with pytest.raises(CharterError, match="is not a role name"):
+        load_charter(policy_copy, "../policies/risk")
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ("{name.attr}", "not a plain lower-case name"),
+    ("{name[0]}", "not a plain lower-case name"),
+    ("{name!r}", "not a plain lower-case name"),
+    ("{name:>10}", "not a plain lower-case name"),
+    ("{}", "not a plain lower-case name"),
+    ("{unclosed", "malformed braces"),
+])
+def test_only_plain_placeholders_are_allowed(template: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        template_fields(template)
+
+
+def test_template_fields_and_literal_braces() -> None:
+    assert template_fields("a {x} b {y} {x} {{literal}}") == ("x", "y")
+    prompt = PromptTemplate(variables=("x",), template="{x} {{json}} {goal}")
+    assert prompt.template
+
+
+def test_charter_fields_are_not_declared_variables() -> None:
+    with pytest.raises(ValueError, match="is a charter field"):
+        PromptTemplate(variables=("goal",), template="{goal}")

@@ -1,0 +1,109 @@
+"""The repository's policy files load and hold the values the seeds prescribe."""
+
+from __future__ import annotations
+
+import pytest
+
+from alphaloop.contract import WeightPolicy
+from alphaloop.policy import Policies, PolicyError
+
+
+def test_hard_and_soft_limits_are_the_spec_defaults(policies: Policies) -> None:
+    hard = policies.risk.hard_limits
+    assert (hard.max_single_asset, hard.max_asset_class) == (0.15, 0.50)
+    assert (hard.max_drawdown_trigger, hard.max_portfolio_var_95) == (0.15, 0.03)
+    soft = policies.risk.soft_limits
+    assert (soft.target_volatility, soft.max_correlation_cluster,
+            soft.min_diversification_ratio) == (0.12, 0.60, 1.2)
+
+
+def test_guards_process_and_compliance(policies: Policies) -> None:
+    guards = policies.risk.overfitting
+    assert guards.min_deflated_sharpe_probability == 0.95
+    assert guards.max_pbo == 0.5
+    assert guards.max_oos_sharpe_shortfall >= 0
+    assert policies.risk.process.deadlock_vetoes == 3
+    assert policies.risk.process.reward_lambda == 5.0
+    assert isinstance(policies.risk.compliance.blocklist, tuple)
+
+
+def test_reward_is_sharpe_minus_lambda_drawdown(policies: Policies) -> None:
+    assert policies.risk.reward(1.2, 0.1) == pytest.approx(1.2 - 5.0 * 0.1)
+    assert policies.risk.reward(1.2, -0.1) == pytest.approx(0.7)  # drawdown sign ignored
+
+
+def test_weight_policy_feeds_the_contract(policies: Policies) -> None:
+    weight_policy = policies.risk.weight_policy()
+    assert isinstance(weight_policy, WeightPolicy)
+    assert weight_policy.allow_short is False
+    assert weight_policy.max_gross == 1.0
+
+
+def test_stress_limits_fall_back_to_the_default(policies: Policies) -> None:
+    stress = policies.risk.stress
+    assert stress.limit_for("rate_shock") == stress.scenarios["rate_shock"]
+    assert stress.limit_for("no_such_scenario") == stress.default_max_drawdown
+
+
+@pytest.mark.parametrize(("kind", "warn", "restrict", "value", "grade"), [
+    ("max", 0.1, 0.2, 0.05, 0), ("max", 0.1, 0.2, 0.1, 0), ("max", 0.1, 0.2, 0.15, 1),
+    ("max", 0.1, 0.2, 0.25, 2), ("min", 10, 6, 12, 0), ("min", 10, 6, 8, 1),
+    ("min", 10, 6, 5, 2), ("max", 0.1, 0.2, float("nan"), 2),
+])
+def test_threshold_grades(kind: str, warn: float, restrict: float, value: float,
+                          grade: int) -> None:
+    from alphaloop.policy import Threshold
+
+    assert Threshold(kind=kind, warn=warn, restrict=restrict).grade(value) == grade
+
+
+def test_import_allowlist_holds_the_agreed_modules(policies: Policies) -> None:
+    imports = policies.imports
+    for module in ("numpy", "scipy.optimize", "pandas", "pydantic", "math", "statistics",
+                   "dataclasses", "enum", "typing", "collections.abc", "functools",
+                   "itertools", "abc", "__future__", "operator", "copy", "logging",
+                   "alphaloop.contract", "strategy.optimizers", "json"):
+        assert imports.refusal(module) is None, module
+    for module in ("os", "sys", "subprocess", "socket", "shutil", "pathlib", "io",
+                   "requests", "urllib.request", "http.client", "ctypes", "multiprocessing",
+                   "threading", "signal", "importlib", "alphaloop", "alphaloop.harness",
+                   "alphaloop.data", "scipy.io", "pandas.io.parquet", "numpyx",
+                   "strategy.__main__"):
+        assert imports.refusal(module) is not None, module
+    assert imports.restricted_names("json") == ("JSONDecodeError", "dumps", "loads")
+
+
+def test_runner_may_import_the_harness_and_data(policies: Policies) -> None:
+    imports = policies.imports
+    assert imports.runner.path == "strategy/__main__.py"
+    assert imports.refusal("alphaloop.harness", runner=True) is None
+    assert imports.refusal("alphaloop.data.panel", runner=True) is None
+    assert imports.refusal("os", runner=True) is not None
+
+
+def test_path_ownership(policies: Policies) -> None:
+    paths = policies.paths
+    assert paths.may_write("quant", "strategy/tunables.py")
+    assert not paths.may_write("quant", "strategy/__main__.py")
+    assert not paths.may_write("quant", "alphaloop/harness/simulate.py")
+    assert paths.may_write("qa", "tests/generated/test_x.py")
+    assert not paths.may_write("qa", "tests/checks/test_x.py")
+    assert paths.may_write("pm", "task.md") and paths.may_write("pm", "ledger/c0001.json")
+    assert not paths.may_write("pm", "tasks.md")
+    assert paths.may_write("sre", "deploy/canary.toml")
+    assert paths.may_write("engineer", "tests/checks/test_x.py")
+    assert paths.role("engineer").formatting_only
+    for role in paths.roles:
+        for protected in ("policies/risk.toml", "roles/quant.toml", ".github/CODEOWNERS"):
+            assert not paths.may_write(role, protected)
+    with pytest.raises(PolicyError, match="no rules for role 'cro'"):
+        paths.role("cro")
+
+
+def test_merge_policy(policies: Policies) -> None:
+    merge = policies.merge
+    assert merge.method == "squash"
+    assert merge.required_approvals[0] == "risk"
+    assert set(merge.required_approvals) == {"risk", "qa", "engineer"}
+    assert merge.human_approval.max_parameter_change == 0.20
+    assert merge.human_approval.max_exposure == 0.80
