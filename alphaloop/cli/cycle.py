@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alphaloop.cycle import CycleError, CycleOptions, dry_run, run_cycles
+from alphaloop.cycle import CycleError, CycleOptions
+from alphaloop.cycle.run import dry_run, run_cycles
 
 __all__ = ["register"]
 

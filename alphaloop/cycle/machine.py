@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from alphaloop.cycle.context import CycleContext
 from pydantic import BaseModel
 
+from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import evaluate_gate
 from alphaloop.cycle.history import read_history
 from alphaloop.cycle.records import (

@@ -145,13 +145,24 @@ class Charter(BaseModel):
         return self.render("system", **values)
 
 
+def _roles_dir(root: Path | str) -> Path:
+    """``root/roles``, or ``root`` itself when it is the ``roles`` folder."""
+    base = Path(root)
+    if base.name == "roles" and not (base / "roles").is_dir():
+        return base
+    return base / "roles"
+
+
 def load_charter(root: Path | str, role: str) -> Charter:
-    """Read and validate ``<root>/roles/<role>.toml`` (``root`` is the repository root)."""
+    """Read and validate ``roles/<role>.toml``.
+
+    ``root`` is the repository root (or the ``roles`` folder itself).
+    """
     if not _IDENTIFIER.match(role):
         raise CharterError(f"{role!r} is not a role name; roles are {', '.join(ROLE_NAMES)}")
     label = f"roles/{role}.toml"
     try:
-        data = load_toml(Path(root) / "roles" / f"{role}.toml", shown=label)
+        data = load_toml(_roles_dir(root) / f"{role}.toml", shown=label)
     except PolicyError as exc:
         raise CharterError(str(exc)) from None
     try:

@@ -176,3 +176,25 @@ def test_each_finding_carries_path_line_and_snippet(check: Check) -> None:
 def test_syntax_errors_block(check: Check) -> None:
     finding = one(check("def broken(:\n    pass\n"))
     assert (finding.check, finding.severity, finding.line) == ("ast.syntax", 3, 1)
+
+
+@pytest.mark.parametrize("code", [
+    "text = df.to_json()",
+    "table = df.to_string()",
+    "data = df.to_dict()",
+    "values = frame.to_numpy()",
+    "name = obj.__class__.__name__",
+    "doc = func.__doc__",
+    "value = getattr(obj, 'weights')",
+    "value = getattr(obj, name, None)",
+    "import numpy as np\nn = np.linalg.norm(np.ones(3))",
+    "import numpy as np\nrng = np.random.default_rng(7)",
+    "import pandas as pd\nframe = pd.DataFrame({'a': [1]})",
+    "import json\ntext = json.dumps({'a': 1})",
+    "payload = model.model_dump_json()",
+    "print('weights', 0.1)",
+    "load = 3\nx = load + 1",
+    "def compile_weights(x):\n    return x",
+])
+def test_ordinary_names_pass(check: Check, code: str) -> None:
+    assert check(code + "\n") == []

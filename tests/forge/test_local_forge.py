@@ -280,3 +280,28 @@ def test_concurrent_openers_never_share_a_number(repo: GitRepo, forge: LocalForg
     prs = forge.list_prs()
     assert [pr.number for pr in prs] == [1, 2, 3, 4, 5, 6]
     assert sorted(pr.head_branch for pr in prs) == branches
+
+
+def test_trailers_already_in_the_message_are_set_once(
+        repo: GitRepo, forge: LocalForge, propose: Propose, merger: Identity) -> None:
+    head = propose("topic", {"notes.txt": "x\n"})
+    number = open_quant_pr(forge, "topic")
+    message = (f"Shorter momentum\n\nRisk: fine\n\nAlphaLoop-Cycle: c0001\n"
+               f"AlphaLoop-PR: {number}\nAlphaLoop-Head: {'0' * 40}\n")
+    sha = forge.merge(number, message=message, identity=merger)
+    trailers = git(repo.work_tree, "log", "-1", "--format=%(trailers:only)", sha)
+    assert trailers.splitlines() == ["AlphaLoop-Cycle: c0001", f"AlphaLoop-PR: {number}",
+                                     f"AlphaLoop-Head: {head}"]
+
+
+def test_a_merge_left_by_an_older_forge_with_the_same_number_is_not_taken_for_this_one(
+        repo: GitRepo, forge: LocalForge, propose: Propose, merger: Identity) -> None:
+    old_head = propose("old", {"README.md": "# old\n"})
+    stale = repo.squash_merge("old", "main", f"old\n\nAlphaLoop-PR: 1\nAlphaLoop-Head: "
+                              f"{old_head}\n", merger)
+    propose("topic", {"notes.txt": "x\n"})
+    number = open_quant_pr(forge, "topic")
+    assert number == 1
+    sha = forge.merge(number, message="new", identity=merger)
+    assert sha != stale and repo.rev_parse("main") == sha
+    assert repo.read_file("main", "notes.txt") == b"x\n"

@@ -43,6 +43,10 @@ def test_every_prompt_renders_with_its_declared_variables() -> None:
             assert "{" not in text.replace("{{", "")  # no placeholder left unfilled
 
 
+def test_the_roles_folder_itself_may_be_given() -> None:
+    assert load_charters(REPO_ROOT / "roles") == load_charters(REPO_ROOT)
+
+
 def test_system_prompt_uses_the_charter_fields() -> None:
     quant = load_charter(REPO_ROOT, "quant")
     text = quant.system_prompt()

@@ -114,7 +114,7 @@ GOOD = "- priority: high\n- status: todo\n- goal: sharpe > 1\n"
     (_task("- priority: high\n- status: todo\n- goal: sharpe above one\n"), 6,
      "is not a condition; write <metric> <op> <value>"),
     (_task("- priority: high\n- status: todo\n- goal:\n"), 6, "the goal is empty"),
-    (_task(GOOD) + "\n" + _task(GOOD, "## T-001: again").split("\n", 2)[2], 9,
+    (_task(GOOD) + "\n" + _task(GOOD, "## T-001: again").split("\n", 2)[2], 8,
      "task id T-001 is already used on line 3; give this task a new id such as T-002"),
     (_task("- priority: high\n- goal: sharpe > 1\n"), 3,
      "task T-001 has no 'status' line; add '- status: todo'"),
@@ -164,7 +164,7 @@ def test_continuation_lines_extend_a_field() -> None:
 def test_set_status_changes_only_the_value_of_one_line() -> None:
     after = set_status(HUMAN_FILE, "T-001", "in-progress")
     assert _changed(HUMAN_FILE, after) == [
-        "-   status:    todo     <!-- the PM edits this -->\n",
+        "- -   status:    todo     <!-- the PM edits this -->\n",
         "+ -   status:    in-progress     <!-- the PM edits this -->\n",
     ]
     assert parse_task_file(after).task("T-001").status == "in-progress"

@@ -35,9 +35,10 @@ _CLASS_TUNABLES = {
 def attribution(result: BacktestResult, data: MarketData) -> dict[str, dict[str, float]]:
     """Annualised contribution to return by asset class, expert and factor.
 
-    By class: sum over days of yesterday's weight times today's asset return. By expert
-    and factor: from the strategy's decision records when they carry per-expert or
-    per-factor contributions (``record["attribution"]``), averaged over decisions.
+    By class: sum over days of yesterday's weight times today's asset return (annualised).
+    By expert: the average class tilt each expert caused (``expert_contributions`` of the
+    decision records); by factor: the portfolio's average factor exposure
+    (``factor_exposures``). Records without those keys contribute nothing.
     """
     first = data.index_of(result.dates[0])
     rows = np.arange(first, first + len(result.dates))
@@ -48,15 +49,19 @@ def attribution(result: BacktestResult, data: MarketData) -> dict[str, dict[str,
     for col, asset in enumerate(data.assets):
         by_class[asset.asset_class] += float(contrib[:, col].mean() * 252)
     out: dict[str, dict[str, float]] = {"asset_class": dict(by_class)}
-    for key in ("expert", "factor"):
-        totals: dict[str, list[float]] = defaultdict(list)
-        for decision in result.decisions:
-            section = decision.record.get("attribution", {}).get(key, {})
-            if isinstance(section, Mapping):
-                for name, value in section.items():
-                    if isinstance(value, int | float) and np.isfinite(value):
-                        totals[str(name)].append(float(value))
-        out[key] = {name: float(np.mean(v)) for name, v in sorted(totals.items())}
+    experts: dict[str, list[float]] = defaultdict(list)
+    factors: dict[str, list[float]] = defaultdict(list)
+    for decision in result.decisions:
+        for item in decision.record.get("expert_contributions", []) or []:
+            if isinstance(item, Mapping) and isinstance(item.get("class_tilt"), int | float):
+                experts[str(item.get("expert"))].append(float(item["class_tilt"]))
+        exposures = decision.record.get("factor_exposures", {}) or {}
+        if isinstance(exposures, Mapping):
+            for name, value in exposures.items():
+                if isinstance(value, int | float) and np.isfinite(value):
+                    factors[str(name)].append(float(value))
+    out["expert"] = {k: float(np.mean(v)) for k, v in sorted(experts.items())}
+    out["factor"] = {k: float(np.mean(v)) for k, v in sorted(factors.items())}
     return out
 
 

@@ -1,0 +1,135 @@
+"""Running cycles: the lock, error translation, resume and ``--dry-run``.
+
+``run_cycles`` holds the repository's cycle lock for the whole run, so a second
+``alphaloop cycle`` on the same repository stops with a clear message. Any failure is
+turned into a :class:`~alphaloop.cycle.options.CycleError` naming the problem; the
+stages finished so far stay in the run store, and a ``failure`` record says where it
+stopped, so ``--resume`` picks up from there. ``main`` and the user's files are left as
+they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from alphaloop.cycle.context import build_context
+from alphaloop.cycle.history import read_history
+from alphaloop.cycle.ledger import LedgerError
+from alphaloop.cycle.lock import CycleLock, CycleLocked
+from alphaloop.cycle.machine import CycleRunner, StageEvent
+from alphaloop.cycle.options import CycleError, CycleOptions
+from alphaloop.cycle.records import CycleSummary, Outcome
+from alphaloop.forge.errors import ForgeError
+from alphaloop.policy import PolicyError
+from alphaloop.repo import GitError, GitRepo
+from alphaloop.report.taskfile import TaskFileError
+from alphaloop.roles.quant.review import review_main
+from alphaloop.roles.quant.search import Trial
+from alphaloop.roles.quant.space import read_param_space
+from alphaloop.sandbox import SandboxError
+
+__all__ = ["dry_run", "run_cycles"]
+
+_EXPECTED = (GitError, ForgeError, PolicyError, TaskFileError, LedgerError, SandboxError)
+_STOP_AFTER = (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED)
+
+
+def _one(path: Path, options: CycleOptions, *, resume: bool,
+         on_stage: StageEvent | None) -> CycleSummary:
+    with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-") as inputs:
+        ctx = build_context(path, options, resume=resume, workdir=Path(inputs))
+        runner = CycleRunner(ctx, on_stage=on_stage)
+        try:
+            summary = runner.run()
+        except _EXPECTED as exc:
+            stage = next((s for s in ("plan", "quant_review", "hypothesis", "implement",
+                                      "risk_review", "merge", "report")
+                          if ctx.run_store.load(s) is None), "report")
+            ctx.run_store.save("failure", {"stage": stage, "error": type(exc).__name__,
+                                           "message": str(exc)})
+            raise CycleError(f"{ctx.cycle_id} stopped in {stage}: {exc}\nThe finished "
+                             "stages are kept; fix the problem and run `alphaloop cycle "
+                             "--resume`.") from None
+        ctx.run_store.clear()
+        shutil.rmtree(ctx.evaluator.cache_dir / "scratch", ignore_errors=True)
+        return summary
+
+
+def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: bool = False,
+               on_stage: StageEvent | None = None) -> list[CycleSummary]:
+    """Run ``count`` cycles in a row (the first one resumed if asked)."""
+    try:
+        repo = GitRepo.open(path)
+    except GitError as exc:
+        raise CycleError(str(exc)) from None
+    summaries: list[CycleSummary] = []
+    try:
+        with CycleLock(repo.common_dir):
+            for index in range(count):
+                summary = _one(path, options, resume=resume and index == 0,
+                               on_stage=on_stage)
+                summaries.append(summary)
+                if summary.outcome in _STOP_AFTER:
+                    break
+    except CycleLocked as exc:
+        raise CycleError(str(exc)) from None
+    return summaries
+
+
+def dry_run(path: Path, options: CycleOptions) -> str:
+    """What the next cycle would do: task, review of main and hypothesis. Writes nothing
+    to git (backtests land in the cache under ``.git/alphaloop/cache``)."""
+    with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-") as inputs:
+        try:
+            ctx = build_context(path, options, resume=True, workdir=Path(inputs))
+            plan, _ = ctx.pm.plan(
+                ctx.task_text, ctx.ledger_entries, ctx.forge.list_prs(state="open"),
+                cycle_id=ctx.cycle_id, base_branch=ctx.base_branch, base_sha=ctx.base_sha,
+                clock=ctx.clock, deadlock_vetoes=ctx.policies.risk.process.deadlock_vetoes)
+        except _EXPECTED as exc:
+            raise CycleError(str(exc)) from None
+        lines = [f"Dry run of {ctx.cycle_id} on {ctx.base_branch} ({ctx.base_sha[:10]}), "
+                 f"data {ctx.data.source} to {ctx.clock}",
+                 f"  in-sample {ctx.windows.in_sample.start} .. {ctx.windows.in_sample.end}, "
+                 f"held out {ctx.windows.holdout.start} .. {ctx.windows.holdout.end}",
+                 f"  sandbox: {ctx.sandbox.isolation.describe()}"]
+        for escalation in plan.escalations:
+            lines.append(f"  PM would escalate {escalation.task_id} "
+                         f"({escalation.vetoes} vetoes)")
+        if plan.task is None:
+            lines.append(f"  PM: nothing to do ({plan.reason})")
+            return "\n".join(lines)
+        lines.append(f"  PM would pick {plan.task.id}: {plan.task.title}")
+        try:
+            review = review_main(
+                ctx.evaluator, ctx.base_sha, ctx.quant_data, ctx.windows,
+                target_volatility=ctx.policies.risk.soft_limits.target_volatility,
+                drawdown_trigger=ctx.policies.risk.hard_limits.max_drawdown_trigger)
+            root = ctx.evaluator.checkout(ctx.base_sha)
+            space = read_param_space(ctx.sandbox, root, ctx.evaluator.cache_dir / "scratch")
+        except _EXPECTED as exc:
+            raise CycleError(str(exc)) from None
+        m = review.metrics
+        lines.append(f"  Quant review of main (in-sample): Sharpe {m.sharpe:.2f}, "
+                     f"max drawdown {m.max_drawdown:.1%}, walk-forward reward "
+                     f"{review.reward:.3f}")
+        lines += [f"    - {note}" for note in review.diagnosis]
+        history = read_history(ctx.ledger_entries)
+        trials = [*history.trials, Trial(key=f"main:{review.tree_hash}", values=space.values,
+                                         reward=review.reward)]
+        sources = {p.relative_to(root).as_posix(): p.read_text()
+                   for p in (root / "strategy").rglob("*.py")}
+        hypothesis = ctx.hypothesis_source(
+            review=review, space=space, trials=trials, tried=history.tried,
+            lam=ctx.evaluator.settings.reward_lambda, exclude=ctx.search_exclude,
+            structural_every=options.structural_every, cycle_number=int(ctx.cycle_id[1:]),
+            sources=sources, task=plan.task)
+        if hypothesis is None:
+            lines.append("  Quant: no untried hypothesis near main")
+        else:
+            lines.append(f"  Quant would propose: {hypothesis.statement}")
+            lines.append(f"    on branch alphaloop/{ctx.cycle_id}-{hypothesis.slug}; Risk "
+                         "would then review it in the sandbox")
+        return "\n".join(lines)
