@@ -52,7 +52,10 @@ class FileSource:
     def load(self) -> MarketData:
         table = read_table(self.path)
         for ticker, asset_class in self.asset_classes.items():
-            _check_class(table, None, asset_class, f"asset_classes[{ticker!r}]")
+            if asset_class not in ASSET_CLASSES:
+                raise table.error(None, None,
+                                  f"asset_classes[{ticker!r}]: unknown asset class "
+                                  f"{asset_class!r}; use one of {', '.join(ASSET_CLASSES)}")
         long = self.layout == "long" or (
             self.layout == "auto" and "ticker" in {c.lower() for c in table.frame.columns})
         return self._load_long(table) if long else self._load_wide(table)

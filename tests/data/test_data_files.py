@@ -150,20 +150,20 @@ def test_wide_round_trip_keeps_every_price(tmp_path, prices) -> None:
 @pytest.mark.parametrize("line, old, new, expected", [
     (3, "95.25", "", r"line 3, column 'close': missing value"),
     (4, ",1100,", ",,", r"line 4, column 'volume': missing value"),
-    (5, "2024-01-04", "", r"line 5, column 'date': missing value"),
-    (5, "2024-01-04", "04/01/2024", r"line 5, column 'date': '04/01/2024' is not a date"),
+    (6, "2024-01-04", "", r"line 6, column 'date': missing value"),
+    (6, "2024-01-04", "04/01/2024", r"line 6, column 'date': '04/01/2024' is not a date"),
     (2, ",SPY,", ",,", r"line 2, column 'ticker': missing value"),
-    (6, "95.5", "abc", r"line 6, column 'close': 'abc' is not a finite number"),
-    (6, "95.5", "0", r"line 6, column 'close': non-positive price 0"),
+    (7, "95.5", "abc", r"line 7, column 'close': 'abc' is not a finite number"),
+    (7, "95.5", "0", r"line 7, column 'close': non-positive price 0"),
     (4, "468.0", "-1.5", r"line 4, column 'close': non-positive price -1.5"),
     (4, ",1100,", ",-3,", r"line 4, column 'volume': negative volume -3"),
-    (6, "2024-01-04", "2024-01-03", r"line 6, column 'date': duplicate date 2024-01-03 "
+    (7, "2024-01-04", "2024-01-03", r"line 7, column 'date': duplicate date 2024-01-03 "
                                     r"for TLT \(already at line 5\)"),
-    (6, "2024-01-04", "2024-01-02", r"line 6, column 'date': unsorted dates: 2024-01-02 "
+    (7, "2024-01-04", "2024-01-02", r"line 7, column 'date': unsorted dates: 2024-01-02 "
                                     r"for TLT comes after 2024-01-03 \(line 5\)"),
-    (5, "stocks", "equities", r"line 5, column 'asset_class': unknown asset class "
+    (4, "stocks", "equities", r"line 4, column 'asset_class': unknown asset class "
                               r"'equities'"),
-    (5, "stocks", "bonds", r"line 5, column 'asset_class': SPY is 'bonds' here but "
+    (4, "stocks", "bonds", r"line 4, column 'asset_class': SPY is 'bonds' here but "
                            r"'stocks' at line 2"),
     (2, "stocks,,", "stocks,0.03,", r"line 2, column 'yield': 'yield' describes bonds only, "
                                     r"but SPY is in stocks"),
@@ -182,7 +182,6 @@ def test_a_blank_line_is_reported_where_it_is(tmp_path) -> None:
 
 def test_a_missing_row_of_a_ticker_is_a_missing_value(tmp_path) -> None:
     lines = LONG.splitlines(keepends=True)
-    text = "".join(lines[:4] + lines[5:])  # drop SPY on 2024-01-04... keep TLT
     text = "".join(lines[:5] + lines[6:])  # drop SPY on 2024-01-04
     message = _error(_write(tmp_path, text))
     assert "missing value: SPY has no row for 2024-01-04" in message

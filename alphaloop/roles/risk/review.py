@@ -168,8 +168,8 @@ class RiskOfficer:
         ev, limits = self.evaluator, self.policies.risk.stress
         out: dict[str, RunMetrics] = {}
         for name in STRESS_SCENARIOS:
-            panel, (start, end) = stress_panel(data, name)
-            window = Window(start=start, end=end, label=f"stress-{name}")
+            panel, span = stress_panel(data, name)
+            window = Window(start=span.start, end=span.end, label=f"stress-{name}")
             branch = ev.metrics(ev.backtest(head_sha, panel, window), name)
             main = ev.metrics(ev.backtest(base_sha, panel, window), name)
             out[name] = branch

@@ -1,0 +1,127 @@
+"""BacktestResult: JSON round trip, decision log views; reference strategies; loading."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+import alphaloop.harness as harness
+from alphaloop.harness import (
+    BacktestResult,
+    InverseVolatility,
+    StrategyLoadError,
+    Window,
+    load_strategy,
+    simulate,
+)
+from alphaloop.harness.reference import EqualWeight
+
+
+@pytest.fixture(scope="module")
+def result(hb: ModuleType) -> BacktestResult:
+    data = hb.make_data(200, 4, seed=17)
+    window = Window(start=data.dates[70].date(), end=data.dates[-1].date(), label="r")
+    return simulate(InverseVolatility(window=20), data, window, frequency="weekly",
+                    rebalance_threshold=0.01)
+
+
+def test_json_round_trip_keeps_every_bit(result: BacktestResult, tmp_path: Path) -> None:
+    text = result.to_json()
+    again = BacktestResult.from_json(text)
+    assert again == result
+    assert again.to_json() == text
+    for name in ("returns", "values", "weights", "turnover", "costs"):
+        assert np.array_equal(getattr(again, name), getattr(result, name))
+        assert not getattr(again, name).flags.writeable
+    path = result.save(tmp_path / "nested" / "result.json")
+    assert BacktestResult.load(path) == result
+    assert sorted(p.name for p in path.parent.iterdir()) == ["result.json"]
+    payload = json.loads(text)
+    assert {"config", "data_hash", "dates", "returns", "weights", "decision_log",
+            "metrics"} <= set(payload)
+    assert payload["dates"][0] == result.dates[0].isoformat()
+
+
+def test_results_differ_when_any_number_differs(result: BacktestResult) -> None:
+    nudged = result.returns.copy()
+    nudged[5] = np.nextafter(nudged[5], 1.0)  # one unit in the last place
+    assert result.model_copy(update={"returns": nudged}) != result
+    assert result.model_copy() == result
+
+
+def test_decisions_trades_and_records(result: BacktestResult) -> None:
+    log = result.decision_log
+    decisions = result.decisions
+    assert len(decisions) == len(log) == len(result.records)
+    assert [d.date for d in decisions] == list(log.dates)
+    trades = result.trades
+    assert [t.date for t in trades] == [d.date for d in decisions if d.traded]
+    for trade in trades:
+        day = result.dates.index(trade.date)
+        assert result.turnover[day] == pytest.approx(trade.turnover)
+        assert result.costs[day] == pytest.approx(trade.cost)
+        assert trade.cost_amount == pytest.approx(trade.cost * trade.value)
+    assert set(result.records[0]["volatility"]) == set(result.tickers)
+    frame = result.weights_frame()
+    assert list(frame.columns) == list(result.tickers) and len(frame) == len(result.dates)
+    assert result.equity_series().iloc[-1] == result.values[-1]
+
+
+def test_inverse_volatility_weights(hb: ModuleType) -> None:
+    data = hb.make_data(120, 3, seed=19)
+    view = data.view(100, 64)
+    decision = InverseVolatility(window=63, invested=0.9).decide(view, _state(view))
+    sigma = view.returns[-63:].std(axis=0, ddof=1)
+    expected = 0.9 * (1 / sigma) / (1 / sigma).sum()
+    got = np.array([decision.weights[t] for t in view.tickers])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    short = InverseVolatility().decide(data.view(1, 64), _state(view))
+    assert short.weights == {}
+    assert InverseVolatility(window=10).lookback == 11
+    with pytest.raises(ValueError):
+        InverseVolatility(window=1)
+    equal = EqualWeight(0.5).decide(view, _state(view))
+    assert equal.weights == dict.fromkeys(view.tickers, 0.5 / 3)
+
+
+def _state(view):
+    from alphaloop.contract import PortfolioState
+
+    return PortfolioState(as_of=view.as_of.to_pydatetime(), weights={}, cash=1.0,
+                          value=1.0, peak_value=1.0)
+
+
+def test_load_strategy_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(load_strategy("inverse-vol"), InverseVolatility)
+    built = load_strategy("alphaloop.harness.reference:EqualWeight")
+    assert isinstance(built, EqualWeight)
+    with pytest.raises(StrategyLoadError, match="unknown strategy 'momentum'"):
+        load_strategy("momentum")
+    with pytest.raises(StrategyLoadError, match="has no attribute 'Nope'"):
+        load_strategy("alphaloop.harness.reference:Nope")
+    with pytest.raises(StrategyLoadError, match="cannot be imported"):
+        load_strategy("no_such_package.sub:make")
+    with pytest.raises(StrategyLoadError, match="has no profiles"):
+        load_strategy("inverse-vol", profile="aggressive")
+    with pytest.raises(StrategyLoadError, match="no decide"):
+        load_strategy("json:dumps", profile="x")  # builds a str, not a strategy
+
+    (tmp_path / "broken_dep_strategy.py").write_text("import not_installed_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(StrategyLoadError, match="not_installed_dependency"):
+        load_strategy("broken_dep_strategy:make")
+
+    monkeypatch.setitem(sys.modules, "strategy", None)  # the FinSage package is absent
+    with pytest.raises(StrategyLoadError, match=r"'strategy' cannot be imported.*pip install"):
+        load_strategy("finsage")
+
+
+def test_the_package_exports_what_it_lists() -> None:
+    assert len(set(harness.__all__)) == len(harness.__all__)
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None
