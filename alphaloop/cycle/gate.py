@@ -11,7 +11,6 @@ paths (``policies/``, ``roles/``, ``.github/``) are never merged by AlphaLoop.
 from __future__ import annotations
 
 import ast
-import fnmatch
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +22,6 @@ from alphaloop.repo import GitRepo
 __all__ = ["GateDecision", "evaluate_gate", "tunable_changes"]
 
 TUNABLES_PATH = "strategy/tunables.py"
-PROTECTED = ("policies/*", "roles/*", ".github/*")
 
 
 class GateDecision(BaseModel):
@@ -94,7 +92,7 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
     base_sha = repo.branch_sha(pr.base_branch) or head
     merge_base = repo.git("merge-base", base_sha, head, ok=(0, 1)).text or base_sha
     changed = repo.changed_files(merge_base, head)
-    protected = [p for p in changed if any(fnmatch.fnmatch(p, g) for g in PROTECTED)]
+    protected = [p for p in changed if policies.paths.protected_pattern(p) is not None]
     if protected:
         reasons.append("it changes protected paths (" + ", ".join(protected) + "); a "
                        "maintainer merges those with git, never AlphaLoop")

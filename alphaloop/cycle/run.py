@@ -52,6 +52,8 @@ def _one(path: Path, options: CycleOptions, *, resume: bool,
             raise CycleError(f"{ctx.cycle_id} stopped in {stage}: {exc}\nThe finished "
                              "stages are kept; fix the problem and run `alphaloop cycle "
                              "--resume`.") from None
+        finally:
+            ctx.evaluator.close()
         ctx.run_store.clear()
         shutil.rmtree(ctx.evaluator.cache_dir / "scratch", ignore_errors=True)
         return summary

@@ -13,7 +13,8 @@ class RateLimiter:
     """Allows at most ``max_requests`` calls of :meth:`acquire` in any ``period`` seconds.
 
     When the window is full, :meth:`acquire` sleeps (through the injected ``sleep``)
-    until the oldest request leaves the window. ``clock`` must be monotonic.
+    until the oldest request leaves the window. ``clock`` must be monotonic and
+    ``sleep`` must let it advance.
     """
 
     def __init__(self, max_requests: int, period: float = 60.0, *,
@@ -31,18 +32,15 @@ class RateLimiter:
 
     def acquire(self) -> None:
         """Block until one more request fits in the window, then record it."""
-        now = self._clock()
-        self._expire(now)
-        if len(self._stamps) >= self.max_requests:
-            delay = self._stamps[0] + self.period - now
-            if delay > 0:
-                self._sleep(delay)
-                self.waited += delay
+        while True:
             now = self._clock()
             self._expire(now)
-            while len(self._stamps) >= self.max_requests:  # clock did not move enough
-                self._stamps.popleft()
-        self._stamps.append(now)
+            if len(self._stamps) < self.max_requests:
+                self._stamps.append(now)
+                return
+            delay = max(self._stamps[0] + self.period - now, 1e-6)
+            self._sleep(delay)
+            self.waited += delay
 
     def _expire(self, now: float) -> None:
         while self._stamps and self._stamps[0] <= now - self.period:

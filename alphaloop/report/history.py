@@ -129,7 +129,8 @@ class CycleEntry(BaseModel):
         if not isinstance(cycle_id, str) or not cycle_id:
             raise HistoryError(f"a ledger entry has no cycle_id (keys: {sorted(data)}); "
                                "is it a cycle envelope from ledger/cycles/?")
-        records = data.get("records") or {}
+        records = data.get("records")
+        records = {} if records is None else records
         if not isinstance(records, Mapping):
             raise HistoryError(f"cycle {cycle_id}: 'records' must be an object of stage "
                                f"records, not {type(records).__name__}")

@@ -195,22 +195,27 @@ def _performance(entry: CycleEntry) -> list[str]:
 
 
 def _decision(entry: CycleEntry) -> list[str]:
-    out = ["### Decision", ""]
     merge, summary = entry.merge, entry.summary
+    base = entry.plan.base_branch if entry.plan is not None else "the base branch"
+    paragraphs = []
     if merge is not None and merge.merged:
-        out.append(f"Merged as `{short_sha(merge.merge_sha)}`: Risk, QA and the Engineer "
-                   "approved this exact commit.")
+        paragraphs.append(f"Merged into `{base}` as `{short_sha(merge.merge_sha)}`; the merge "
+                          "gate found the approvals it requires on the reviewed commit.")
     elif merge is not None and merge.needs_human:
-        out.append("Not merged yet: waiting for a human because "
-                   + ("; ".join(merge.reasons) or "the merge policy requires it") + ".")
+        paragraphs.append("Not merged yet: waiting for a human because "
+                          + ("; ".join(merge.reasons) or "the merge policy requires it") + ".")
     elif merge is not None:
-        out.append("Not merged: " + ("; ".join(merge.reasons) or "the gate refused") + ".")
+        paragraphs.append("Not merged: " + ("; ".join(merge.reasons) or "the gate refused")
+                          + ".")
     if summary is not None:
-        out.append(f"Outcome: **{summary.outcome.value}**"
-                   + (f" - {summary.message}" if summary.message else "") + ".")
-    if len(out) == 2:
-        out.append("The cycle stopped before a decision.")
-    return [*out, ""]
+        paragraphs.append(f"Outcome: **{summary.outcome.value}**"
+                          + (f" - {summary.message}" if summary.message else "") + ".")
+    if not paragraphs:
+        paragraphs.append("The cycle stopped before a decision.")
+    out = ["### Decision", ""]
+    for paragraph in paragraphs:
+        out += [paragraph, ""]
+    return out
 
 
 def _latest(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:

@@ -85,6 +85,7 @@ class Evaluator:
         self.cache_dir = cache_dir or repo.alphaloop_dir / "cache"
         self.runs = 0
         self.hits = 0
+        self._hosts: dict[str, SandboxedStrategy] = {}
 
     # -- trees ------------------------------------------------------------------------
     def strategy_tree(self, sha: str) -> str:
@@ -121,17 +122,37 @@ class Evaluator:
         if path.exists():
             self.hits += 1
             return BacktestResult.load(path)
-        root = self.checkout(sha)
-        scratch = self.cache_dir / "scratch" / tree
-        scratch.mkdir(parents=True, exist_ok=True)
-        with SandboxedStrategy(self.sandbox, checkout=root, scratch=scratch,
-                               kwargs={"profile": self.settings.profile}) as strategy:
-            strategy.start(data.view(0, 1))
+        strategy = self._host(sha, tree, data)
+        try:
             result = simulate(strategy, data, window, frequency=self.settings.frequency,
                               costs=self.settings.costs, lookback=strategy.lookback)
+        except BaseException:
+            self._hosts.pop(tree, None)
+            strategy.close()
+            raise
         self.runs += 1
         result.save(path)
         return result
+
+    def _host(self, sha: str, tree: str, data: MarketData) -> SandboxedStrategy:
+        """A sandboxed child for ``tree``, started once and reset between backtests."""
+        host = self._hosts.get(tree)
+        if host is None:
+            scratch = self.cache_dir / "scratch" / tree
+            scratch.mkdir(parents=True, exist_ok=True)
+            host = SandboxedStrategy(self.sandbox, checkout=self.checkout(sha),
+                                     scratch=scratch, kwargs={"profile": self.settings.profile})
+            host.start(data.view(0, 1))
+            self._hosts[tree] = host
+        else:
+            host.reset()
+        return host
+
+    def close(self) -> None:
+        """Stop every sandboxed child this evaluator started."""
+        for host in self._hosts.values():
+            host.close()
+        self._hosts.clear()
 
     def returns_of(self, sha: str, data: MarketData, window: Window) -> np.ndarray:
         return np.asarray(self.backtest(sha, data, window).returns)

@@ -77,6 +77,7 @@ class SandboxedStrategy:
         self._sent_until: pd.Timestamp | None = None
         self._deadline = 0.0
         self._has_state = False
+        self._assets: list[dict[str, Any]] = []
         self.decisions = 0
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -93,8 +94,25 @@ class SandboxedStrategy:
                 "--root", str(self.checkout.resolve())]
         self._proc = self.sandbox.spawn(argv, workdir=self.checkout, scratch=self.scratch)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._assets = [a.model_dump() for a in view.assets]
         reply = self._call({"op": "init", "factory": self.factory, "kwargs": self.kwargs,
-                            "assets": [a.model_dump() for a in view.assets]}, None)
+                            "assets": self._assets}, None)
+        self.lookback = reply.lookback
+        self._has_state = bool(reply.has_state)
+
+    def reset(self) -> None:
+        """Build a fresh strategy in the running child (a new backtest, no carried state).
+
+        Reusing the process saves the interpreter start and imports between backtests;
+        the wall-time limit starts again.
+        """
+        self._sent_until = None
+        self.decisions = 0
+        if self._proc is None:
+            return
+        self._deadline = time.monotonic() + self.sandbox.limits.wall_seconds
+        reply = self._call({"op": "init", "factory": self.factory, "kwargs": self.kwargs,
+                            "assets": self._assets}, None)
         self.lookback = reply.lookback
         self._has_state = bool(reply.has_state)
 

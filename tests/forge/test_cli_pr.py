@@ -148,7 +148,7 @@ def test_merge_refuses_until_every_role_approved_this_commit(app: typer.Typer,
     main = cli_repo.rev_parse("main")
     refused = run(app, cli_repo, "merge", str(number))
     assert refused.exit_code == 1
-    assert "may not merge" in refused.stderr and "no qa review" in refused.stderr
+    assert "may not merge" in refused.stderr and "no risk review" in refused.stderr
     assert cli_repo.rev_parse("main") == main
 
     approve_roles(cli_repo, number, head)

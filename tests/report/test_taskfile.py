@@ -36,7 +36,7 @@ HUMAN_FILE = textwrap.dedent("""\
     - status: whatever
     ```
 
-    ## T-001: Cut drawdown   
+    ## T-001: Cut drawdown<SP>
     - priority: high
     -   status:    todo     <!-- the PM edits this -->
     - goal: max_drawdown < 15%
@@ -45,7 +45,7 @@ HUMAN_FILE = textwrap.dedent("""\
 
     Free text, kept verbatim.
     - a prose bullet: that looks like a field but has an unknown key
-    \t tabs and trailing spaces   
+    \t tabs and trailing spaces<SP>
 
     ### A sub-heading inside the task
     More words.
@@ -54,7 +54,7 @@ HUMAN_FILE = textwrap.dedent("""\
     * priority: Medium
     * status: in-progress
     * goal: reward > 0.25 and annual_return >= 7%
-    """)
+    """).replace("<SP>", "   ")  # trailing spaces a human left behind
 
 
 def _changed(before: str, after: str) -> list[str]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from alphaloop.roles.quant.structural import StructuralChange, applicable_changes
-
 from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
+from alphaloop.roles.quant.review import task_focus
 from alphaloop.roles.quant.search import (
     Candidate,
     Trial,
@@ -22,6 +21,7 @@ from alphaloop.roles.quant.search import (
     rank_candidates,
 )
 from alphaloop.roles.quant.space import ParamSpace
+from alphaloop.roles.quant.structural import StructuralChange, applicable_changes
 
 __all__ = ["choose_hypothesis", "slugify"]
 
@@ -80,7 +80,10 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                     update={"task_id": task.id if task else None})
     usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
                         values={k: v for k, v in space.values.items() if k not in exclude})
-    candidates = propose_candidates(usable, tried, review.focus)
+    focus = dict(review.focus)
+    for name, weight in task_focus(task.goal if task else "").items():
+        focus[name] = max(focus.get(name, 0.0), weight)
+    candidates = propose_candidates(usable, tried, focus)
     ranked = rank_candidates(space, candidates, trials)
     if not ranked:
         return None

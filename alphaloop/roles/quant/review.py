@@ -21,7 +21,7 @@ from alphaloop.harness import BacktestResult
 from alphaloop.harness.windows import ResearchWindows
 from alphaloop.roles.evaluation import Evaluator, fold_scores
 
-__all__ = ["attribution", "diagnose", "review_main"]
+__all__ = ["attribution", "diagnose", "review_main", "task_focus"]
 
 _CLASS_TUNABLES = {
     "stocks": ("STOCK_WEIGHT_MOMENTUM", "STOCK_WEIGHT_VALUE", "STOCK_WEIGHT_PROFITABILITY"),
@@ -105,6 +105,28 @@ def diagnose(review: PerformanceReview, *, target_volatility: float,
         notes.append("no single weakness dominates: explore small moves of any tunable")
     top = max(focus.values(), default=1.0)
     return notes, {k: v / top for k, v in focus.items()}
+
+
+_GOAL_TUNABLES = {
+    "max_drawdown": ("DRAWDOWN_DERISK_FACTOR", "VOLATILITY_SCALING_STRENGTH",
+                     "HEDGE_VAR_TRIGGER", "HEDGE_MAX_RATIO", "HEDGE_VIX_TRIGGER"),
+    "annual_volatility": ("VOLATILITY_SCALING_STRENGTH", "RISK_AVERSION"),
+    "turnover": ("REBALANCE_THRESHOLD", "COVARIANCE_LOOKBACK_DAYS", "MOMENTUM_LOOKBACK_DAYS"),
+    "sharpe": ("EXPERT_TILT_STRENGTH", "MOMENTUM_LOOKBACK_DAYS", "RISK_AVERSION"),
+    "reward": ("EXPERT_TILT_STRENGTH", "DRAWDOWN_DERISK_FACTOR", "RISK_AVERSION"),
+    "annual_return": ("EXPERT_TILT_STRENGTH", "STOCK_WEIGHT_MOMENTUM", "RISK_AVERSION"),
+    "calmar": ("DRAWDOWN_DERISK_FACTOR", "EXPERT_TILT_STRENGTH"),
+}
+
+
+def task_focus(goal: str) -> dict[str, float]:
+    """Tunables a task's goal points at (``goal`` as written in task.md)."""
+    focus: dict[str, float] = {}
+    for metric, names in _GOAL_TUNABLES.items():
+        if metric in goal:
+            for name in names:
+                focus[name] = max(focus.get(name, 0.0), 0.8)
+    return focus
 
 
 def review_main(evaluator: Evaluator, sha: str, data: MarketData,

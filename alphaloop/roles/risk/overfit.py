@@ -88,7 +88,7 @@ def overfitting_findings(
             check="overfit.pbo", severity=Severity.PASS,
             message=f"PBO not computed: {len(trial_returns)} trials in the cache, "
                     f"{MIN_TRIALS_FOR_PBO} needed", evidence={"trials": len(trial_returns)}))
-    if branch_holdout.reward < main_holdout.reward:
+    if branch_holdout.reward < main_holdout.reward - 1e-9:
         findings.append(Finding(
             check="overfit.holdout", severity=Severity.BLOCK,
             message=f"held-out reward {branch_holdout.reward:.3f} is worse than main's "

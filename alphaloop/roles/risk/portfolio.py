@@ -69,25 +69,39 @@ def portfolio_findings(result: BacktestResult, data: MarketData, policy: RiskPol
     findings: list[Finding] = []
     hard = policy.hard_limits
 
-    # -- hard limits: block --------------------------------------------------------------
-    day, col = np.unravel_index(int(np.argmax(weights)), weights.shape)
-    top = float(weights[day, col])
+    # -- hard limits on what the strategy decided: block --------------------------------
+    targets = np.array([np.asarray(d.target) for d in result.decisions]) if \
+        result.decisions else weights[:1]
+    target_dates = [str(d.date) for d in result.decisions] or dates[:1]
+    day, col = np.unravel_index(int(np.argmax(targets)), targets.shape)
+    top = float(targets[day, col])
     if top > hard.max_single_asset + _TOLERANCE:
         findings.append(Finding(
             check="risk.single_asset", severity=Severity.BLOCK,
-            message=f"{tickers[col]} reached {top:.1%} on {dates[day]} ({label}), above the "
-                    f"hard limit of {hard.max_single_asset:.0%} for one asset",
-            evidence={"ticker": tickers[col], "date": dates[day], "weight": top}))
+            message=f"the strategy put {top:.1%} in {tickers[col]} on {target_dates[day]} "
+                    f"({label}), above the hard limit of {hard.max_single_asset:.0%} for one "
+                    "asset",
+            evidence={"ticker": tickers[col], "date": target_dates[day], "weight": top}))
     for cls in sorted(set(classes) - {"cash"}):
-        per_day = weights[:, classes == cls].sum(axis=1)
+        per_day = targets[:, classes == cls].sum(axis=1)
         worst = int(np.argmax(per_day))
         if per_day[worst] > hard.max_asset_class + _TOLERANCE:
             findings.append(Finding(
                 check="risk.asset_class", severity=Severity.BLOCK,
-                message=f"{cls} reached {per_day[worst]:.1%} on {dates[worst]} ({label}), "
-                        f"above the hard limit of {hard.max_asset_class:.0%} for one class",
-                evidence={"asset_class": cls, "date": dates[worst],
+                message=f"the strategy put {per_day[worst]:.1%} in {cls} on "
+                        f"{target_dates[worst]} ({label}), above the hard limit of "
+                        f"{hard.max_asset_class:.0%} for one class",
+                evidence={"asset_class": cls, "date": target_dates[worst],
                           "weight": float(per_day[worst])}))
+    # Between rebalances weights drift with prices; a drift past a limit is worth a warning.
+    day, col = np.unravel_index(int(np.argmax(weights)), weights.shape)
+    drifted = float(weights[day, col])
+    if drifted > hard.max_single_asset + 0.02:
+        findings.append(Finding(
+            check="risk.drift", severity=Severity.WARN,
+            message=f"{tickers[col]} drifted to {drifted:.1%} on {dates[day]} ({label}) between "
+                    "rebalances; a tighter rebalance threshold would keep it nearer the limit",
+            evidence={"ticker": tickers[col], "date": dates[day], "weight": drifted}))
     returns = np.asarray(result.returns)
     var95 = float(value_at_risk(returns, 0.05)) if len(returns) > 20 else 0.0
     if var95 > hard.max_portfolio_var_95 + _TOLERANCE:
