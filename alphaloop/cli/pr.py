@@ -6,12 +6,14 @@ import contextlib
 import json
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.json import JSON
+from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.forge import (
@@ -52,7 +54,8 @@ def _failures(command: str) -> Iterator[None]:
     try:
         yield
     except (GitError, ForgeError, PolicyError) as error:
-        Console(stderr=True).print(f"[red]alphaloop pr {command}:[/] {error}", highlight=False)
+        Console(stderr=True).print(f"[red]alphaloop pr {command}:[/] {escape(str(error))}",
+                                   highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -70,17 +73,22 @@ def _head(forge: LocalForge, pr: PullRequest) -> str | None:
         return None
 
 
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _review_rows(reviews: list[Review], head: str | None) -> Table:
     table = Table(title="Reviews", title_justify="left")
     for column in ("#", "reviewer", "verdict", "severity", "commit", "counts", "summary"):
         table.add_column(column)
     for review in reviews:
         valid = head is not None and review.is_bound_to(head)
+        findings = f" [dim]({len(review.findings)} findings)[/]" if review.findings else ""
         table.add_row(
-            str(review.id), review.reviewer + (" (human)" if review.human else ""),
+            str(review.id), escape(review.reviewer) + (" (human)" if review.human else ""),
             review.verdict, str(review.severity), review.commit_sha[:10],
             "[green]valid: on head[/]" if valid else "[yellow]void: older commit[/]",
-            review.summary + (f" ({len(review.findings)} findings)" if review.findings else ""),
+            escape(review.summary) + findings,
         )
     return table
 
@@ -101,14 +109,15 @@ def list_prs(repo: RepoOption = Path("."),
         table = Table(title=f"Pull requests ({state})")
         for column in ("#", "state", "title", "branch", "author", "labels", "head",
                        "valid reviews"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for pr in prs:
             head = _head(forge, pr)
             valid = forge.valid_reviews(pr) if head else []
-            table.add_row(str(pr.number), pr.state, pr.title,
-                          f"{pr.head_branch} -> {pr.base_branch}", pr.author_role,
-                          ", ".join(pr.labels), head[:10] if head else "(branch gone)",
-                          ", ".join(f"{r.reviewer}:{r.verdict}" for r in valid) or "-")
+            table.add_row(str(pr.number), pr.state, escape(pr.title),
+                          escape(f"{pr.head_branch} -> {pr.base_branch}"),
+                          escape(pr.author_role), escape(", ".join(pr.labels)),
+                          head[:10] if head else "(branch gone)",
+                          escape(", ".join(f"{r.reviewer}:{r.verdict}" for r in valid)) or "-")
         Console().print(table)
 
 
@@ -129,18 +138,18 @@ def show(number: Annotated[int, typer.Argument(help="PR number")],
                             for r in reviews]}, indent=2))
             return
         out = Console()
-        out.print(f"[bold]#{pr.number} {pr.title}[/]", highlight=False)
+        out.print(f"[bold]#{pr.number} {escape(pr.title)}[/]", highlight=False)
         facts = [
             ("state", pr.state + (f" ({pr.closed_reason})" if pr.closed_reason else "")),
             ("branch", f"{pr.head_branch} -> {pr.base_branch}"),
             ("head", head or "(branch no longer exists)"),
             ("author", pr.author_role), ("labels", ", ".join(pr.labels) or "-"),
-            ("opened", pr.created_at.isoformat()), ("updated", pr.updated_at.isoformat()),
+            ("opened", _when(pr.created_at)), ("updated", _when(pr.updated_at)),
         ]
         if pr.merge_sha:
             facts.append(("merged as", pr.merge_sha))
         for key, value in facts:
-            out.print(f"  {key:<9} {value}", highlight=False)
+            out.print(f"  {key:<9} {escape(value)}", highlight=False)
         prose = strip_block(pr.body)
         if prose:
             out.print()
@@ -148,7 +157,7 @@ def show(number: Annotated[int, typer.Argument(help="PR number")],
         try:
             hypothesis = pr.hypothesis
         except HypothesisBlockError as error:
-            out.print(f"\n[yellow]Hypothesis block unreadable:[/] {error}")
+            out.print(f"\n[yellow]Hypothesis block unreadable:[/] {escape(str(error))}")
         else:
             if hypothesis is not None:
                 out.print("\n[bold]Hypothesis[/]")
@@ -185,8 +194,8 @@ def approve(number: Annotated[int, typer.Argument(help="PR number")],
         head = forge.head_sha(pr)
         forge.add_review(number, reviewer=reviewer, commit_sha=head, verdict="approve",
                          human=True, summary=comment or f"approved by {reviewer}")
-        Console().print(f"Approved #{number} at {head[:10]} as {reviewer}. The approval holds "
-                        f"for this commit only; it is void if the branch moves.",
+        Console().print(f"Approved #{number} at {head[:10]} as {escape(reviewer)}. The "
+                        f"approval holds for this commit only; it is void if the branch moves.",
                         highlight=False)
 
 
@@ -223,18 +232,18 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
         if pr.state == "merged":
             out.print(f"#{number} is already merged as {pr.merge_sha}.", highlight=False)
             return
-        identity = _merger(git_repo)
         policies = _policies_at(git_repo, pr.base_branch)
         decision = evaluate_gate(git_repo, forge, pr, policies)
         if not decision.allowed:
             err = Console(stderr=True)
             err.print(f"[red]#{number} may not merge at {decision.head_sha[:10]}:[/]")
             for reason in decision.reasons:
-                err.print(f"  - {reason}", highlight=False)
+                err.print(f"  - {escape(reason)}", highlight=False)
             if decision.needs_human and not decision.human_approved:
                 err.print(f"A person can approve this commit with `alphaloop pr approve "
                           f"{number}`.", highlight=False)
             raise typer.Exit(1)
+        identity = _merger(git_repo)
         approvals = ", ".join(sorted({r.reviewer for r in forge.valid_reviews(pr)
                                       if r.verdict == "approve"}))
         message = (f"{pr.title} (#{number})\n\nMerged by {identity.name} through the merge "
@@ -247,7 +256,8 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
             try:
                 git_repo.remove_worktree(pr.head_branch)
             except WorktreeError as error:
-                out.print(f"(left the branch's worktree in place: {error})", highlight=False)
+                out.print(f"(left the branch's worktree in place: {escape(str(error))})",
+                          highlight=False)
 
 
 def close(number: Annotated[int, typer.Argument(help="PR number")],
@@ -260,5 +270,5 @@ def close(number: Annotated[int, typer.Argument(help="PR number")],
             Console().print(f"#{number} is already closed.")
             return
         forge.update_pr(number, state="closed", closed_reason=reason or "closed by hand")
-        Console().print(f"Closed #{number}" + (f": {reason}" if reason else "."),
+        Console().print(f"Closed #{number}" + (f": {escape(reason)}" if reason else "."),
                         highlight=False)

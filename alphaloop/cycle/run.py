@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from alphaloop.cycle.context import build_context
@@ -20,7 +21,7 @@ from alphaloop.cycle.ledger import LedgerError
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
 from alphaloop.cycle.options import CycleError, CycleOptions
-from alphaloop.cycle.records import CycleSummary, Outcome
+from alphaloop.cycle.records import CycleSummary, Hypothesis, Outcome
 from alphaloop.forge.errors import ForgeError
 from alphaloop.policy import PolicyError
 from alphaloop.repo import GitError, GitRepo
@@ -32,14 +33,17 @@ from alphaloop.sandbox import SandboxError
 
 __all__ = ["dry_run", "run_cycles"]
 
+HypothesisSource = Callable[..., Hypothesis | None]
 _EXPECTED = (GitError, ForgeError, PolicyError, TaskFileError, LedgerError, SandboxError)
 _STOP_AFTER = (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED)
 
 
-def _one(path: Path, options: CycleOptions, *, resume: bool,
-         on_stage: StageEvent | None) -> CycleSummary:
+def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEvent | None,
+         hypothesis_source: HypothesisSource | None) -> CycleSummary:
     with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-") as inputs:
         ctx = build_context(path, options, resume=resume, workdir=Path(inputs))
+        if hypothesis_source is not None:
+            ctx.hypothesis_source = hypothesis_source
         runner = CycleRunner(ctx, on_stage=on_stage)
         try:
             summary = runner.run()
@@ -60,8 +64,14 @@ def _one(path: Path, options: CycleOptions, *, resume: bool,
 
 
 def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: bool = False,
-               on_stage: StageEvent | None = None) -> list[CycleSummary]:
-    """Run ``count`` cycles in a row (the first one resumed if asked)."""
+               on_stage: StageEvent | None = None,
+               hypothesis_source: HypothesisSource | None = None) -> list[CycleSummary]:
+    """Run ``count`` cycles in a row (the first one resumed if asked).
+
+    ``hypothesis_source`` replaces the Quant's search (same keyword arguments as
+    :func:`~alphaloop.roles.quant.hypothesize.choose_hypothesis`), e.g. to replay a
+    hypothesis a human wrote.
+    """
     try:
         repo = GitRepo.open(path)
     except GitError as exc:
@@ -71,7 +81,7 @@ def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: boo
         with CycleLock(repo.common_dir):
             for index in range(count):
                 summary = _one(path, options, resume=resume and index == 0,
-                               on_stage=on_stage)
+                               on_stage=on_stage, hypothesis_source=hypothesis_source)
                 summaries.append(summary)
                 if summary.outcome in _STOP_AFTER:
                     break

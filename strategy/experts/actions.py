@@ -32,22 +32,19 @@ class Action(StrEnum):
 
     @property
     def weight_adjustment(self) -> float:
-        if self is Action.HOLD:
-            return 0.0
-        side, size = self.value.rstrip("%").split("_")
-        return (1.0 if side == "BUY" else -1.0) * int(size) / 100.0
+        return _ADJUSTMENT[self.value]
 
     @property
     def strength(self) -> float:
-        return 2.0 * self.weight_adjustment
+        return 2.0 * _ADJUSTMENT[self.value]
 
     @property
     def is_buy(self) -> bool:
-        return self.value.startswith("BUY")
+        return _ADJUSTMENT[self.value] > 0
 
     @property
     def is_sell(self) -> bool:
-        return self.value.startswith("SELL")
+        return _ADJUSTMENT[self.value] < 0
 
     @classmethod
     def from_adjustment(cls, adjustment: float) -> Action:
@@ -75,6 +72,10 @@ class Action(StrEnum):
         return cls(f"{match.group(1).upper()}_{match.group(2)}%")
 
 
+_ADJUSTMENT: dict[str, float] = {
+    "SELL_100%": -1.0, "SELL_75%": -0.75, "SELL_50%": -0.5, "SELL_25%": -0.25, "HOLD": 0.0,
+    "BUY_25%": 0.25, "BUY_50%": 0.5, "BUY_75%": 0.75, "BUY_100%": 1.0,
+}
 _BY_QUARTERS = {
     -4: Action.SELL_100, -3: Action.SELL_75, -2: Action.SELL_50, -1: Action.SELL_25,
     0: Action.HOLD, 1: Action.BUY_25, 2: Action.BUY_50, 3: Action.BUY_75, 4: Action.BUY_100,

@@ -182,8 +182,8 @@ class BaseExpert:
         overall = blending.determine_overall_view(recs)
         side = [r for r in recs if (overall == "bullish" and r.action.is_buy)
                 or (overall == "bearish" and r.action.is_sell)] or recs
-        confidence = float(np.mean([r.confidence for r in side])) if side else 0.0
-        net = (float(np.mean([r.confidence * r.action.weight_adjustment for r in recs]))
+        confidence = sum(r.confidence for r in side) / len(side) if side else 0.0
+        net = (sum(r.confidence * r.action.weight_adjustment for r in recs) / len(recs)
                if recs else 0.0)
         key = list(answer.key_factors) if answer is not None else []
         key += _factor_highlights(scores)
@@ -252,8 +252,8 @@ def _factor_highlights(scores: ClassFactorScores, n: int = 3) -> list[str]:
     """The factors with the largest mean exposure across the class, as short phrases."""
     means = []
     for name, detail in scores.factors.items():
-        values = list(detail.exposure.values())
+        values = detail.exposure.values()
         if values:
-            means.append((name, float(np.mean(values)), detail.source))
+            means.append((name, sum(values) / len(values), detail.source))
     means.sort(key=lambda item: -abs(item[1]))
     return [f"{name} {mean:+.2f} across the class ({source})" for name, mean, source in means[:n]]

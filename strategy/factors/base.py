@@ -102,6 +102,7 @@ class FactorScorer(ABC):
     asset_class: ClassVar[str]
     factors: ClassVar[tuple[str, ...]]  # every factor this scorer can produce, in order
     fields: ClassVar[tuple[str, ...]]  # the fundamental fields it reads (when present)
+    macro_series: ClassVar[tuple[str, ...]] = ()  # the macro series it reads
 
     def __init__(self, settings: FactorSettings | None = None) -> None:
         self.settings = settings or FactorSettings.default()
@@ -120,7 +121,10 @@ class FactorScorer(ABC):
     def inputs(self, view: MarketView, symbols: Sequence[str] | None = None) -> FactorInputs:
         """Cut this scorer's window out of ``view`` (symbols default to the class's)."""
         chosen = tuple(symbols) if symbols is not None else view.tickers_in(self.asset_class)
-        cols = np.array([view.column(s) for s in chosen], dtype=int)
+        index = [view.column(s) for s in chosen]
+        contiguous = index == list(range(index[0], index[0] + len(index))) if index else False
+        cols: slice | np.ndarray = (slice(index[0], index[0] + len(index)) if contiguous
+                                    else np.array(index, dtype=int))
         days = min(self.settings.history_days, view.n_days)
         available = view.fundamental_fields
         names = [f for f in self.fields if f in available]
@@ -146,7 +150,8 @@ class FactorScorer(ABC):
             volumes=view.volumes[-days:, cols],
             returns=kernels.log_returns(prices),
             fundamentals=fundamentals,
-            macro={name: view.macro(name)[-days:] for name in view.macro_series},
+            macro={name: view.macro(name)[-days:] for name in self.macro_series
+                   if name in view.macro_series},
             settings=self.settings,
             levels=levels,
             history_z=history_z,
@@ -202,18 +207,15 @@ class FactorScorer(ABC):
         raw = np.array([f.raw for f in used], dtype=float).reshape(k, n)
         raw_l, cross_l, series_l = _listed(raw), _listed(cross), _listed(series)
         exposure_l, share_l, present_l = _listed(exposure), share.tolist(), present.tolist()
-        details = {
-            f.name: FactorExposure(
+        details = {}
+        for i, f in enumerate(used):
+            covered = [j for j in range(n) if present_l[i][j]]
+            details[f.name] = FactorExposure(
                 factor=f.name, source=f.source, weight=float(weights[i, 0]),
-                raw={t: raw_l[i][j] for j, t in enumerate(symbols) if present_l[i][j]},
-                cross_section={t: cross_l[i][j] for j, t in enumerate(symbols)
-                               if present_l[i][j]},
-                time_series={t: series_l[i][j] for j, t in enumerate(symbols)
-                             if present_l[i][j]},
-                exposure={t: exposure_l[i][j] for j, t in enumerate(symbols)
-                          if present_l[i][j]})
-            for i, f in enumerate(used)
-        }
+                raw={symbols[j]: raw_l[i][j] for j in covered},
+                cross_section={symbols[j]: cross_l[i][j] for j in covered},
+                time_series={symbols[j]: series_l[i][j] for j in covered},
+                exposure={symbols[j]: exposure_l[i][j] for j in covered})
         names = [f.name for f in used]
         vol_l = np.where(np.isfinite(vol), vol, 0.0).tolist()
         comp_l, cdf_l = composite.tolist(), cdf.tolist()

@@ -31,6 +31,7 @@ class BondFactorScorer(FactorScorer):
     asset_class = "bonds"
     factors = ("carry", "value", "low_risk", "momentum")
     fields = ("yield", "credit_spread", "duration")
+    macro_series = ("rate_2y",)
 
     def compute(self, inputs: FactorInputs) -> tuple[list[RawFactor], dict[str, str]]:
         out: list[RawFactor] = []

@@ -20,7 +20,7 @@ adjustment (:func:`~strategy.hedging.toolkit.apply_hedge`) is applied.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, cast
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,7 +32,6 @@ from strategy.managers.context import DecisionContext
 from strategy.managers.llm import LLMClient, ask_json
 from strategy.records import (
     CASH,
-    HEDGE_STRATEGIES,
     Fallback,
     HedgeInstrument,
     HedgeRecommendation,
@@ -69,7 +68,7 @@ class HedgingSettings(BaseModel):
 class StrategyAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    strategy: str
+    strategy: HedgeStrategy
     reasoning: str = ""
 
 
@@ -129,11 +128,10 @@ class HedgingAgent:
             self.llm, system=SYSTEM_PROMPT,
             prompt=build_hedging_prompt(tail, self.limits, s.max_hedge_cost),
             schema=StrategyAnswer, retries=s.llm_retries)
-        if answer is None or answer.strategy not in HEDGE_STRATEGIES:
-            reason = problem or f"unknown hedging strategy {answer.strategy if answer else ''!r}"
-            return strategy, why, "rules", [Fallback(component="hedging.llm", reason=reason,
+        if answer is None:
+            return strategy, why, "rules", [Fallback(component="hedging.llm", reason=problem,
                                                      action=f"used {strategy}")]
-        return cast(HedgeStrategy, answer.strategy), answer.reasoning, "llm", []
+        return answer.strategy, answer.reasoning, "llm", []
 
     def severity(self, tail: TailRiskMetrics) -> float:
         s = self.settings

@@ -24,7 +24,7 @@ talk in the coordinator's discussion rounds. Single-asset caps always hold.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal, cast
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,7 +35,6 @@ from strategy.managers.returns import asset_alphas, expected_returns
 from strategy.optimizers import optimize, redistribute_to_bounds
 from strategy.records import (
     CASH,
-    SIZING_METHODS,
     Fallback,
     PortfolioDecision,
     PositionSizingDecision,
@@ -69,7 +68,7 @@ class SizingSettings(BaseModel):
 class MethodAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    method: str
+    method: SizingMethod
     reasoning: str = ""
 
 
@@ -139,11 +138,10 @@ class PositionSizingAgent:
             self.llm, system=SYSTEM_PROMPT,
             prompt=build_sizing_prompt(ctx, volatility, confidence, target),
             schema=MethodAnswer, retries=s.llm_retries)
-        if answer is None or answer.method not in SIZING_METHODS:
-            reason = problem or f"unknown sizing method {answer.method if answer else ''!r}"
+        if answer is None:
             return method, why, "rules", [Fallback(component="position_sizing.llm",
-                                                   reason=reason, action=f"used {method}")]
-        return cast(SizingMethod, answer.method), answer.reasoning, "llm", []
+                                                   reason=problem, action=f"used {method}")]
+        return answer.method, answer.reasoning, "llm", []
 
     def size(self, method: SizingMethod, pm: PortfolioDecision, ctx: DecisionContext,
              hedge_ratio: float = 0.0) -> tuple[dict[str, float], list[Fallback]]:

@@ -6,10 +6,8 @@ maximum diversification. None of them needs expected returns.
 - Inverse volatility: ``w_i`` proportional to ``1 / sigma_i``, clipped to bounds with the
   excess redistributed proportionally.
 - Risk parity (risk budgeting): each asset's risk contribution ``w_i (Sigma w)_i``
-  proportional to its budget (equal by default). Solved exactly with Newton's method on
-  Spinu's convex formulation ``min 1/2 y'Sigma y - sum b_i log y_i``; when the result
-  breaks a bound, the feasible portfolio whose relative contributions are closest (least
-  squares) to the budgets is found with SLSQP.
+  proportional to its budget (equal by default); with binding bounds, the assets inside
+  their bounds keep that property (see :mod:`strategy.optimizers.risk_budgeting`).
 - Maximum diversification (Choueifaty): maximise ``w'sigma / sqrt(w'Sigma w)``. For
   long-only bounds this is the minimum-variance portfolio of the correlation matrix
   rescaled by ``1 / sigma``; when that breaks a bound, the ratio is maximised directly
@@ -26,13 +24,15 @@ from strategy.optimizers.projection import project_to_bounds, redistribute_to_bo
 from strategy.optimizers.qp import solve_budget_qp
 from strategy.optimizers.ratio import maximize_ratio
 from strategy.optimizers.result import OptimizationError
-from strategy.optimizers.smooth import minimize_with_budget
+from strategy.optimizers.risk_budgeting import (
+    bounded_risk_budget_weights,
+    risk_budget_weights,
+)
 
 __all__ = [
     "equal_weight",
     "inverse_volatility",
     "max_diversification",
-    "risk_budget_weights",
     "risk_parity",
 ]
 
@@ -72,54 +72,7 @@ def _checked_budgets(risk_budgets: np.ndarray | None, n_assets: int) -> np.ndarr
     return budgets / budgets.sum()
 
 
-def risk_budget_weights(covariance: np.ndarray, budgets: np.ndarray, *,
-                        max_iterations: int = 100) -> tuple[np.ndarray, bool, int]:
-    """Fully invested long-only weights whose risk contributions match ``budgets``.
-
-    Newton's method with a backtracking line search on Spinu (2013)'s strictly convex
-    ``F(y) = 1/2 y'Sigma y - sum b_i log y_i``; at its minimiser
-    ``y_i (Sigma y)_i = b_i``, so ``w = y / sum(y)`` has risk contributions in the
-    proportions ``b``. Returns ``(weights, converged, iterations)``.
-    """
-    scale = float(np.mean(np.diag(covariance)))
-    sigma = covariance / scale
-    vols = np.sqrt(np.diag(sigma))
-    y = budgets / vols
-    y /= np.sqrt(y @ sigma @ y)
-
-    def value(point: np.ndarray) -> float:
-        return float(0.5 * point @ sigma @ point - budgets @ np.log(point))
-
-    current = value(y)
-    for iteration in range(1, max_iterations + 1):
-        gradient = sigma @ y - budgets / y
-        gap = float(np.max(np.abs(gradient * y)))  # |y_i (Sigma y)_i - b_i|
-        if gap <= 1e-12:
-            return y / y.sum(), True, iteration
-        hessian = sigma + np.diag(budgets / y**2)
-        step = -np.linalg.solve(hessian, gradient)
-        shrinking = step < 0.0
-        alpha = min(1.0, 0.99 * float(np.min(-y[shrinking] / step[shrinking]))) if (
-            shrinking.any()) else 1.0
-        slope = float(gradient @ step)
-        if -slope < 1e-10:  # Newton decrement tiny: quadratic convergence, take the step
-            y = y + alpha * step
-            current = value(y)
-            continue
-        while alpha > 1e-12:
-            trial = y + alpha * step
-            trial_value = value(trial)
-            if trial_value <= current + 1e-4 * alpha * slope:
-                break
-            alpha *= 0.5
-        else:  # no further decrease representable: settled if the gap is negligible
-            return y / y.sum(), gap <= 1e-9, iteration
-        y, current = trial, trial_value
-    return y / y.sum(), False, max_iterations
-
-
 def risk_parity(problem: Problem, *, risk_budgets: np.ndarray | None = None,
-                initial_weights: np.ndarray | None = None,
                 max_iterations: int | None = None) -> MethodOutcome:
     """Risk contributions proportional to ``risk_budgets`` (equal when omitted)."""
     budgets = _checked_budgets(risk_budgets, problem.n_assets)
@@ -131,28 +84,14 @@ def risk_parity(problem: Problem, *, risk_budgets: np.ndarray | None = None,
     weights = problem.budget * weights
     if _within(weights, problem):
         return MethodOutcome(weights, True, "", {"bounds_active": False})
-    covariance = problem.covariance
-    n_assets = problem.n_assets
-
-    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-        marginal = covariance @ w
-        variance = max(float(w @ marginal), 1e-300)
-        contributions = w * marginal
-        gap = contributions / variance - budgets
-        value = float(gap @ gap)
-        gradient = (2.0 * (gap * marginal + covariance @ (gap * w)) / variance
-                    - 4.0 * float(gap @ contributions) * marginal / variance**2)
-        return n_assets * value, n_assets * gradient
-
-    start = redistribute_to_bounds(weights if initial_weights is None else initial_weights,
-                                   problem.lower, problem.upper, problem.budget)
-    solution = minimize_with_budget(objective, start, problem.lower, problem.upper,
-                                    problem.budget, max_iterations=max_iterations)
-    return MethodOutcome(solution.weights, solution.converged,
-                         f"risk_parity: {solution.message}" if solution.message else
-                         "risk_parity: bounds bind; risk contributions are as close to the "
-                         "budgets as the bounds allow",
-                         {"bounds_active": True, "iterations": solution.iterations})
+    weights, converged, message = bounded_risk_budget_weights(
+        problem.covariance, budgets, problem.lower, problem.upper, problem.budget,
+        max_iterations=100 if max_iterations is None else max_iterations)
+    if not converged:
+        return MethodOutcome(weights, False, f"risk_parity: {message}")
+    return MethodOutcome(weights, True, "risk_parity: bounds bind; assets inside their "
+                         "bounds share risk in the budgeted proportions",
+                         {"bounds_active": True})
 
 
 def max_diversification(problem: Problem, *, initial_weights: np.ndarray | None = None,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphaloop.cycle.ledger import (
@@ -182,6 +182,7 @@ json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
 stage_names = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 
 
+@settings(max_examples=40)
 @given(st.dictionaries(stage_names, st.dictionaries(st.text(max_size=8), json_value,
                                                     max_size=4), max_size=4))
 def test_any_json_records_round_trip_through_the_file_format(recs: dict[str, Any]) -> None:

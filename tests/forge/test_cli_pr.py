@@ -58,7 +58,7 @@ def open_pr(repo: GitRepo, lookback: int = 120, branch: str = BRANCH) -> tuple[i
     head = repo.commit_all(path, "Shorter momentum window", QUANT)
     body = "Momentum decays faster.\n\n" + render_block(
         {"statement": f"lookback 126 -> {lookback}", "expected_effect": {"sharpe": 0.05}})
-    pr = LocalForge(repo).open_pr(title="Shorter momentum", body=body, head_branch=branch,
+    pr = LocalForge(repo).open_pr(title="[c0001] Shorter momentum", body=body, head_branch=branch,
                                   base_branch="main", author_role="quant",
                                   labels=["alphaloop", "hypothesis:param"])
     return pr.number, head
@@ -93,7 +93,8 @@ def test_list_and_show(app: typer.Typer, cli_repo: GitRepo) -> None:
     number, head = open_pr(cli_repo)
     listed = run(app, cli_repo, "list")
     assert listed.exit_code == 0, listed.output
-    assert "Shorter momentum" in listed.stdout and head[:10] in listed.stdout
+    assert "[c0001] Shorter momentum" in listed.stdout  # brackets are text, not markup
+    assert head[:10] in listed.stdout
     assert "No merged pull requests." in run(app, cli_repo, "list", "--state", "merged").stdout
     assert run(app, cli_repo, "list", "--state", "bogus").exit_code == 2
     as_json = json.loads(run(app, cli_repo, "list", "--state", "all", "--json").stdout)
@@ -104,7 +105,7 @@ def test_list_and_show(app: typer.Typer, cli_repo: GitRepo) -> None:
     shown = run(app, cli_repo, "show", str(number))
     assert shown.exit_code == 0, shown.output
     out = shown.stdout
-    assert f"#{number} Shorter momentum" in out and head in out
+    assert f"#{number} [c0001] Shorter momentum" in out and head in out
     assert "alphaloop, hypothesis:param" in out
     assert "Momentum decays faster." in out and "lookback 126 -> 120" in out
     assert "valid: on head" in out and "within limits" in out
@@ -160,7 +161,7 @@ def test_merge_refuses_until_every_role_approved_this_commit(app: typer.Typer,
     assert (cli_repo.work_tree / "strategy" / "tunables.py").read_text() == (
         "MOMENTUM_LOOKBACK_DAYS = 120\n")
     log = git(cli_repo.work_tree, "log", "-1", "--format=%an|%B")
-    assert log.startswith("Ada Human|Shorter momentum (#1)")
+    assert log.startswith("Ada Human|[c0001] Shorter momentum (#1)")
     assert "engineer, qa, risk" in log and f"AlphaLoop-Head: {head}" in log
     assert cli_repo.worktree_of(BRANCH) is None  # the bot's worktree is cleaned up
     again = run(app, cli_repo, "merge", str(number))

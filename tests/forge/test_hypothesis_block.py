@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from alphaloop.forge import HypothesisBlockError, parse_block, render_block, strip_block
@@ -18,6 +18,7 @@ json_values = st.recursive(
 )
 
 
+@settings(max_examples=50)
 @given(data=st.dictionaries(st.text(), json_values, max_size=6),
        before=st.text(), after=st.text())
 def test_render_then_parse_round_trips_inside_any_prose(data: dict[str, Any], before: str,

@@ -37,9 +37,9 @@ def test_the_chart_has_title_axes_percent_drawdown_and_benchmark() -> None:
     assert isinstance(bottom.yaxis.get_major_formatter(), PercentFormatter)
     labels = [t.get_text() for t in top.get_legend().get_texts()]
     assert labels == ["mine", "equal weight"]
-    drawdown = bottom.lines[-1].get_ydata()
+    drawdown = next(ln for ln in bottom.lines if ln.get_label().startswith("mine")).get_ydata()
     assert np.all(np.asarray(drawdown) <= 0.0) and np.min(drawdown) < -1.0  # in percent
-    equity = top.lines[-1].get_ydata()
+    equity = next(line for line in top.lines if line.get_label() == "mine").get_ydata()
     assert equity[-1] == pytest.approx(1e6 * np.prod(1 + _returns(1).to_numpy()))
 
 

@@ -75,26 +75,34 @@ def test_risk_parity_two_uncorrelated_assets_by_hand() -> None:
                                atol=1e-12)
 
 
-def test_bounded_risk_parity_stays_feasible_and_is_closer_to_parity_than_alternatives() -> None:
+def test_bounded_risk_parity_equalises_risk_among_assets_inside_their_bounds() -> None:
     vols = np.array([0.02, 0.1, 0.15, 0.2, 0.3, 0.6])
     correlation = np.full((6, 6), 0.3) + 0.7 * np.eye(6)
     cov = correlation * np.outer(vols, vols)
-    bounds = (0.0, 0.3)
     free = optimize("risk_parity", covariance=cov).weights
-    assert free[0] > 0.3  # the cap binds
-    result = optimize("risk_parity", covariance=cov, bounds=bounds)
+    assert free[0] > 0.3 and free[5] < 0.05  # a cap on asset 0 and a floor on 5 will bind
+    lower = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.05])
+    result = optimize("risk_parity", covariance=cov, bounds=(lower, 0.3), budget=0.95)
     assert result.converged and "bounds bind" in result.message
-    assert result.weights[0] == pytest.approx(0.3, abs=1e-9)
+    w = result.weights
+    assert w[0] == pytest.approx(0.3, abs=1e-12) and w[5] == pytest.approx(0.05, abs=1e-12)
+    contributions = risk_contributions(w, cov)
+    inside = contributions[1:5]
+    assert np.ptp(inside) < 1e-10 * inside.mean()
+    assert contributions[0] < inside.mean()  # capped: would take more risk if allowed
+    assert contributions[5] > inside.mean()  # floored: carries more than its share
 
-    def dispersion(w: np.ndarray) -> float:
-        return float(np.sum((risk_contributions(w, cov, relative=True) - 1 / 6) ** 2))
 
-    for method in ("inverse_volatility", "equal_weight", "hrp"):
-        other = optimize(method, covariance=cov, bounds=bounds).weights
-        assert dispersion(result.weights) <= dispersion(other) + 1e-12
-    # The assets below the cap share the remaining risk equally.
-    uncapped = risk_contributions(result.weights, cov, relative=True)[1:]
-    assert np.ptp(uncapped) < 1e-3
+def test_bounded_risk_budgets_hold_for_assets_inside_their_bounds() -> None:
+    cov = covariance(9, 8)
+    budgets = np.arange(1.0, 9.0)
+    free = optimize("risk_parity", covariance=cov, risk_budgets=budgets).weights
+    cap = float(np.sort(free)[-2])  # the two largest positions bind
+    result = optimize("risk_parity", covariance=cov, risk_budgets=budgets, bounds=(0.0, cap))
+    inside = result.weights < cap - 1e-9
+    assert inside.sum() == 6
+    scaled = risk_contributions(result.weights, cov)[inside] / budgets[inside]
+    assert np.ptp(scaled) < 1e-10 * scaled.mean()
 
 
 def test_max_diversification_beats_random_feasible_portfolios() -> None:

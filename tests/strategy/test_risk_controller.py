@@ -41,7 +41,7 @@ def make_view(seed: int, n_days: int = 300, per_class: int = 3, *, vol_scale: fl
     prices = 100 * np.exp(np.cumsum(shocks, axis=0))
     for j in range(nan_assets):
         prices[-1 - j % 3:, j] = np.nan
-    for j in range(flat_assets):
+    for j in range(flat_assets if n_days > 16 else 0):
         prices[-15:, -1 - j] = prices[-16, -1 - j]
     dates = pd.bdate_range("2020-01-01", periods=n_days)
     return MarketView(as_of=dates[-1], assets=assets, dates=dates, prices=prices,

@@ -8,7 +8,9 @@ Three tests, each from ``policies/risk.toml`` ``[overfitting]``:
 - the probability of backtest overfitting (CSCV over the in-sample returns of all trials
   the cache still holds) must not exceed ``max_pbo`` once there are enough trials;
 - on the held-out window the branch must not do worse than ``main``: its reward may not
-  be lower, and its Sharpe may trail by at most ``max_oos_sharpe_shortfall``.
+  be lower, and its Sharpe may trail by at most ``max_oos_sharpe_shortfall``;
+- an in-sample gain must show on the held-out window too: a change that improves the
+  walk-forward reward but leaves the held-out reward no better is fitted to history.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ __all__ = ["MIN_TRIALS_FOR_PBO", "OverfitResult", "overfitting_findings"]
 
 #: CSCV needs a population of configurations; below this the PBO is reported, not used.
 MIN_TRIALS_FOR_PBO = 4
+#: Reward differences smaller than this are rounding, not a change.
+_NOISE = 1e-6
 
 
 class OverfitResult(BaseModel):
@@ -47,13 +51,15 @@ def overfitting_findings(
     *,
     branch_holdout: RunMetrics,
     main_holdout: RunMetrics,
+    in_sample_gain: float,
     guards: OverfittingGuards,
 ) -> OverfitResult:
     """Grade the branch against the overfitting guards.
 
     ``trial_sharpes`` are the per-period (not annualised) in-sample Sharpe ratios of every
     trial so far, this branch's included; ``trial_returns`` the in-sample daily returns of
-    the trials still in the cache, aligned on the same days, this branch's included.
+    the trials still in the cache, aligned on the same days, this branch's included;
+    ``in_sample_gain`` the walk-forward reward gain over ``main``.
     """
     findings: list[Finding] = []
     n_trials = max(1, len(trial_sharpes))
@@ -88,12 +94,20 @@ def overfitting_findings(
             check="overfit.pbo", severity=Severity.PASS,
             message=f"PBO not computed: {len(trial_returns)} trials in the cache, "
                     f"{MIN_TRIALS_FOR_PBO} needed", evidence={"trials": len(trial_returns)}))
-    if branch_holdout.reward < main_holdout.reward - 1e-9:
+    holdout_gain = branch_holdout.reward - main_holdout.reward
+    if holdout_gain < -_NOISE:
         findings.append(Finding(
             check="overfit.holdout", severity=Severity.BLOCK,
             message=f"held-out reward {branch_holdout.reward:.3f} is worse than main's "
                     f"{main_holdout.reward:.3f}",
             evidence={"branch": branch_holdout.reward, "main": main_holdout.reward}))
+    elif in_sample_gain > _NOISE and holdout_gain <= _NOISE:
+        findings.append(Finding(
+            check="overfit.degradation", severity=Severity.BLOCK,
+            message=f"the in-sample gain ({in_sample_gain:+.3f} reward) does not appear out "
+                    f"of sample (held-out reward {holdout_gain:+.3f}): it is fitted to the "
+                    "in-sample history",
+            evidence={"in_sample_gain": in_sample_gain, "holdout_gain": holdout_gain}))
     shortfall = main_holdout.sharpe - branch_holdout.sharpe
     if shortfall > guards.max_oos_sharpe_shortfall:
         findings.append(Finding(

@@ -150,7 +150,9 @@ class RiskOfficer:
                    float(sharpe_ratio(branch_returns, periods_per_year=1))]
         overfit = overfitting_findings(
             branch_returns, sharpes, trial_returns, branch_holdout=branch["holdout"],
-            main_holdout=main["holdout"], guards=policy.overfitting)
+            main_holdout=main["holdout"],
+            in_sample_gain=fold_reward["branch"] - fold_reward["main"],
+            guards=policy.overfitting)
         findings += overfit.findings
         reads = history.holdout_reads + 1
         findings.append(Finding(
