@@ -40,6 +40,8 @@ def cycle(
     = "weekly",
     holdout_days: Annotated[int, typer.Option(help="trading days held out for Risk")] = 504,
     folds: Annotated[int, typer.Option(help="walk-forward folds in-sample")] = 4,
+    warmup_days: Annotated[int, typer.Option(help="history before the first decision")]
+    = 252,
     base: Annotated[str | None, typer.Option(help="branch to improve (default: main)")]
     = None,
     allow_unsandboxed: Annotated[bool, typer.Option(
@@ -49,7 +51,8 @@ def cycle(
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     console = Console(stderr=True)
     options = CycleOptions(data=data, profile=profile, frequency=frequency,
-                           holdout_days=holdout_days, n_folds=folds, base_branch=base,
+                           holdout_days=holdout_days, n_folds=folds, warmup_days=warmup_days,
+                           base_branch=base,
                            allow_unsandboxed=allow_unsandboxed)
     try:
         if dry_run_:

@@ -98,8 +98,11 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
                        "maintainer merges those with git, never AlphaLoop")
     valid = forge.valid_reviews(pr)
     latest = latest_by_reviewer(valid)
+    # A role's approval must come from the role itself, never a human using its name.
+    roles = {name: r for name, r in latest_by_reviewer(
+        [r for r in valid if not r.human]).items()}
     for role in policies.merge.required_approvals:
-        review = latest.get(role)
+        review = roles.get(role)
         if review is None:
             reasons.append(f"no {role} review of the head commit {head[:10]}")
         elif review.verdict != "approve":

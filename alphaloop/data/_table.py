@@ -1,7 +1,8 @@
 """Reading a CSV or Parquet file into raw columns, remembering where each row came from.
 
-Cells are kept as read (strings for CSV) until validation converts them, so an error can
-quote the offending text and name its place: the 1-based line of a CSV file (the header
+Number columns are parsed by the CSV reader when every cell is a number or empty; any
+other column is kept as text until validation converts it, so an error can quote the
+offending text and name its place: the 1-based line of a CSV file (the header
 is line 1) or the 1-based row of a Parquet table.
 """
 
@@ -17,6 +18,9 @@ import pandas as pd
 from alphaloop.data.panel import DataError
 
 __all__ = ["RawTable", "read_table"]
+
+_TEXT_COLUMNS = frozenset({"date", "ticker", "asset_class"})
+"""Columns read as text; the others are parsed as numbers where every cell is one."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,17 @@ class RawTable:
         if required and missing.any():
             row = int(np.flatnonzero(missing)[0])
             raise self.error(row, column, "missing value; every row needs one")
-        parsed = pd.to_numeric(self.frame[column].where(~missing), errors="coerce")
-        values = np.asarray(parsed, dtype=float)
+        raw = self.frame[column]
+        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(
+                raw.dtype):
+            values = raw.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            parsed = pd.to_numeric(raw.where(~missing), errors="coerce")
+            values = np.asarray(parsed, dtype=float)
         bad = np.isnan(values) & ~missing | np.isinf(values)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise self.error(row, column,
-                             f"{self.frame[column].iloc[row]!r} is not a finite number")
+            raise self.error(row, column, f"{raw.iloc[row]!r} is not a finite number")
         return values
 
     def dates(self, column: str) -> pd.DatetimeIndex:
@@ -69,9 +77,11 @@ class RawTable:
         raw = self.frame[column]
         if pd.api.types.is_datetime64_any_dtype(raw):
             parsed = pd.DatetimeIndex(raw)
-        else:
-            parsed = pd.DatetimeIndex(pd.to_datetime(raw.astype(str).str.strip(),
-                                                     format="ISO8601", errors="coerce"))
+        else:  # parse each distinct text once: long files repeat every date per ticker
+            codes, uniques = pd.factorize(raw.astype(str).str.strip())
+            distinct = pd.DatetimeIndex(pd.to_datetime(pd.Series(uniques), format="ISO8601",
+                                                       errors="coerce"))
+            parsed = distinct.take(codes)
         if parsed.tz is not None:
             parsed = parsed.tz_localize(None)
         bad = np.asarray(parsed.isna())
@@ -89,8 +99,12 @@ def read_table(path: Path) -> RawTable:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False, encoding="utf-8-sig")
+            header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+            text_columns = {c: str for c in header
+                            if str(c).strip().lower() in _TEXT_COLUMNS}
+            frame = pd.read_csv(path, dtype=text_columns, keep_default_na=False,
+                                na_values=[""], skip_blank_lines=False,
+                                encoding="utf-8-sig")
             place: Callable[[int], str] = _csv_line
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path).reset_index(drop=True)

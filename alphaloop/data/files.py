@@ -97,19 +97,23 @@ class FileSource:
 
         order = list(dict.fromkeys(tickers))
         classes = self._classes_long(table, tickers, order)
-        calendar = pd.DatetimeIndex(sorted(set(dates)))
+        calendar = dates.unique().sort_values()
         position = pd.MultiIndex.from_arrays([dates, tickers])
         _check_rectangular(table, position, calendar, order)
 
+        row_of = calendar.get_indexer(dates)
+        column_of = pd.Index(order).get_indexer(tickers)
+        row_class = np.array([classes[t] for t in order])[column_of]
+
         def grid(values: np.ndarray) -> np.ndarray:
-            series = pd.Series(values, index=position)
-            return series.unstack().reindex(index=calendar, columns=order).to_numpy(float)
+            out = np.full((len(calendar), len(order)), np.nan)
+            out[row_of, column_of] = values
+            return out
 
         fundamentals = {}
         for field in (c for c in frame.columns if c in FUNDAMENTAL_FIELDS):
             values = table.numbers(field, required=False)
-            applies = np.array([classes[t] in FUNDAMENTAL_FIELDS[field].classes
-                                for t in tickers])
+            applies = np.isin(row_class, FUNDAMENTAL_FIELDS[field].classes)
             stray = ~applies & ~np.isnan(values)
             if stray.any():
                 row = int(np.flatnonzero(stray)[0])
@@ -132,23 +136,28 @@ class FileSource:
     def _classes_long(self, table: RawTable, tickers: np.ndarray, order: list[str]
                       ) -> dict[str, str]:
         self._check_mapping(table, set(order))
-        classes: dict[str, str] = {}
         if "asset_class" in table.frame:
             missing = table.missing("asset_class")
             if missing.any():
                 raise table.error(int(np.flatnonzero(missing)[0]), "asset_class",
                                   "missing value; give every row its asset class")
             column = table.frame["asset_class"].astype(str).str.strip().to_numpy()
-            first_row: dict[str, int] = {}
-            for row, (ticker, asset_class) in enumerate(zip(tickers, column, strict=True)):
-                _check_class(table, row, asset_class, "asset_class")
-                if ticker not in classes:
-                    classes[ticker], first_row[ticker] = asset_class, row
-                elif classes[ticker] != asset_class:
-                    raise table.error(row, "asset_class",
-                                      f"{ticker} is {asset_class!r} here but "
-                                      f"{classes[ticker]!r} at "
-                                      f"{table.place(first_row[ticker])}")
+            unknown = ~np.isin(column, ASSET_CLASSES)
+            if unknown.any():
+                _check_class(table, int(np.flatnonzero(unknown)[0]),
+                             column[unknown][0], "asset_class")
+            pairs = pd.DataFrame({"ticker": tickers, "asset_class": column})
+            first = pairs.groupby("ticker", sort=False)["asset_class"].transform("first")
+            clash = np.flatnonzero(np.asarray(first != pairs["asset_class"]))
+            heads = pairs.groupby("ticker", sort=False).head(1)["ticker"]
+            first_row = {ticker: int(row) for row, ticker in heads.items()}
+            if clash.size:
+                row = int(clash[0])
+                ticker = tickers[row]
+                raise table.error(row, "asset_class",
+                                  f"{ticker} is {column[row]!r} here but "
+                                  f"{first.iloc[row]!r} at {table.place(first_row[ticker])}")
+            classes = {t: str(column[i]) for t, i in first_row.items()}
             for ticker, asset_class in self.asset_classes.items():
                 if classes[ticker] != asset_class:
                     raise table.error(first_row[ticker], "asset_class",

@@ -67,11 +67,12 @@ class FactorInputs:
     prices: np.ndarray
     volumes: np.ndarray
     returns: np.ndarray  # daily log returns, one row fewer than prices
-    fundamentals: dict[str, np.ndarray]  # present fields only, last history_days rows
+    fundamentals: dict[str, np.ndarray]  # present fields only, the whole window
     macro: dict[str, np.ndarray]  # [day] series, same rows as prices
     settings: FactorSettings
     levels: dict[str, np.ndarray] = field(default_factory=dict)  # latest finite value
-    history_z: dict[str, np.ndarray] = field(default_factory=dict)  # kernels.own_history_z
+    # kernels.own_history_z over the last FUNDAMENTAL_HISTORY_DAYS rows
+    history_z: dict[str, np.ndarray] = field(default_factory=dict)
 
     def field(self, name: str) -> np.ndarray | None:
         """A fundamental field's window, or ``None`` if the data does not carry it."""
@@ -139,7 +140,7 @@ class FactorScorer(ABC):
                 stack = stack[keep]
                 names = [f for f, k in zip(names, keep, strict=True) if k]
                 last = kernels.last_valid(stack)
-                z = kernels.own_history_z(stack)
+                z = kernels.own_history_z(stack[:, -self.settings.fundamental_history_days:])
                 for i, name in enumerate(names):
                     fundamentals[name] = stack[i]
                     levels[name], history_z[name] = last[i], z[i]

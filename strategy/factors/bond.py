@@ -48,7 +48,8 @@ class BondFactorScorer(FactorScorer):
                 carry = ytm - short[-ytm.shape[0]:, None]
                 source = "yield-rate_2y"
             level = kernels.last_valid(carry)
-            out.append(RawFactor("carry", level, level, kernels.own_history_z(carry), source))
+            history = carry[-inputs.settings.fundamental_history_days:]
+            out.append(RawFactor("carry", level, level, kernels.own_history_z(history), source))
 
         spread = field_level(inputs, "credit_spread")
         if spread is None:

@@ -32,7 +32,7 @@ class CommodityFactorScorer(FactorScorer):
             if level is None:
                 missing[name] = MISSING_FIELD.format(field=field)
                 continue
-            window = inputs.fundamentals[field]
+            window = inputs.fundamentals[field][-inputs.settings.fundamental_history_days:]
             out.append(RawFactor(name, level, level, kernels.scaled_level(window), field))
         mom = momentum_factor(inputs)
         if isinstance(mom, str):

@@ -40,25 +40,26 @@ MIN_ASSETS_FOR_ZSCORE = 5
 MIN_MOMENTUM_DAYS = 21
 
 
-def _mean_std(x: np.ndarray, axis: int = -2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, population standard deviation and count of the finite values along ``axis``."""
-    n = x.shape[axis]
+def _mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, population std and count of the finite values along the day axis (``-2``)."""
+    n = x.shape[-2]
     if n == 0:
-        shape = np.delete(np.array(x.shape), axis)
+        shape = x.shape[:-2] + x.shape[-1:]
         return np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, dtype=int)
-    if np.isfinite(x).all():
-        mean = x.sum(axis=axis) / n
-        centred = x - np.expand_dims(mean, axis)
-        std = np.sqrt((centred * centred).sum(axis=axis) / n)
-        return mean, std, np.full(mean.shape, n)
     finite = np.isfinite(x)
-    count = finite.sum(axis=axis)
+    if finite.all():
+        mean = x.sum(axis=-2, keepdims=True) / n
+        centred = x - mean
+        std = np.sqrt((centred * centred).sum(axis=-2) / n)
+        return mean[..., 0, :], std, np.full(std.shape, n)
+    count = finite.sum(axis=-2, keepdims=True)
     safe = np.maximum(count, 1)
-    mean = np.where(finite, x, 0.0).sum(axis=axis) / safe
-    centred = np.where(finite, x - np.expand_dims(mean, axis), 0.0)
-    std = np.sqrt((centred * centred).sum(axis=axis) / safe)
+    mean = np.where(finite, x, 0.0).sum(axis=-2, keepdims=True) / safe
+    centred = np.where(finite, x - mean, 0.0)
+    std = np.sqrt((centred * centred).sum(axis=-2, keepdims=True) / safe)
     empty = count == 0
-    return np.where(empty, np.nan, mean), np.where(empty, np.nan, std), count
+    return (np.where(empty, np.nan, mean)[..., 0, :], np.where(empty, np.nan, std)[..., 0, :],
+            count[..., 0, :])
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Mean-variance and minimum variance are quadratic programmes solved exactly by
 :func:`strategy.optimizers.qp.solve_budget_qp`. Maximum Sharpe uses the tangency
-portfolio ``Sigma^-1 (mu - rf)`` when it satisfies the bounds, and otherwise maximises
-the Sharpe ratio with SLSQP and its analytic gradient.
+portfolio ``Sigma^-1 (mu - rf)`` when it satisfies the bounds, and otherwise
+:func:`strategy.optimizers.ratio.maximize_ratio` (a short sequence of those programmes).
 """
 
 from __future__ import annotations
@@ -97,4 +97,4 @@ def max_sharpe(problem: Problem, *, risk_free: float = 0.0,
     return MethodOutcome(solution.weights, solution.converged,
                          f"max_sharpe: {solution.message}" if solution.message else "",
                          {"closed_form": False, "iterations": solution.iterations,
-                          "sharpe": solution.ratio})
+                          "sharpe": float(solution.ratio)})

@@ -11,19 +11,88 @@ and minimising it over ``w`` is a linear programme in ``(w, a, z)``:
     subject to  z_t >= -r_t'w - a,  z_t >= 0,  sum(w) = budget,  lower <= w <= upper
                 (and mu'w >= target_return when a target is set)
 
-solved with HiGHS through :func:`scipy.optimize.linprog`. At the optimum ``a`` is the VaR.
+That programme has one row per scenario. Its dual has one row per asset instead:
+
+    maximise    nu * budget + lower's - upper't (+ q * target_return)
+    subject to  R'p + nu + q mu + s - t = 0,  sum(p) = 1,
+                0 <= p_t <= 1 / ((1 - beta) T),  s, t, q >= 0
+
+(``p`` are the scenario probabilities of the worst-case distribution), which HiGHS's
+dual simplex solves several times faster. The weights are the multipliers of its asset
+rows. Strong duality certifies them: the CVaR of the recovered weights must equal the
+dual optimum; if it does not, or the dual is not solved, the primal programme is solved
+instead. Both go through :func:`scipy.optimize.linprog` (HiGHS).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
+from scipy.optimize import OptimizeResult, linprog
 
+from strategy.optimizers.measures import conditional_value_at_risk
 from strategy.optimizers.problem import MethodOutcome, Problem
 from strategy.optimizers.result import OptimizationError
 
 __all__ = ["min_cvar"]
+
+_CERTIFICATE_TOLERANCE = 1e-9
+
+
+def _solve_dual(scenarios: np.ndarray, problem: Problem, confidence: float,
+                mu: np.ndarray | None, target: float | None) -> np.ndarray | None:
+    """Weights from the dual programme, or ``None`` when they cannot be certified."""
+    n_obs, n_assets = scenarios.shape
+    cap = 1.0 / ((1.0 - confidence) * n_obs)
+    columns = [sparse.csr_matrix(-scenarios.T), sparse.csr_matrix(-np.ones((n_assets, 1))),
+               -sparse.identity(n_assets, format="csr"), sparse.identity(n_assets, format="csr")]
+    cost = [np.zeros(n_obs), [-problem.budget], -problem.lower, problem.upper]
+    bounds = [(0.0, cap)] * n_obs + [(None, None)] + [(0.0, None)] * (2 * n_assets)
+    if target is not None and mu is not None:
+        columns.append(sparse.csr_matrix(-mu[:, None]))
+        cost.append([-target])
+        bounds.append((0.0, None))
+    rows = sparse.hstack(columns, format="csr")
+    probability_row = sparse.csr_matrix(
+        (np.ones(n_obs), (np.zeros(n_obs, dtype=int), np.arange(n_obs))),
+        shape=(1, rows.shape[1]))
+    result = linprog(np.concatenate(cost), A_eq=sparse.vstack([rows, probability_row],
+                                                             format="csr"),
+                     b_eq=np.concatenate([np.zeros(n_assets), [1.0]]), bounds=bounds,
+                     method="highs-ds", options={"presolve": False})
+    if result.status != 0 or result.eqlin is None:
+        return None
+    weights = np.asarray(result.eqlin.marginals[:n_assets], dtype=float)
+    feasible = (np.all(weights >= problem.lower - 1e-9) and np.all(weights <= problem.upper + 1e-9)
+                and abs(weights.sum() - problem.budget) <= 1e-9
+                and (target is None or mu is None or mu @ weights >= target - 1e-9))
+    value = conditional_value_at_risk(weights, scenarios, confidence=confidence)
+    scale = max(abs(value), float(np.max(np.abs(scenarios))) * 1e-3)
+    if not feasible or abs(value + result.fun) > _CERTIFICATE_TOLERANCE * scale:
+        return None
+    return weights
+
+
+def _solve_primal(scenarios: np.ndarray, problem: Problem, confidence: float,
+                  mu: np.ndarray | None, target: float | None) -> OptimizeResult:
+    n_obs, n_assets = scenarios.shape
+    cost = np.concatenate([np.zeros(n_assets), [1.0],
+                           np.full(n_obs, 1.0 / ((1.0 - confidence) * n_obs))])
+    shortfall = sparse.hstack([sparse.csr_matrix(-scenarios),
+                               sparse.csr_matrix(-np.ones((n_obs, 1))),
+                               -sparse.identity(n_obs, format="csr")], format="csr")
+    rhs = np.zeros(n_obs)
+    if target is not None and mu is not None:
+        target_row = sparse.csr_matrix(np.concatenate([-mu, np.zeros(n_obs + 1)])[None, :])
+        shortfall = sparse.vstack([shortfall, target_row], format="csr")
+        rhs = np.concatenate([rhs, [-float(target)]])
+    budget_row = sparse.csr_matrix(np.concatenate([np.ones(n_assets),
+                                                   np.zeros(n_obs + 1)])[None, :])
+    bounds = ([(float(lo), float(hi)) for lo, hi in zip(problem.lower, problem.upper,
+                                                         strict=True)]
+              + [(None, None)] + [(0.0, None)] * n_obs)
+    return linprog(cost, A_ub=shortfall, b_ub=rhs, A_eq=budget_row, b_eq=[problem.budget],
+                   bounds=bounds, method="highs")
 
 
 def min_cvar(problem: Problem, *, confidence: float = 0.95,
@@ -42,29 +111,18 @@ def min_cvar(problem: Problem, *, confidence: float = 0.95,
         raise OptimizationError(f"confidence must lie in (0, 1); got {confidence}")
     scenarios = problem.returns
     n_obs, n_assets = scenarios.shape
-    cost = np.concatenate([np.zeros(n_assets), [1.0],
-                           np.full(n_obs, 1.0 / ((1.0 - confidence) * n_obs))])
-    shortfall = sparse.hstack([sparse.csr_matrix(-scenarios),
-                               sparse.csr_matrix(-np.ones((n_obs, 1))),
-                               -sparse.identity(n_obs, format="csr")], format="csr")
-    rhs = np.zeros(n_obs)
+    mu = None
     if target_return is not None:
         mu = problem.expected_returns if problem.expected_returns is not None else (
             scenarios.mean(axis=0))
-        target_row = sparse.csr_matrix(np.concatenate([-mu, np.zeros(n_obs + 1)])[None, :])
-        shortfall = sparse.vstack([shortfall, target_row], format="csr")
-        rhs = np.concatenate([rhs, [-float(target_return)]])
-    budget_row = sparse.csr_matrix(np.concatenate([np.ones(n_assets),
-                                                   np.zeros(n_obs + 1)])[None, :])
-    variable_bounds = ([(float(lo), float(hi)) for lo, hi in zip(problem.lower, problem.upper,
-                                                                  strict=True)]
-                       + [(None, None)] + [(0.0, None)] * n_obs)
-    result = linprog(cost, A_ub=shortfall, b_ub=rhs, A_eq=budget_row, b_eq=[problem.budget],
-                     bounds=variable_bounds, method="highs")
-    if result.status != 0 or result.x is None:
-        return MethodOutcome(np.full(n_assets, problem.budget / n_assets), False,
-                             f"cvar: linear programme not solved ({result.message})")
-    weights = np.asarray(result.x[:n_assets], dtype=float)
-    details = {"cvar": float(result.fun), "var": float(result.x[n_assets]),
-               "confidence": confidence, "scenarios": n_obs}
+    weights = _solve_dual(scenarios, problem, confidence, mu, target_return)
+    programme = "dual"
+    if weights is None:
+        result = _solve_primal(scenarios, problem, confidence, mu, target_return)
+        if result.status != 0 or result.x is None:
+            return MethodOutcome(np.full(n_assets, problem.budget / n_assets), False,
+                                 f"cvar: linear programme not solved ({result.message})")
+        weights, programme = np.asarray(result.x[:n_assets], dtype=float), "primal"
+    details = {"cvar": conditional_value_at_risk(weights, scenarios, confidence=confidence),
+               "confidence": confidence, "scenarios": n_obs, "programme": programme}
     return MethodOutcome(weights, True, "", details)

@@ -142,14 +142,18 @@ def mean_returns(returns: np.ndarray, *, halflife: float | None = None) -> np.nd
 def is_positive_definite(
     matrix: np.ndarray, *, relative_floor: float = DEFAULT_EIGENVALUE_FLOOR
 ) -> bool:
-    """True when ``matrix`` is symmetric with every eigenvalue above the floor."""
+    """True when ``matrix`` is symmetric with every eigenvalue (about) above the floor.
+
+    Half the floor is accepted, so the output of :func:`nearest_positive_definite` with
+    the same floor passes despite rounding.
+    """
     array = np.asarray(matrix, dtype=float)
     if array.ndim != 2 or array.shape[0] != array.shape[1] or not np.all(np.isfinite(array)):
         return False
     if not np.allclose(array, array.T, rtol=1e-10, atol=1e-14):
         return False
     eigenvalues = np.linalg.eigvalsh(array)
-    return bool(eigenvalues[0] > relative_floor * max(eigenvalues[-1], 0.0) > 0.0)
+    return bool(eigenvalues[0] > 0.5 * relative_floor * max(eigenvalues[-1], 0.0) > 0.0)
 
 
 def nearest_positive_definite(

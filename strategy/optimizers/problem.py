@@ -43,11 +43,6 @@ class Problem:
     def volatilities(self) -> np.ndarray:
         return np.sqrt(np.diag(self.covariance))
 
-    @property
-    def long_only_unbounded(self) -> bool:
-        """True when bounds are exactly ``0 <= w <= budget`` (no cap binds)."""
-        return bool(np.all(self.lower == 0.0) and np.all(self.upper >= self.budget))
-
 
 @dataclass(frozen=True)
 class MethodOutcome:

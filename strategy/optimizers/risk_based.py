@@ -115,4 +115,4 @@ def max_diversification(problem: Problem, *, initial_weights: np.ndarray | None 
     return MethodOutcome(solution.weights, solution.converged,
                          f"max_diversification: {solution.message}" if solution.message
                          else "", {"closed_form": False, "iterations": solution.iterations,
-                                   "diversification_ratio": solution.ratio})
+                                   "diversification_ratio": float(solution.ratio)})

@@ -1,84 +1,14 @@
-"""Temporary real git repositories for driving whole cycles.
-
-``cycle_repo`` is a repository laid out like an AlphaLoop project: the project's real
-``policies/``, ``roles/`` and ``pyproject.toml``, a small backlog, and the quick test
-strategy of ``fixture/strategy`` (FinSage's conventions, sub-millisecond decisions).
-Cycles run on a short synthetic history with monthly rebalancing.
-"""
+"""Fixtures for whole-cycle tests."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from alphaloop.cycle import CycleOptions
-from alphaloop.cycle.records import Hypothesis, ParamEdit
-from alphaloop.roles.quant.search import change_key
-
-PROJECT = Path(__file__).resolve().parents[2]
-FIXTURE = Path(__file__).resolve().parent / "fixture"
-
-TASKS = """# Backlog
-
-## T-001: Lift the walk-forward reward
-- priority: high
-- status: todo
-- goal: reward > 5
-
-Free text a human wrote stays as it is.
-
-## T-002: Keep turnover low
-- priority: low
-- status: todo
-- goal: turnover < 0.1
-"""
-
-OPTIONS = CycleOptions(data="synthetic:years=7", frequency="monthly", holdout_days=378,
-                       n_folds=2, warmup_days=150, wall_seconds=300)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def make_repo(root: Path, *, strategy: Path = FIXTURE / "strategy",
-              tasks: str = TASKS) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test Human")
-    git(root, "config", "user.email", "human@example.com")
-    for name in ("policies", "roles"):
-        shutil.copytree(PROJECT / name, root / name)
-    shutil.copy(PROJECT / "pyproject.toml", root / "pyproject.toml")
-    shutil.copytree(strategy, root / "strategy",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "task.md").write_text(tasks)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial project")
-    return root
+from support.cycle_repos import make_repo
 
 
 @pytest.fixture()
 def cycle_repo(tmp_path: Path) -> Path:
+    """A fresh AlphaLoop project in a real git repository (see support.cycle_repos)."""
     return make_repo(tmp_path / "project")
-
-
-def fixed_hypothesis(name: str, old: float | int, new: float | int,
-                     slug: str | None = None) -> Callable[..., Hypothesis]:
-    """A hypothesis source that always proposes one edit (a human's idea, replayed)."""
-    edits = [ParamEdit(name=name, old=old, new=new)]
-
-    def source(**kwargs: object) -> Hypothesis:
-        task = kwargs.get("task")
-        return Hypothesis(
-            key=change_key(edits), kind="parameters", slug=slug or f"set-{name.lower()}",
-            statement=f"Set {name} from {old} to {new}", rationale="test hypothesis",
-            expected_effect="see the review", edits=edits,
-            task_id=getattr(task, "id", None))
-
-    return source

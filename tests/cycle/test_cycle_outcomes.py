@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OPTIONS, fixed_hypothesis, git, make_repo
+from support.cycle_repos import OPTIONS, fixed_hypothesis, git, make_repo
 
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.records import Hypothesis, Outcome

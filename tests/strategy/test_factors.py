@@ -470,3 +470,18 @@ def test_screen_rejects_unknown_factors_and_bad_weights() -> None:
         screener.screen_by_factors(view, ["SPY"], ["value"], {"value": 0.0})
     with pytest.raises(ContractError):
         screener.screen_by_factors(view, ["NOPE"], ["value"])
+
+
+def test_fundamental_history_days_sets_the_own_history_window() -> None:
+    rng = np.random.default_rng(20)
+    n_days = 300
+    prices = walk(rng, n_days, len(REITS))
+    nav = np.full((n_days, len(REITS)), -0.05) + rng.normal(0, 0.002, (n_days, len(REITS)))
+    nav[-60:, 0] -= 0.10  # VNQ's discount deepened 60 days ago and stayed there
+    view = build_view({t: "reits" for t in REITS}, prices, fundamentals={"nav_discount": nav})
+    long = REITsFactorScorer(FactorSettings.from_params({"FUNDAMENTAL_HISTORY_DAYS": 252}))
+    short = REITsFactorScorer(FactorSettings.from_params({"FUNDAMENTAL_HISTORY_DAYS": 21}))
+    long_ts = long.score(view).factors["nav_discount"].time_series["VNQ"]
+    short_ts = short.score(view).factors["nav_discount"].time_series["VNQ"]
+    assert long_ts is not None and short_ts is not None
+    assert long_ts > 1.5 and abs(short_ts) < 1.5

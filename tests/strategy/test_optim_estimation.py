@@ -77,9 +77,11 @@ def test_ewma_covariance_matches_pandas() -> None:
 
 
 def test_ewma_reacts_to_a_recent_shock_more_than_the_sample() -> None:
-    data = returns(5, 250, 2)
-    data[-5:] *= 5.0
-    assert ewma_covariance(data)[0, 0] > 2 * sample_covariance(data)[0, 0]
+    data = np.tile([[0.01, 0.01], [-0.01, -0.01]], (125, 1))  # steady 1% moves
+    calm = ewma_covariance(data)[0, 0]
+    data[-6:] *= 5.0  # then six 5% days
+    assert ewma_covariance(data)[0, 0] > 5 * calm
+    assert ewma_covariance(data)[0, 0] > 3 * sample_covariance(data)[0, 0]
 
 
 def test_mean_returns_plain_and_weighted() -> None:

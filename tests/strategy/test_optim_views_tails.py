@@ -212,3 +212,26 @@ def test_robust_solution_maximises_the_worst_case_utility() -> None:
     mean_variance = optimize("mean_variance", covariance=sigma, expected_returns=mu,
                              bounds=(0.0, 0.4), risk_aversion=aversion).weights
     assert best > worst_case(mean_variance)
+
+
+@pytest.mark.parametrize("with_target", [False, True])
+def test_cvar_dual_programme_agrees_with_the_primal(with_target: bool) -> None:
+    from strategy.optimizers.cvar import _solve_primal, min_cvar
+    from strategy.optimizers.problem import build_problem
+
+    returns = scenarios(5, 250, 25)
+    problem = build_problem(covariance=np.cov(returns, rowvar=False), returns=returns,
+                            bounds=(0.0, 0.15))
+    target = None
+    if with_target:
+        free = min_cvar(problem).weights
+        means = returns.mean(axis=0)
+        target = float(means @ free + 0.3 * (np.sort(means)[-7:].mean() - means @ free))
+    outcome = min_cvar(problem, target_return=target)
+    assert outcome.converged
+    assert outcome.details["programme"] == "dual"
+    primal = _solve_primal(returns, problem, 0.95, returns.mean(axis=0), target)
+    assert primal.status == 0
+    assert outcome.details["cvar"] == pytest.approx(primal.fun, abs=1e-12)
+    if target is not None:
+        assert returns.mean(axis=0) @ outcome.weights >= target - 1e-9

@@ -20,7 +20,8 @@ from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 __all__ = ["ParamSpace", "ParamSpec", "read_param_space"]
 
 _INTROSPECT = """
-import json
+import json, sys
+sys.path.insert(0, sys.argv[1])
 from strategy.parameters import PARAMETER_SPACE, current_values
 print(json.dumps({
     "specs": [s.model_dump(mode="json") for s in PARAMETER_SPACE.values()],
@@ -63,8 +64,9 @@ class ParamSpace(BaseModel):
 def read_param_space(sandbox: ProcessSandbox | UnsandboxedRunner, checkout: Path,
                      scratch: Path) -> ParamSpace:
     """Import ``strategy.parameters`` from ``checkout`` in the sandbox and read it."""
-    result = sandbox.run([sys.executable, "-I", "-c", _INTROSPECT], workdir=checkout,
-                         scratch=scratch, env={"PYTHONPATH": str(Path(checkout).resolve())})
+    root = str(Path(checkout).resolve())
+    result = sandbox.run([sys.executable, "-I", "-c", _INTROSPECT, root], workdir=checkout,
+                         scratch=scratch)
     if not result.ok:
         raise SandboxError(
             "could not read the strategy's parameter space (strategy/parameters.py): "
