@@ -26,7 +26,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def report(outcome: dict[str, Any]) -> str:
     return "\n".join([
         "# FinSage engine benchmark",
         "",
-        f"Run on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by "
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by "
         "`python benchmarks/bench_finsage.py`.",
         "",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "

@@ -7,6 +7,7 @@ Options and defaults follow the spec: ``--start`` six months before ``--end``, `
 the last day of the data, ``--frequency daily``, ``--capital 1000000``, ``--config
 default``, ``--log-level INFO``, ``--model gpt-4o-mini``; ``--data`` picks the data
 source (the embedded synthetic market by default) and ``--out`` the output directory.
+Trades smaller than the profile's ``trading.rebalance_threshold`` are skipped.
 
 This is a command-line entry point, not part of the engine the harness loads, so it is
 the one module of ``strategy`` that uses AlphaLoop beyond the contract: the trusted
@@ -31,7 +32,7 @@ from alphaloop.contract import ContractError
 from alphaloop.data import DataError, open_source
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.runner import BacktestRequest, run_backtest
-from strategy.config import PROFILES
+from strategy.config import PROFILES, load_profile
 
 __all__ = ["main", "parse_args"]
 
@@ -82,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         if start is None:
             last = end or open_source(args.data).load().dates[-1].date()
             end, start = last, last - timedelta(days=182)
+        threshold = load_profile(args.config).trading.rebalance_threshold
         request = BacktestRequest(strategy="finsage", profile=args.config, data=args.data,
                                   start=start, end=end, frequency=args.frequency,
-                                  initial_capital=args.capital, out=args.out)
+                                  initial_capital=args.capital, rebalance_threshold=threshold,
+                                  out=args.out)
         outcome = run_backtest(request)
     except (HarnessError, ContractError, DataError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)

@@ -10,8 +10,9 @@ weakly because the latent momentum score is persistent and never published.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -25,7 +26,7 @@ __all__ = ["CHARACTERISTICS", "Characteristics", "observe_fundamentals",
 _MONTH, _QUARTER = 21, 63
 
 # name -> (classes it exists for, half-life in days)
-CHARACTERISTICS: dict[str, tuple[tuple[str, ...], float]] = {
+CHARACTERISTICS: Mapping[str, tuple[tuple[str, ...], float]] = MappingProxyType({
     "value": (("stocks",), 500.0),
     "quality": (("stocks",), 400.0),
     "investment": (("stocks",), 250.0),
@@ -34,16 +35,16 @@ CHARACTERISTICS: dict[str, tuple[tuple[str, ...], float]] = {
     "nav": (("reits",), 250.0),
     "sector": (("reits",), 200.0),
     "growth": (("crypto",), 250.0),
-}
+})
 
 # annual extra log return per unit of score, by class
-_PREMIA: dict[str, dict[str, float]] = {
+_PREMIA: Mapping[str, Mapping[str, float]] = MappingProxyType({
     "stocks": {"value": 0.03, "quality": 0.025, "investment": -0.02, "momentum": 0.03},
     "bonds": {"momentum": 0.01},
     "commodities": {"roll": 0.04, "momentum": 0.04},
     "reits": {"nav": -0.035, "sector": 0.025, "momentum": 0.03},
     "crypto": {"growth": 0.15, "momentum": 0.10},
-}
+})
 
 StreamFactory = Callable[[str], np.random.Generator]
 

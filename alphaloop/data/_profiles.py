@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -128,7 +129,7 @@ def _known_profiles() -> dict[str, AssetProfile]:
     return {p.ticker: p for p in rows}
 
 
-_CLASS_DEFAULTS: dict[str, dict[str, float]] = {
+_CLASS_DEFAULTS: Mapping[str, Mapping[str, float]] = MappingProxyType({
     "stocks": {"beta_equity": 1.1, "idio_vol": 0.25, "adv_usd_bn": 1.0, "spread_bps": 3.0},
     "bonds": {"duration": 6.0, "curve_weight": 0.7, "credit_share": 0.1, "default_loss": 0.1,
               "idio_vol": 0.01, "adv_usd_bn": 0.3, "spread_bps": 2.0},
@@ -139,7 +140,7 @@ _CLASS_DEFAULTS: dict[str, dict[str, float]] = {
     "crypto": {"beta_crypto": 1.2, "idio_vol": 0.4, "adv_usd_bn": 1.0, "spread_bps": 8.0},
     "cash": {"idio_vol": 0.001, "adv_usd_bn": 1.0, "spread_bps": 0.5, "duration": 0.2,
              "curve_weight": 0.0},
-}
+})
 
 _JITTERED = ("beta_equity", "beta_commodity", "beta_crypto", "idio_vol", "book_to_market",
              "profitability", "investment", "market_cap_bn", "earnings_yield")

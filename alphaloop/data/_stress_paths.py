@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["shocked_panel"]
 
-_DEFAULT_LEVELS = {"rate_10y": 0.03, "rate_2y": 0.02, "VIX": 16.0, "inflation": 0.025}
+_DEFAULT_LEVELS = MappingProxyType(
+    {"rate_10y": 0.03, "rate_2y": 0.02, "VIX": 16.0, "inflation": 0.025})
 _HY_SPREAD = 0.04
 
 

@@ -9,7 +9,8 @@ Specs::
     fmp                                         FMP daily prices of the default universe
     fmp:start=2015-01-01,end=2024-12-31         (needs FMP_API_KEY)
 
-A source's ``name`` is a spec that opens the same source again.
+A source's ``name`` is a spec that opens the same source again (synthetic markets of
+the default universe, files, and FMP over the default universe).
 """
 
 from __future__ import annotations

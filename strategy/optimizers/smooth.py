@@ -2,9 +2,10 @@
 
 The ratio (maximum Sharpe, maximum diversification) and robust methods are solved by
 sequences of exact quadratic programmes; when such a sequence has not settled they hand
-their objective, with its analytic gradient, to :func:`minimize_with_budget` to finish. Success is judged by first-order optimality
-(:func:`kkt_violation`) rather than by the solver's own status alone, so a run that stops
-at the optimum for lack of further progress in floating point still counts as converged.
+their objective, with its analytic gradient, to :func:`minimize_with_budget` to finish.
+Success is judged by first-order optimality (:func:`kkt_violation`) rather than by the
+solver's own status alone, so a run that stops at the optimum for lack of further
+progress in floating point still counts as converged.
 """
 
 from __future__ import annotations

@@ -223,3 +223,19 @@ def test_engine_modules_import_only_the_contract_and_pure_libraries():
             for name in names:
                 root = name.split(".")[0]
                 assert root in ALLOWED_ROOTS or name == "alphaloop.contract", (path, name)
+
+
+def test_command_line_runs_a_backtest_and_writes_its_outputs(tmp_path, capsys):
+    from strategy.__main__ import main
+
+    code = main(["--start", "2006-01-02", "--end", "2006-06-30", "--frequency", "monthly",
+                 "--config", "conservative", "--data", "synthetic:years=2",
+                 "--out", str(tmp_path / "run")])
+    assert code == 0
+    assert (tmp_path / "run" / "result.json").is_file()
+    assert (tmp_path / "run" / "equity.png").is_file()
+    shown = capsys.readouterr().out
+    assert "FinSage (conservative)" in shown and "sharpe" in shown
+    assert main(["--start", "2030-01-01", "--end", "2030-02-01", "--data",
+                 "synthetic:years=2", "--out", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "none").exists()

@@ -21,7 +21,6 @@ from strategy.managers import (
     PositionSizingAgent,
     SizingSettings,
     allocate_classes,
-    class_views,
 )
 from strategy.managers.coordinator import (
     CoordinatorSettings,
@@ -306,8 +305,6 @@ def test_coordinator_runs_rounds_until_consensus_and_records_them(managed):
 
 def test_records_round_trip_through_json(managed):
     ctx, _ = managed
-    views = class_views([])
-    assert views == {}
     decision = ManagerCoordinator(PortfolioManager(BOUNDS), PositionSizingAgent(),
                                   HedgingAgent(RiskLimits())).run(ctx)
     text = json.dumps(decision.model_dump(mode="json"))

@@ -3,6 +3,8 @@ computed independently here (closed forms, first-order conditions, brute force).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -80,7 +82,7 @@ def test_mean_variance_moves_towards_min_variance_as_risk_aversion_grows() -> No
     gaps = [np.abs(optimize("mean_variance", covariance=cov, expected_returns=mu,
                             bounds=bounds, risk_aversion=a).weights - min_var).sum()
             for a in (0.5, 2.0, 10.0, 100.0, 1e5)]
-    assert all(b <= a + 1e-12 for a, b in zip(gaps, gaps[1:], strict=False))
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(gaps))
     assert gaps[-1] < 1e-3 < gaps[0]
 
 

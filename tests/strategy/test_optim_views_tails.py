@@ -4,6 +4,8 @@ limits the robust model must reach."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -188,7 +190,7 @@ def test_robust_moves_towards_min_variance_as_uncertainty_grows() -> None:
                           uncertainty=kappa, n_observations=12)
         assert result.converged
         distances.append(float(np.abs(result.weights - min_var).sum()))
-    assert all(b <= a + 1e-9 for a, b in zip(distances, distances[1:], strict=False))
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(distances))
     assert distances[0] > 0.2 and distances[-1] < 1e-3
 
 
