@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import date, timedelta
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+import pandas as pd
 
 from alphaloop.contract import ContractError
 from alphaloop.data import DataError, open_source
@@ -39,9 +37,9 @@ __all__ = ["main", "parse_args"]
 EXIT_BAD_INPUT = 2
 
 
-def _day(text: str) -> date:
+def _day(text: str) -> pd.Timestamp:
     try:
-        return date.fromisoformat(text)
+        return pd.Timestamp(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
 
@@ -63,42 +61,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _metrics_table(result: object) -> Table:
-    metrics = result.metrics  # type: ignore[attr-defined]
-    table = Table(title="FinSage backtest")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in metrics.model_dump().items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        table.add_row(name.replace("_", " "), shown)
-    return table
+def _metrics_lines(result: object) -> list[str]:
+    metrics = result.metrics.model_dump()  # type: ignore[attr-defined]
+    width = max(len(name) for name in metrics)
+    return [f"  {name.replace('_', ' '):<{width}}  "
+            f"{f'{value:.4f}' if isinstance(value, float) else value}"
+            for name, value in metrics.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
-    errors = Console(stderr=True)
+    root = logging.getLogger()
+    root.setLevel(args.log_level)
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
     try:
         start, end = args.start, args.end
         if start is None:
-            last = end or open_source(args.data).load().dates[-1].date()
-            end, start = last, last - timedelta(days=182)
+            end = end if end is not None else open_source(args.data).load().dates[-1]
+            start = end - pd.DateOffset(months=6)
         threshold = load_profile(args.config).trading.rebalance_threshold
         request = BacktestRequest(strategy="finsage", profile=args.config, data=args.data,
-                                  start=start, end=end, frequency=args.frequency,
-                                  initial_capital=args.capital, rebalance_threshold=threshold,
-                                  out=args.out)
+                                  start=start.date(), end=end.date() if end is not None else None,
+                                  frequency=args.frequency, initial_capital=args.capital,
+                                  rebalance_threshold=threshold, out=args.out)
         outcome = run_backtest(request)
     except (HarnessError, ContractError, DataError, ValueError) as error:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    console = Console()
     window = outcome.result.config.window
-    console.print(f"FinSage ({args.config}) on {args.data}, {window.start} to {window.end}, "
-                  f"{args.frequency} rebalancing; model {args.model} not called (no LLM "
-                  "client: factor and rule paths)", highlight=False)
-    console.print(_metrics_table(outcome.result))
-    console.print(f"wrote {outcome.result_path} and {outcome.plot_path}", highlight=False)
+    print(f"FinSage ({args.config}) on {args.data}, {window.start} to {window.end}, "
+          f"{args.frequency} rebalancing; model {args.model} not called (no LLM client: "
+          "factor and rule paths)")
+    print("\n".join(_metrics_lines(outcome.result)))
+    print(f"wrote {outcome.result_path} and {outcome.plot_path}")
     return 0
 
 

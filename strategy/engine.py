@@ -138,10 +138,11 @@ class FinSageStrategy:
             expert_view = _tradable_view(view, screen)
             reports = [expert.analyse(expert_view, portfolio)
                        for expert in self.experts.values()]
-        ctx = DecisionContext(
-            view=view, portfolio=portfolio, model=model, screen=screen, vix=reading.level,
-            vix_source=reading.source, regime=volatility_regime(reading.level),
-            views=class_views(reports), costs=s.costs)
+        with self._step(as_of, "context"):
+            ctx = DecisionContext(
+                view=view, portfolio=portfolio, model=model, screen=screen, vix=reading.level,
+                vix_source=reading.source, regime=volatility_regime(reading.level),
+                views=class_views(reports), costs=s.costs)
         with self._step(as_of, "coordinator"):
             integrated = self.coordinator.run(ctx)
         with self._step(as_of, "risk_controller"):

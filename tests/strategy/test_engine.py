@@ -239,3 +239,13 @@ def test_command_line_runs_a_backtest_and_writes_its_outputs(tmp_path, capsys):
     assert main(["--start", "2030-01-01", "--end", "2030-02-01", "--data",
                  "synthetic:years=2", "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
+
+
+def test_engine_files_pass_the_repository_ast_policy():
+    from alphaloop.checks.ast_policy import check_strategy_files
+    from alphaloop.policy.loader import load_policies
+
+    root = STRATEGY.parent
+    paths = [str(p.relative_to(root)) for p in [*MINE, STRATEGY / "__main__.py"]]
+    findings = check_strategy_files(root, paths, load_policies(root))
+    assert findings == []
