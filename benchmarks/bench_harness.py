@@ -209,6 +209,7 @@ def main() -> None:
     parser.add_argument("--bt-repeat", type=int, default=3, help="timed runs of bt (slow)")
     args = parser.parse_args()
 
+    load = os.getloadavg()[0]
     data, weights = make_data()
     engines: dict[str, tuple[Callable[[MarketData, np.ndarray], np.ndarray], int]] = {
         "harness": (run_harness, args.repeat),
@@ -236,7 +237,7 @@ def main() -> None:
                   "commission": COSTS.commission, "slippage": COSTS.slippage,
                   "tolerance": TOLERANCE},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "numpy": np.__version__},
+                    "numpy": np.__version__, "load_average": load},
         "agreement_max_relative_gap": agreement,
         "timings": {name: {**t, "x_numpy_bound": t["best_ms"] / bound}
                     for name, t in timings.items()},
@@ -269,7 +270,8 @@ def main() -> None:
         *(f"| {name} | {ms:.2f} |" for name, ms in parts.items()),
         "",
         f"Machine: Python {platform.python_version()}, {platform.platform()}, "
-        f"{os.cpu_count()} cores.",
+        f"{os.cpu_count()} cores, load average {load:.1f} at the start (timings on a busy "
+        "machine are noisy; compare the best columns).",
         "",
     ]
     (RESULTS / "harness.md").write_text("\n".join(lines))

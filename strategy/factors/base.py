@@ -194,7 +194,7 @@ class FactorScorer(ABC):
         blended = np.where(np.isfinite(series),
                            s.cross_section_weight * cross + (1 - s.cross_section_weight) * series,
                            cross)
-        exposure = np.clip(blended, -kernels.CLIP, kernels.CLIP)
+        exposure = np.minimum(np.maximum(blended, -kernels.CLIP), kernels.CLIP)
         weights = np.array([self.weights.get(f.name, 1.0) for f in used]).reshape(k, 1)
         present = np.isfinite(exposure)
         w = np.where(present, weights, 0.0)
@@ -206,8 +206,10 @@ class FactorScorer(ABC):
         vol = kernels.realised_volatility(inputs.returns, s.volatility_lookback_days)
         symbols = inputs.symbols
         raw = np.array([f.raw for f in used], dtype=float).reshape(k, n)
-        raw_l, cross_l, series_l = _listed(raw), _listed(cross), _listed(series)
-        exposure_l, share_l, present_l = _listed(exposure), share.tolist(), present.tolist()
+        # cross-section and exposure are finite wherever present; only those are read
+        raw_l, series_l = _listed(raw), _listed(series)
+        cross_l, exposure_l = cross.tolist(), exposure.tolist()
+        share_l, present_l = share.tolist(), present.tolist()
         details = {}
         for i, f in enumerate(used):
             covered = [j for j in range(n) if present_l[i][j]]

@@ -40,6 +40,15 @@ MIN_ASSETS_FOR_ZSCORE = 5
 MIN_MOMENTUM_DAYS = 21
 
 
+def _day_sum(x: np.ndarray) -> np.ndarray:
+    """Sum over the day axis (``-2``) of a finite array.
+
+    A product with a vector of ones: BLAS does it many times faster than a strided
+    ``sum(axis=-2)`` over these tall, narrow ``[day, asset]`` windows.
+    """
+    return np.ones(x.shape[-2]) @ x
+
+
 def _mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, population std and count of the finite values along the day axis (``-2``)."""
     n = x.shape[-2]
@@ -48,18 +57,17 @@ def _mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, dtype=int)
     finite = np.isfinite(x)
     if finite.all():
-        mean = x.sum(axis=-2, keepdims=True) / n
-        centred = x - mean
-        std = np.sqrt((centred * centred).sum(axis=-2) / n)
-        return mean[..., 0, :], std, np.full(std.shape, n)
-    count = finite.sum(axis=-2, keepdims=True)
-    safe = np.maximum(count, 1)
-    mean = np.where(finite, x, 0.0).sum(axis=-2, keepdims=True) / safe
-    centred = np.where(finite, x - mean, 0.0)
-    std = np.sqrt((centred * centred).sum(axis=-2, keepdims=True) / safe)
+        mean = _day_sum(x) / n
+        centred = x - mean[..., None, :]
+        std = np.sqrt(_day_sum(centred * centred) / n)
+        return mean, std, np.full(std.shape, n)
+    count = _day_sum(finite.astype(float))
+    safe = np.maximum(count, 1.0)
+    mean = _day_sum(np.where(finite, x, 0.0)) / safe
+    centred = np.where(finite, x - mean[..., None, :], 0.0)
+    std = np.sqrt(_day_sum(centred * centred) / safe)
     empty = count == 0
-    return (np.where(empty, np.nan, mean)[..., 0, :], np.where(empty, np.nan, std)[..., 0, :],
-            count[..., 0, :])
+    return np.where(empty, np.nan, mean), np.where(empty, np.nan, std), count.astype(int)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -71,7 +79,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _clip(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, -CLIP, CLIP)
+    return np.minimum(np.maximum(x, -CLIP), CLIP)
 
 
 def last_valid(series: np.ndarray) -> np.ndarray:
@@ -139,8 +147,8 @@ def scaled_level(series: np.ndarray) -> np.ndarray:
     whatever its past), scaled so that a typical magnitude scores about 1.
     """
     finite = np.isfinite(series)
-    count = finite.sum(axis=-2)
-    squares = np.where(finite, series * series, 0.0).sum(axis=-2)
+    count = _day_sum(finite.astype(float))
+    squares = _day_sum(np.where(finite, series * series, 0.0))
     rms = np.where(count > 0, np.sqrt(squares / np.maximum(count, 1)), np.nan)
     return _clip(_ratio(last_valid(series), rms))
 
@@ -171,11 +179,12 @@ def idiosyncratic_volatility(returns: np.ndarray) -> np.ndarray:
     if r.shape[0] < 3:
         return np.full(returns.shape[1], np.nan)
     market = r.mean(axis=1)
-    rc, mc = r - r.mean(axis=0), market - market.mean()
+    rc, mc = r - _day_sum(r) / r.shape[0], market - market.mean()
     var_m = float(mc @ mc)
     beta = (mc @ rc) / var_m if var_m > 0 else np.zeros(r.shape[1])
     residual = rc - np.outer(mc, beta)
-    return residual.std(axis=0) * np.sqrt(TRADING_DAYS)
+    _, sigma, _ = _mean_std(residual)
+    return sigma * math.sqrt(TRADING_DAYS)
 
 
 def cornish_fisher_var(returns: np.ndarray, level: float = 0.99) -> np.ndarray:
@@ -189,8 +198,9 @@ def cornish_fisher_var(returns: np.ndarray, level: float = 0.99) -> np.ndarray:
     z = (returns - mean) / np.where(std > 0, std, 1.0)
     z = np.where(np.isfinite(z), z, 0.0)
     safe = np.maximum(count, 1)
-    skew = np.clip((z**3).sum(axis=0) / safe, -2.0, 2.0)
-    kurt = np.clip((z**4).sum(axis=0) / safe - 3.0, 0.0, 10.0)
+    cubed = z * z * z
+    skew = np.clip(_day_sum(cubed) / safe, -2.0, 2.0)
+    kurt = np.clip(_day_sum(cubed * z) / safe - 3.0, 0.0, 10.0)
     q = float(ndtri(1.0 - level))
     zq = (q + (q**2 - 1) * skew / 6 + (q**3 - 3 * q) * kurt / 24
           - (2 * q**3 - 5 * q) * skew**2 / 36)

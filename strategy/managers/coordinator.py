@@ -113,13 +113,19 @@ class ManagerCoordinator:
                               lambda: self.hedging.decide(pm.target_allocation, ctx))
         rounds: list[DiscussionRound] = []
         consensus = False
+        sizing_ratio: float = 0.0
+        hedged_book: dict[str, float] = pm.target_allocation
         for number in range(1, s.max_rounds + 1):
+            # Both agents are deterministic: the same input gives the same answer, so an
+            # unchanged hedge ratio (or sized book) reuses the answer already given.
             ratio = hedging.hedge_ratio
-            new_sizing = self._timed(
+            new_sizing = sizing if ratio == sizing_ratio else self._timed(
                 "position_sizing", lambda r=ratio: self.sizing.decide(pm, ctx, hedge_ratio=r))
+            sizing_ratio = ratio
             sized = new_sizing.position_sizes
-            new_hedging = self._timed("hedging",
-                                      lambda a=sized: self.hedging.decide(a, ctx))
+            new_hedging = hedging if sized == hedged_book else self._timed(
+                "hedging", lambda a=sized: self.hedging.decide(a, ctx))
+            hedged_book = sized
             consensus = check_consensus(sizing, new_sizing, hedging, new_hedging,
                                         sizing_tolerance=s.sizing_tolerance,
                                         hedge_tolerance=s.hedge_tolerance)

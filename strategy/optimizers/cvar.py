@@ -44,28 +44,33 @@ def _solve_dual(scenarios: np.ndarray, problem: Problem, confidence: float,
     """Weights from the dual programme, or ``None`` when they cannot be certified."""
     n_obs, n_assets = scenarios.shape
     cap = 1.0 / ((1.0 - confidence) * n_obs)
-    columns = [sparse.csr_matrix(-scenarios.T), sparse.csr_matrix(-np.ones((n_assets, 1))),
-               -sparse.identity(n_assets, format="csr"), sparse.identity(n_assets, format="csr")]
-    cost = [np.zeros(n_obs), [-problem.budget], -problem.lower, problem.upper]
-    bounds = [(0.0, cap)] * n_obs + [(None, None)] + [(0.0, None)] * (2 * n_assets)
-    if target is not None and mu is not None:
-        columns.append(sparse.csr_matrix(-mu[:, None]))
-        cost.append([-target])
-        bounds.append((0.0, None))
-    rows = sparse.hstack(columns, format="csr")
-    probability_row = sparse.csr_matrix(
-        (np.ones(n_obs), (np.zeros(n_obs, dtype=int), np.arange(n_obs))),
-        shape=(1, rows.shape[1]))
-    result = linprog(np.concatenate(cost), A_eq=sparse.vstack([rows, probability_row],
-                                                             format="csr"),
-                     b_eq=np.concatenate([np.zeros(n_assets), [1.0]]), bounds=bounds,
-                     method="highs-ds", options={"presolve": False})
+    with_target = target is not None and mu is not None
+    n_columns = n_obs + 1 + 2 * n_assets + int(with_target)
+    # Few rows (one per asset, plus one): a dense matrix is the quickest to hand over.
+    equalities = np.zeros((n_assets + 1, n_columns))
+    equalities[:n_assets, :n_obs] = -scenarios.T
+    equalities[:n_assets, n_obs] = -1.0
+    diagonal = np.arange(n_assets)
+    equalities[diagonal, n_obs + 1 + diagonal] = -1.0
+    equalities[diagonal, n_obs + 1 + n_assets + diagonal] = 1.0
+    equalities[n_assets, :n_obs] = 1.0
+    cost = np.concatenate([np.zeros(n_obs), [-problem.budget], -problem.lower, problem.upper])
+    bounds = np.empty((n_columns, 2))
+    bounds[:n_obs] = (0.0, cap)
+    bounds[n_obs] = (-np.inf, np.inf)
+    bounds[n_obs + 1:] = (0.0, np.inf)
+    if with_target:
+        equalities[:n_assets, -1] = -mu
+        cost = np.concatenate([cost, [-float(target)]])
+    result = linprog(cost, A_eq=equalities, b_eq=np.concatenate([np.zeros(n_assets), [1.0]]),
+                     bounds=bounds, method="highs-ds", options={"presolve": False})
     if result.status != 0 or result.eqlin is None:
         return None
     weights = np.asarray(result.eqlin.marginals[:n_assets], dtype=float)
-    feasible = (np.all(weights >= problem.lower - 1e-9) and np.all(weights <= problem.upper + 1e-9)
+    feasible = (np.all(weights >= problem.lower - 1e-9)
+                and np.all(weights <= problem.upper + 1e-9)
                 and abs(weights.sum() - problem.budget) <= 1e-9
-                and (target is None or mu is None or mu @ weights >= target - 1e-9))
+                and (not with_target or mu @ weights >= target - 1e-9))
     value = conditional_value_at_risk(weights, scenarios, confidence=confidence)
     scale = max(abs(value), float(np.max(np.abs(scenarios))) * 1e-3)
     if not feasible or abs(value + result.fun) > _CERTIFICATE_TOLERANCE * scale:

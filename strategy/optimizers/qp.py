@@ -48,14 +48,15 @@ def _equality_optimum(q: np.ndarray, c: np.ndarray, budget: float) -> np.ndarray
 def _solve_free(q: np.ndarray, c: np.ndarray, w: np.ndarray, free: np.ndarray,
                 budget: float) -> tuple[np.ndarray, float]:
     held = ~free
-    q_ff = q[np.ix_(free, free)]
-    k = q_ff.shape[0]
-    kkt = np.zeros((k + 1, k + 1))
-    kkt[:k, :k] = q_ff
+    rows = q[free]
+    k = rows.shape[0]
+    kkt = np.empty((k + 1, k + 1))
+    kkt[:k, :k] = rows[:, free]
     kkt[:k, k] = -1.0
     kkt[k, :k] = 1.0
+    kkt[k, k] = 0.0
     rhs = np.empty(k + 1)
-    rhs[:k] = c[free] - q[np.ix_(free, held)] @ w[held]
+    rhs[:k] = c[free] - rows[:, held] @ w[held]
     rhs[k] = budget - w[held].sum()
     solution = np.linalg.solve(kkt, rhs)
     return solution[:k], float(solution[k])
@@ -87,7 +88,9 @@ def solve_budget_qp(
     q = q / scale
     c = c / scale
     start = _equality_optimum(q, c, budget) if initial is None else np.asarray(initial, float)
-    w = project_to_bounds(start, lower, upper, budget)
+    feasible = (np.all(start >= lower) and np.all(start <= upper)
+                and abs(float(start.sum()) - budget) <= 1e-13)
+    w = start.copy() if feasible else project_to_bounds(start, lower, upper, budget)
     fixed = lower == upper
     at_lower = fixed | (w <= lower + _AT_BOUND)
     at_upper = ~at_lower & (w >= upper - _AT_BOUND)

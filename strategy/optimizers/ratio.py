@@ -113,8 +113,9 @@ def maximize_ratio(
             break
         new_ratio = _ratio(a, covariance, step.weights)
         if new_ratio < ratio - 1e-13 * abs(ratio):
-            if previous is None:
-                break  # a plain step can only lose to rounding: we are at the optimum
+            if previous is None:  # a plain step can only lose to rounding: at the optimum
+                settled = True
+                break
             level, previous = _implied_aversion(a, covariance, w), None
             continue  # the extrapolated step overshot; retake a plain step from the best
         moved = float(np.max(np.abs(step.weights - w)))

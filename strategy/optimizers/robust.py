@@ -97,8 +97,9 @@ def robust(
             break
         new_value = objective(step.weights)[0]
         if new_value > value + 1e-13 * abs(value):
-            if previous is None:
-                break  # a plain step can only lose to rounding: we are at the optimum
+            if previous is None:  # a plain step can only lose to rounding: at the optimum
+                settled = True
+                break
             weight, previous = _penalty_weight(uncertainty, omega, w), None
             continue  # the extrapolated step overshot; retake a plain step from the best
         settled = float(np.max(np.abs(step.weights - w))) <= _STEP_TOLERANCE

@@ -38,24 +38,26 @@ def screen_universe(
     """
     prices = view.prices[-window:]
     n_days = prices.shape[0]
-    valid = np.isfinite(prices) & (prices > 0)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(prices) & (prices > 0)
     needed = min(min_history, n_days)
+    counts = valid.sum(axis=0)
+    stale = np.zeros(prices.shape[1], dtype=bool)
+    if 2 <= stale_days <= n_days:
+        recent = prices[-stale_days:]
+        with np.errstate(invalid="ignore"):
+            stale = np.all(np.isfinite(recent), axis=0) & (np.ptp(recent, axis=0) == 0.0)
     tradable: list[str] = []
     excluded: dict[str, str] = {}
     date = view.as_of.date()
     for j, ticker in enumerate(view.tickers):
         if not valid[-1, j]:
-            excluded[ticker] = f"no valid price on {date} (got {prices[-1, j]!r})"
-            continue
-        count = int(valid[:, j].sum())
-        if count < needed:
-            excluded[ticker] = (f"only {count} valid prices in the last {n_days} days "
+            excluded[ticker] = f"no valid price on {date} (got {float(prices[-1, j])})"
+        elif counts[j] < needed:
+            excluded[ticker] = (f"only {counts[j]} valid prices in the last {n_days} days "
                                 f"(needs {needed})")
-            continue
-        if stale_days >= 2 and n_days >= stale_days:
-            recent = prices[-stale_days:, j]
-            if np.all(np.isfinite(recent)) and float(np.ptp(recent)) == 0.0:
-                excluded[ticker] = f"price unchanged for the last {stale_days} days (stale)"
-                continue
-        tradable.append(ticker)
+        elif stale[j]:
+            excluded[ticker] = f"price unchanged for the last {stale_days} days (stale)"
+        else:
+            tradable.append(ticker)
     return UniverseScreen(tradable=tuple(tradable), excluded=excluded)
