@@ -80,9 +80,9 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                     update={"task_id": task.id if task else None})
     usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
                         values={k: v for k, v in space.values.items() if k not in exclude})
-    focus = dict(review.focus)
+    focus = dict(review.focus)  # what the review saw, 0-1 ...
     for name, weight in task_focus(task.goal if task else "").items():
-        focus[name] = max(focus.get(name, 0.0), weight)
+        focus[name] = focus.get(name, 0.0) + weight  # ... plus what the task asks for
     candidates = propose_candidates(usable, tried, focus)
     ranked = rank_candidates(space, candidates, trials)
     if not ranked:

@@ -75,7 +75,8 @@ def diagnose(review: PerformanceReview, *, target_volatility: float,
     if worst_fold > drawdown_trigger:
         notes.append(f"walk-forward drawdown reaches {worst_fold:.1%}, past the "
                      f"{drawdown_trigger:.0%} trigger: cut exposure sooner in stress")
-        for name in ("DRAWDOWN_DERISK_FACTOR", "VOLATILITY_SCALING_STRENGTH",
+        for name in ("DRAWDOWN_DERISK_FACTOR", "DRAWDOWN_COOLDOWN_DAYS",
+                     "VOLATILITY_SCALING_STRENGTH", "REGIME_TILT_STRENGTH",
                      "HEDGE_VAR_TRIGGER", "HEDGE_VIX_TRIGGER", "HEDGE_MAX_RATIO"):
             focus[name] += 1.0
     if m.annual_volatility > target_volatility:
@@ -108,8 +109,10 @@ def diagnose(review: PerformanceReview, *, target_volatility: float,
 
 
 _GOAL_TUNABLES = {
-    "max_drawdown": ("DRAWDOWN_DERISK_FACTOR", "VOLATILITY_SCALING_STRENGTH",
-                     "HEDGE_VAR_TRIGGER", "HEDGE_MAX_RATIO", "HEDGE_VIX_TRIGGER"),
+    "max_drawdown": ("DRAWDOWN_DERISK_FACTOR", "DRAWDOWN_COOLDOWN_DAYS",
+                     "VOLATILITY_SCALING_STRENGTH", "REGIME_TILT_STRENGTH",
+                     "HEDGE_VAR_TRIGGER", "HEDGE_MAX_RATIO", "HEDGE_VIX_TRIGGER",
+                     "CASH_BUFFER"),
     "annual_volatility": ("VOLATILITY_SCALING_STRENGTH", "RISK_AVERSION"),
     "turnover": ("REBALANCE_THRESHOLD", "COVARIANCE_LOOKBACK_DAYS", "MOMENTUM_LOOKBACK_DAYS"),
     "sharpe": ("EXPERT_TILT_STRENGTH", "MOMENTUM_LOOKBACK_DAYS", "RISK_AVERSION"),
@@ -120,13 +123,9 @@ _GOAL_TUNABLES = {
 
 
 def task_focus(goal: str) -> dict[str, float]:
-    """Tunables a task's goal points at (``goal`` as written in task.md)."""
-    focus: dict[str, float] = {}
-    for metric, names in _GOAL_TUNABLES.items():
-        if metric in goal:
-            for name in names:
-                focus[name] = max(focus.get(name, 0.0), 0.8)
-    return focus
+    """Tunables a task's goal points at (``goal`` as written in task.md), weight 1."""
+    return {name: 1.0 for metric, names in _GOAL_TUNABLES.items() if metric in goal
+            for name in names}
 
 
 def review_main(evaluator: Evaluator, sha: str, data: MarketData,
