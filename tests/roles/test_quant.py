@@ -1,0 +1,156 @@
+"""The Quant's pieces: tunable edits, the calibration search, structural changes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphaloop.checks.ast_policy import check_strategy_package
+from alphaloop.contract import PortfolioState, validate_weights
+from alphaloop.cycle.records import ParamEdit, PerformanceReview, RunMetrics
+from alphaloop.data import SyntheticConfig, SyntheticSource
+from alphaloop.policy import load_policies
+from alphaloop.roles.quant.edit import EditError, apply_edits
+from alphaloop.roles.quant.hypothesize import choose_hypothesis
+from alphaloop.roles.quant.review import diagnose, task_focus
+from alphaloop.roles.quant.search import (
+    Trial,
+    change_key,
+    propose_candidates,
+    rank_candidates,
+)
+from alphaloop.roles.quant.space import ParamSpace, ParamSpec
+from alphaloop.roles.quant.structural import CATALOGUE, apply_structural, patched_sources
+from alphaloop.sandbox import SandboxedStrategy, open_sandbox
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+SPACE = ParamSpace(
+    specs={
+        "LOOKBACK": ParamSpec(name="LOOKBACK", kind="int", low=20, high=250, description="d"),
+        "TILT": ParamSpec(name="TILT", kind="float", low=0.0, high=1.0, description="t"),
+        "METHOD": ParamSpec(name="METHOD", kind="choice", choices=("a", "b", "c"),
+                            description="m"),
+    },
+    values={"LOOKBACK": 100, "TILT": 0.5, "METHOD": "a"},
+)
+
+
+def _review(**changes: object) -> PerformanceReview:
+    metrics = RunMetrics(label="in_sample", start="2010-01-01", end="2015-01-01", sharpe=0.8,
+                         annual_return=0.07, annual_volatility=0.10, max_drawdown=0.12,
+                         calmar=0.6, var_95=0.01, turnover=1.0, reward=0.2, n_days=1260)
+    base = {"sha": "0" * 40, "tree_hash": "t", "data_hash": "d", "metrics": metrics,
+            "folds": [], "reward": 0.2, "attribution": {"asset_class": {}}, "diagnosis": [],
+            "cached": False, "duration_s": 0.0}
+    return PerformanceReview.model_validate({**base, **changes})
+
+
+def test_edits_change_only_the_literal() -> None:
+    source = 'A = 1  # first\nB = 0.5  # second, keep me\nC = "x"\n'
+    out = apply_edits(source, [ParamEdit(name="B", old=0.5, new=0.35),
+                               ParamEdit(name="C", old="x", new="y")])
+    assert out == 'A = 1  # first\nB = 0.35  # second, keep me\nC = "y"\n'
+    with pytest.raises(EditError, match="MISSING"):
+        apply_edits(source, [ParamEdit(name="MISSING", old=1, new=2)])
+
+
+def test_candidates_stay_in_range_and_are_never_repeated() -> None:
+    candidates = propose_candidates(SPACE, tried=set())
+    assert candidates
+    for c in candidates:
+        [edit] = c.edits
+        spec = SPACE.specs[edit.name]
+        if spec.kind == "choice":
+            assert edit.new in spec.choices and edit.new != edit.old
+        else:
+            assert spec.low <= float(edit.new) <= spec.high and edit.new != edit.old
+            if spec.kind == "int":
+                assert isinstance(edit.new, int)
+    tried = {c.key for c in candidates[:3]}
+    again = propose_candidates(SPACE, tried=tried)
+    assert not tried & {c.key for c in again}
+    assert len(again) == len(candidates) - 3
+    assert change_key(candidates[0].edits) == candidates[0].key
+
+
+def test_search_prefers_the_promising_region() -> None:
+    # reward rises with TILT in the history: the surrogate should propose raising it
+    trials = [Trial(key=f"t{i}", values={**SPACE.values, "TILT": t}, reward=r)
+              for i, (t, r) in enumerate([(0.1, 0.0), (0.3, 0.2), (0.5, 0.4), (0.55, 0.45)])]
+    ranked = rank_candidates(SPACE, propose_candidates(SPACE, tried=set()), trials)
+    best = ranked[0].edits[0]
+    assert best.name == "TILT" and float(best.new) > 0.5
+    assert ranked[0].acquisition >= ranked[-1].acquisition
+
+
+def test_focus_breaks_ties_without_history() -> None:
+    ranked = rank_candidates(SPACE, propose_candidates(SPACE, set(), {"METHOD": 1.0}), [])
+    assert ranked[0].edits[0].name == "METHOD"
+
+
+def test_diagnosis_and_task_point_at_drawdown_controls() -> None:
+    review = _review(folds=[{"label": "f1", "sharpe": 0.5, "max_drawdown": 0.25,
+                             "reward": -0.7}])
+    notes, focus = diagnose(review, target_volatility=0.12, drawdown_trigger=0.15)
+    assert any("drawdown" in n for n in notes)
+    assert focus["DRAWDOWN_DERISK_FACTOR"] == 1.0
+    assert "DRAWDOWN_DERISK_FACTOR" in task_focus("max_drawdown < 15%")
+    assert task_focus("turnover < 2") and not task_focus("")
+
+
+def test_choose_hypothesis_describes_the_change() -> None:
+    hypothesis = choose_hypothesis(review=_review(), space=SPACE, trials=[], tried=set(),
+                                   lam=5.0)
+    assert hypothesis is not None and hypothesis.kind == "parameters"
+    [edit] = hypothesis.edits
+    assert edit.name in hypothesis.statement and hypothesis.slug
+    every = {c.key for c in propose_candidates(SPACE, set())}
+    assert choose_hypothesis(review=_review(), space=SPACE, trials=[], tried=every,
+                             lam=5.0) is None
+
+
+def _finsage_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "checkout"
+    shutil.copytree(PROJECT / "strategy", root / "strategy",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.mark.parametrize("change", CATALOGUE, ids=lambda c: c.name)
+def test_structural_changes_apply_to_finsage_and_pass_the_policy(tmp_path: Path,
+                                                                 change) -> None:
+    root = _finsage_copy(tmp_path)
+    apply_structural(root, change.name)
+    engine = (root / "strategy" / "engine.py").read_text()
+    assert f"_{change.name}.apply(" in engine
+    blocking = [f for f in check_strategy_package(root, load_policies(PROJECT))
+                if f.severity >= 2]
+    assert blocking == []
+
+
+def test_structural_changes_compose_and_run_in_the_sandbox(tmp_path: Path) -> None:
+    root = _finsage_copy(tmp_path)
+    for change in CATALOGUE:
+        apply_structural(root, change.name)
+    sources = {p.relative_to(root).as_posix(): p.read_text()
+               for p in (root / "strategy").rglob("*.py")}
+    with pytest.raises(ValueError):
+        patched_sources({}, CATALOGUE[0])
+    data = SyntheticSource(SyntheticConfig(years=3)).load()
+    weights = []
+    with SandboxedStrategy(open_sandbox(), checkout=root, scratch=tmp_path / "s") as strat:
+        for position in (400, 500, 600):
+            view = data.view(position, 300)
+            state = PortfolioState(as_of=view.as_of, weights={}, cash=1.0, value=1.0,
+                                   peak_value=1.25)  # 20% below peak: the brake bites
+            decision = strat.decide(view, state)
+            weights.append(validate_weights(decision, data.tickers, as_of=view.as_of))
+    assert all(np.isfinite(w).all() and 0 < w.sum() <= 1 for w in weights)
+    assert all(w.sum() <= 0.6 * 1.0 + 1e-9 for w in weights)  # the drawdown brake's floor
+    assert sum("overlays" in path for path in sources) == len(CATALOGUE) + 1
+    assert pd.Timestamp(data.dates[600]) > pd.Timestamp(data.dates[400])
