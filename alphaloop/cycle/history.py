@@ -15,11 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.cycle.records import Hypothesis, Outcome, RiskReviewRecord, Stage
 from alphaloop.roles.quant.search import Trial
-from alphaloop.roles.risk.review import TrialHistory
 
-__all__ = ["CycleHistory", "read_history"]
+__all__ = ["CycleHistory", "TrialHistory", "read_history"]
 
 _PER_PERIOD = math.sqrt(252.0)
+
+
+class TrialHistory(BaseModel):
+    """What the ledger says about earlier trials (for the overfitting guards)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trial_shas: list[str] = Field(default_factory=list,
+                                  description="head commits of earlier evaluated branches")
+    trial_sharpes: list[float] = Field(default_factory=list,
+                                       description="their per-period in-sample Sharpe ratios")
+    holdout_reads: int = 0
 
 
 class CycleHistory(BaseModel):

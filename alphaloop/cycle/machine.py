@@ -32,6 +32,7 @@ from alphaloop.cycle.records import (
     RiskReviewRecord,
     Stage,
 )
+from alphaloop.roles.base import ReviewRequest, forge_verdict
 from alphaloop.roles.quant.implement import implement
 from alphaloop.roles.quant.review import review_main
 from alphaloop.roles.quant.search import Trial
@@ -170,19 +171,18 @@ class CycleRunner:
     def _risk_review(self) -> RiskReviewRecord:
         ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
-        officer = RiskOfficer(ctx.policies, ctx.evaluator)
-        history = read_history(ctx.ledger_entries)
-        record = officer.review(base_sha=ctx.base_sha, head_sha=impl.head_sha,
-                                worktree=ctx.repo.worktree_path(impl.branch),
-                                data=ctx.data, windows=ctx.windows, history=history.risk)
+        reviewer = RiskOfficer(ctx.policies, ctx.evaluator)
+        record = reviewer.review_change(ReviewRequest(
+            base_sha=ctx.base_sha, head_sha=impl.head_sha,
+            worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
+            windows=ctx.windows, ledger_entries=ctx.ledger_entries))
         existing = [r for r in ctx.forge.reviews(impl.pr_number)
-                    if r.reviewer == "risk" and r.commit_sha == impl.head_sha]
+                    if r.reviewer == reviewer.role and r.commit_sha == impl.head_sha]
         if not existing:
             ctx.forge.add_review(
-                impl.pr_number, reviewer="risk", commit_sha=impl.head_sha,
-                verdict="approve" if record.verdict == "approve" else (
-                    "veto" if record.severity >= 3 else "request_changes"),
-                severity=record.severity, summary=record.summary, findings=record.findings)
+                impl.pr_number, reviewer=reviewer.role, commit_sha=impl.head_sha,
+                verdict=forge_verdict(record), severity=record.severity,
+                summary=record.summary, findings=record.findings)
         return record
 
     def _merge(self) -> MergeRecord:

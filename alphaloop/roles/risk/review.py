@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
+from alphaloop.cycle.history import TrialHistory, read_history
 from alphaloop.cycle.records import RiskReviewRecord, RunMetrics
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import STRESS_SCENARIOS, stress_panel
@@ -27,6 +27,7 @@ from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
 from alphaloop.harness.windows import ResearchWindows
 from alphaloop.policy import Policies, policies_digest
+from alphaloop.roles.base import ReviewRequest
 from alphaloop.roles.evaluation import Evaluator, fold_scores
 from alphaloop.roles.quant.space import read_param_space
 from alphaloop.roles.risk.overfit import overfitting_findings
@@ -42,24 +43,20 @@ MIN_IMPROVEMENT = 1e-4
 HOLDOUT_READS_WARNING = 20
 
 
-class TrialHistory(BaseModel):
-    """What the ledger says about earlier trials (for the overfitting guards)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    trial_shas: list[str] = Field(default_factory=list,
-                                  description="head commits of earlier evaluated branches")
-    trial_sharpes: list[float] = Field(default_factory=list,
-                                       description="their per-period in-sample Sharpe ratios")
-    holdout_reads: int = 0
-
-
 class RiskOfficer:
-    """Runs the Risk review of one branch head against its base."""
+    """Runs the Risk review of one branch head against its base (a ``Reviewer``)."""
+
+    role = "risk"
 
     def __init__(self, policies: Policies, evaluator: Evaluator) -> None:
         self.policies = policies
         self.evaluator = evaluator
+
+    def review_change(self, request: ReviewRequest) -> RiskReviewRecord:
+        history = read_history(request.ledger_entries)
+        return self.review(base_sha=request.base_sha, head_sha=request.head_sha,
+                           worktree=request.worktree, data=request.data,
+                           windows=request.windows, history=history.risk)
 
     def review(self, *, base_sha: str, head_sha: str, worktree: Path, data: MarketData,
                windows: ResearchWindows, history: TrialHistory) -> RiskReviewRecord:
