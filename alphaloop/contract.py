@@ -99,22 +99,23 @@ class MarketView:
         macro: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         as_of = pd.Timestamp(as_of)
-        index = pd.DatetimeIndex(dates)
-        n_days, n_assets = len(index), len(assets)
+        index = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
+        stamps = index.values.astype("datetime64[ns]")
+        n_days, n_assets = len(stamps), len(assets)
         if n_days == 0:
             raise ContractError(f"a market view for {as_of.date()} needs at least one day")
-        if index[-1] > as_of:
-            raise ContractError(
-                f"a market view for {as_of.date()} may not hold data of {index[-1].date()}"
-            )
-        if not index.is_monotonic_increasing or index.has_duplicates:
+        if stamps[-1] > as_of.to_datetime64():
+            raise ContractError(f"a market view for {as_of.date()} may not hold data of "
+                                f"{pd.Timestamp(stamps[-1]).date()}")
+        if n_days > 1 and not bool(np.all(stamps[1:] > stamps[:-1])):
             raise ContractError("market view dates must be unique and increasing")
         self.as_of: pd.Timestamp = as_of
         self._assets = tuple(assets)
         self._index = {a.ticker: i for i, a in enumerate(self._assets)}
         if len(self._index) != n_assets:
             raise ContractError("market view tickers must be unique")
-        self._dates = index.copy()
+        self._dates = np.array(stamps, copy=True)
+        self._dates.setflags(write=False)
         self._prices = self._checked(prices, (n_days, n_assets), "prices")
         self._volumes = (
             self._checked(volumes, (n_days, n_assets), "volumes")
@@ -159,7 +160,8 @@ class MarketView:
     # -- arrays (read-only) -----------------------------------------------------------
     @property
     def dates(self) -> pd.DatetimeIndex:
-        return self._dates.copy()
+        """The view's trading days (a fresh index each call)."""
+        return pd.DatetimeIndex(self._dates.copy())
 
     @property
     def n_days(self) -> int:
@@ -217,7 +219,7 @@ class MarketView:
         return MarketView(
             as_of=self.as_of,
             assets=self._assets,
-            dates=self._dates[-n:],
+            dates=pd.DatetimeIndex(self._dates[-n:]),
             prices=self._prices[-n:],
             volumes=self._volumes[-n:],
             fundamentals={k: v[-n:] for k, v in self._fundamentals.items()},
@@ -231,7 +233,8 @@ class MarketView:
     def __reduce__(self) -> Any:  # pickling keeps the point-in-time copy only
         return (
             _rebuild_view,
-            (self.as_of, self._assets, self._dates, self._prices, self._volumes,
+            (self.as_of, self._assets, pd.DatetimeIndex(self._dates), self._prices,
+             self._volumes,
              self._fundamentals, self._macro),
         )
 
