@@ -147,7 +147,15 @@ class MarketData:
 
     # -- identity ---------------------------------------------------------------------
     def content_hash(self) -> str:
-        """SHA-256 of every value in the panel: same data, same hash, on any machine."""
+        """SHA-256 of every value in the panel: same data, same hash (computed once;
+        the arrays are read-only, so it cannot go stale)."""
+        cached = self.__dict__.get("_content_hash")
+        if cached is None:
+            cached = self._compute_hash()
+            object.__setattr__(self, "_content_hash", cached)
+        return cached
+
+    def _compute_hash(self) -> str:
         h = hashlib.sha256()
         h.update(",".join(f"{a.ticker}:{a.asset_class}" for a in self.assets).encode())
         h.update(self.dates.asi8.astype("<i8").tobytes())
