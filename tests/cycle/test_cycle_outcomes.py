@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from support.cycle_repos import OPTIONS, fixed_hypothesis, git, make_repo
+from support.cycle_repos import (
+    OPTIONS,
+    engine_patch,
+    fixed_hypothesis,
+    git,
+    make_repo,
+    patch_hypothesis,
+)
 
 from alphaloop.cycle.ledger import Ledger
-from alphaloop.cycle.records import Hypothesis, Outcome
+from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import run_cycles
 from alphaloop.data import open_source
 from alphaloop.forge import LocalForge
 from alphaloop.harness import research_windows
 from alphaloop.repo import GitRepo
-from alphaloop.roles.quant.search import change_key
 
 
 def _ledger(repo: Path) -> list[dict]:
@@ -90,31 +95,18 @@ def _lookahead_patch(repo: Path) -> str:
     ahead = month_ends.shift(-1) / month_ends - 1.0
     losing = sorted(str(d.date()) for d, r in ahead.items() if r < -0.005)
     assert losing, "the fixture data should have losing months"
-    path = repo / "strategy" / "engine.py"
-    old = path.read_text()
-    new = old.replace(
-        "    def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:\n",
-        "    def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:\n"
-        "        if str(view.as_of.date()) in _AVOID:\n"
-        "            return Decision(weights={})\n",
-    ).replace("class TiltedInverseVol:", f"_AVOID = frozenset({losing!r})\n\n\n"
-                                        "class TiltedInverseVol:")
-    assert new != old
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True),
-                                        new.splitlines(keepends=True),
-                                        "a/strategy/engine.py", "b/strategy/engine.py"))
+    anchor = "    def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:\n"
+    return engine_patch(repo, {
+        anchor: anchor + "        if str(view.as_of.date()) in _AVOID:\n"
+                         "            return Decision(weights={})\n",
+        "class TiltedInverseVol:": f"_AVOID = frozenset({losing!r})\n\n\n"
+                                   "class TiltedInverseVol:",
+    })
 
 
 def test_overfit_change_is_vetoed(cycle_repo: Path) -> None:
-    patch = _lookahead_patch(cycle_repo)
-
-    def source(**kwargs: object) -> Hypothesis:
-        return Hypothesis(key=change_key(patch_name="avoid-known-losing-months"),
-                          kind="patch", slug="avoid-losing-months",
-                          statement="Hold cash in the months that lost", rationale="hindsight",
-                          expected_effect="a much better in-sample reward",
-                          patch_name="avoid-known-losing-months", patch=patch)
-
+    source = patch_hypothesis("avoid-losing-months", _lookahead_patch(cycle_repo),
+                              "Hold cash in the months that lost")
     [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=source)
     assert summary.outcome == Outcome.VETOED
     risk = _ledger(cycle_repo)[0]["records"]["risk_review"]
@@ -127,21 +119,12 @@ def test_overfit_change_is_vetoed(cycle_repo: Path) -> None:
 
 
 def test_strategy_crash_is_a_recorded_veto(cycle_repo: Path) -> None:
-    path = cycle_repo / "strategy" / "engine.py"
-    old = path.read_text()
-    new = old.replace("        prices = view.prices\n",
-                      "        prices = view.prices\n"
-                      "        if view.as_of.year >= 2009:\n"
-                      "            raise ArithmeticError('volatility estimate blew up')\n")
-    patch = "".join(difflib.unified_diff(old.splitlines(keepends=True),
-                                         new.splitlines(keepends=True),
-                                         "a/strategy/engine.py", "b/strategy/engine.py"))
-
-    def source(**kwargs: object) -> Hypothesis:
-        return Hypothesis(key=change_key(patch_name="crash"), kind="patch", slug="crash",
-                          statement="A change that crashes", rationale="test",
-                          expected_effect="none", patch_name="crash", patch=patch)
-
+    patch = engine_patch(cycle_repo, {
+        "        prices = view.prices\n":
+            "        prices = view.prices\n"
+            "        if view.as_of.year >= 2009:\n"
+            "            raise ArithmeticError('volatility estimate blew up')\n"})
+    source = patch_hypothesis("crash", patch, "A change that crashes")
     [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=source)
     assert summary.outcome == Outcome.VETOED
     risk = _ledger(cycle_repo)[0]["records"]["risk_review"]

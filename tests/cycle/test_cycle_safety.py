@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import signal
 import subprocess
@@ -11,16 +10,23 @@ import time
 from pathlib import Path
 
 import pytest
-from support.cycle_repos import OPTIONS, TASKS, fixed_hypothesis, git, make_repo
+from support.cycle_repos import (
+    OPTIONS,
+    TASKS,
+    engine_patch,
+    fixed_hypothesis,
+    git,
+    make_repo,
+    patch_hypothesis,
+)
 
 from alphaloop.cycle import CycleError
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.lock import CycleLock
-from alphaloop.cycle.records import Hypothesis, Outcome
+from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import dry_run, run_cycles
 from alphaloop.forge import LocalForge
 from alphaloop.repo import GitRepo
-from alphaloop.roles.quant.search import change_key
 
 IMPROVE = fixed_hypothesis("CASH_BUFFER", 0.10, 0.12)
 
@@ -228,21 +234,12 @@ def test_hand_edited_ledger_is_detected(cycle_repo: Path) -> None:
 
 
 def test_hanging_strategy_is_killed_and_vetoed(cycle_repo: Path) -> None:
-    engine = cycle_repo / "strategy" / "engine.py"
-    old = engine.read_text()
-    new = old.replace("        prices = view.prices\n",
-                      "        prices = view.prices\n"
-                      "        while view.as_of.year >= 2010:\n"
-                      "            prices = prices + 0.0\n")
-    patch = "".join(difflib.unified_diff(old.splitlines(keepends=True),
-                                         new.splitlines(keepends=True),
-                                         "a/strategy/engine.py", "b/strategy/engine.py"))
-
-    def source(**kwargs: object) -> Hypothesis:
-        return Hypothesis(key=change_key(patch_name="hang"), kind="patch", slug="hang",
-                          statement="A change that never returns", rationale="test",
-                          expected_effect="none", patch_name="hang", patch=patch)
-
+    patch = engine_patch(cycle_repo, {
+        "        prices = view.prices\n":
+            "        prices = view.prices\n"
+            "        while view.as_of.year >= 2010:\n"
+            "            prices = prices + 0.0\n"})
+    source = patch_hypothesis("hang", patch, "A change that never returns")
     options = OPTIONS.model_copy(update={"wall_seconds": 15})
     [summary] = run_cycles(cycle_repo, options, hypothesis_source=source)
     assert summary.outcome == Outcome.VETOED

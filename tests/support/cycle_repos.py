@@ -8,6 +8,7 @@ Cycles run on a short synthetic history with monthly rebalancing.
 
 from __future__ import annotations
 
+import difflib
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -73,5 +74,28 @@ def fixed_hypothesis(name: str, old: float | int, new: float | int,
             statement=f"Set {name} from {old} to {new}", rationale="test hypothesis",
             expected_effect="see the review", edits=edits,
             task_id=getattr(task, "id", None))
+
+    return source
+
+
+def engine_patch(repo: Path, replacements: dict[str, str]) -> str:
+    """A unified diff of the repo's strategy engine with each ``old`` text made ``new``."""
+    path = repo / "strategy" / "engine.py"
+    before = after = path.read_text()
+    for old, new in replacements.items():
+        assert old in after, f"the patch anchor {old!r} is not in the engine"
+        after = after.replace(old, new)
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                        after.splitlines(keepends=True),
+                                        "a/strategy/engine.py", "b/strategy/engine.py"))
+
+
+def patch_hypothesis(name: str, patch: str, statement: str) -> Callable[..., Hypothesis]:
+    """A hypothesis source that always proposes one code patch."""
+
+    def source(**kwargs: object) -> Hypothesis:
+        return Hypothesis(key=change_key(patch_name=name), kind="patch", slug=name,
+                          statement=statement, rationale="test hypothesis",
+                          expected_effect="see the review", patch_name=name, patch=patch)
 
     return source
