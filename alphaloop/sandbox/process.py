@@ -20,11 +20,13 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import alphaloop
 from alphaloop.sandbox._cgroup import PidsCgroup
 from alphaloop.sandbox.base import (
     Isolation,
@@ -58,6 +60,24 @@ def sandbox_env(scratch: Path, extra: Mapping[str, str] | None = None) -> dict[s
     })
     env.update(extra or {})
     return env
+
+
+def _runtime_under_tmp() -> list[Path]:
+    """Interpreter and package directories that the private ``/tmp`` would hide.
+
+    A virtual environment or a checkout of AlphaLoop itself may live under ``/tmp``;
+    those directories are bound back, read-only, so the sandboxed Python still runs.
+    """
+    tmp = Path("/tmp")
+    candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent,
+                  Path(alphaloop.__file__).resolve().parents[1],
+                  *(Path(p) for p in sys.path if p)}
+    found: list[Path] = []
+    for path in sorted(c.resolve() for c in candidates if c.exists()):
+        if path.is_relative_to(tmp) and path != tmp and not any(
+                path.is_relative_to(kept) for kept in found):
+            found.append(path)
+    return found
 
 
 def _limiter(limits: Limits, cgroup: PidsCgroup | None) -> Callable[[], None]:
@@ -202,7 +222,7 @@ class ProcessSandbox(_Runner):
                 cmd += ["--tmpfs", str(secret)]
             elif secret.exists():
                 cmd += ["--ro-bind", "/dev/null", str(secret)]
-        for path in (workdir, *readonly):
+        for path in (*_runtime_under_tmp(), workdir, *readonly):
             resolved = str(Path(path).resolve())
             cmd += ["--ro-bind", resolved, resolved]
         scratch_dir = str(scratch.resolve())
