@@ -19,8 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from alphaloop.cycle.history import read_history
 from alphaloop.cycle.ledger import Ledger, LedgerCorrupt, LedgerEntry, LedgerError, RunStore
 from alphaloop.cycle.options import CycleError, CycleOptions
+from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
 from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.forge import LocalForge
@@ -31,6 +33,8 @@ from alphaloop.roles.charter import load_charters
 from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.pm import ProjectManager
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
+from alphaloop.roles.quant.search import Trial
+from alphaloop.roles.quant.space import read_param_space
 from alphaloop.sandbox import Limits, SandboxUnavailable, open_sandbox
 from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 
@@ -79,6 +83,32 @@ class CycleContext:
     def quant_data(self) -> MarketData:
         """The Quant's data: it ends with the in-sample window (no held-out rows)."""
         return self.data.slice(end=self.windows.in_sample.end)
+
+    def propose_hypothesis(self, review: PerformanceReview,
+                           task: TaskRef | None) -> Hypothesis | None:
+        """Ask the hypothesis source (the Quant's search by default) for the next change.
+
+        The parameter space is read from ``main``'s strategy in the sandbox; the result
+        carries the full parameter vector it leads to, for later searches to learn from.
+        """
+        root = self.evaluator.checkout(self.base_sha)
+        space = read_param_space(self.sandbox, root,
+                                 self.evaluator.cache_dir / "scratch" / "space")
+        history = read_history(self.ledger_entries)
+        trials = [*history.trials, Trial(key=f"main:{review.tree_hash}", values=space.values,
+                                         reward=review.reward)]
+        sources = {p.relative_to(root).as_posix(): p.read_text()
+                   for p in (root / "strategy").rglob("*.py")}
+        hypothesis = self.hypothesis_source(
+            review=review, space=space, trials=trials, tried=history.tried,
+            lam=self.evaluator.settings.reward_lambda, exclude=self.search_exclude,
+            structural_every=self.options.structural_every,
+            cycle_number=int(self.cycle_id[1:]), sources=sources, task=task)
+        if hypothesis is None:
+            return None
+        values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}
+        return hypothesis.model_copy(update={"search": {**hypothesis.search,
+                                                        "values": values}})
 
     def ledger_entry(self, records: Mapping[str, Mapping[str, Any]]) -> tuple[str, bytes]:
         entry = LedgerEntry.create(self.cycle_id, records)

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 
 from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import evaluate_gate
-from alphaloop.cycle.history import read_history
 from alphaloop.cycle.records import (
     STAGE_ORDER,
     CycleSummary,
@@ -35,8 +34,6 @@ from alphaloop.cycle.records import (
 from alphaloop.roles.base import ReviewRequest, forge_verdict
 from alphaloop.roles.quant.implement import implement
 from alphaloop.roles.quant.review import review_main
-from alphaloop.roles.quant.search import Trial
-from alphaloop.roles.quant.space import read_param_space
 from alphaloop.roles.risk.review import RiskOfficer
 
 __all__ = ["CycleRunner", "StageEvent"]
@@ -89,8 +86,6 @@ class CycleRunner:
         record = self.records.get(stage)
         if stage == Stage.PLAN and record.task is None:
             self.outcome, self.message = Outcome.IDLE, record.reason
-        elif stage == Stage.QUANT_REVIEW:
-            pass
         elif stage == Stage.HYPOTHESIS and record is None:
             self.outcome = Outcome.NO_HYPOTHESIS
         elif stage == Stage.MERGE:
@@ -137,30 +132,12 @@ class CycleRunner:
                            drawdown_trigger=hard.max_drawdown_trigger)
 
     def _hypothesis(self) -> Hypothesis | None:
-        ctx = self.ctx
-        review: PerformanceReview = self.records[Stage.QUANT_REVIEW]
         plan: PlanRecord = self.records[Stage.PLAN]
-        root = ctx.evaluator.checkout(ctx.base_sha)
-        space = read_param_space(ctx.sandbox, root, ctx.evaluator.cache_dir / "scratch" / "space")
-        history = read_history(ctx.ledger_entries)
-        trials = [*history.trials,
-                  Trial(key=f"main:{review.tree_hash}", values=space.values,
-                        reward=review.reward)]
-        sources = {p.relative_to(root).as_posix(): p.read_text()
-                   for p in (root / "strategy").rglob("*.py")}
-        hypothesis = ctx.hypothesis_source(
-            review=review, space=space, trials=trials, tried=history.tried,
-            lam=ctx.evaluator.settings.reward_lambda, exclude=ctx.search_exclude,
-            structural_every=ctx.options.structural_every,
-            cycle_number=int(ctx.cycle_id[1:]), sources=sources, task=plan.task)
+        hypothesis = self.ctx.propose_hypothesis(self.records[Stage.QUANT_REVIEW], plan.task)
         if hypothesis is None:
             self.outcome = Outcome.NO_HYPOTHESIS
             self.message = "every move near main has been tried; widen the search"
-            return None
-        values = dict(space.values)
-        values.update({e.name: e.new for e in hypothesis.edits})
-        return hypothesis.model_copy(update={"search": {**hypothesis.search,
-                                                        "values": values}})
+        return hypothesis
 
     def _implement(self) -> Implementation:
         ctx = self.ctx

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alphaloop.cycle.context import build_context
-from alphaloop.cycle.history import read_history
 from alphaloop.cycle.ledger import LedgerError
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
@@ -27,8 +26,6 @@ from alphaloop.policy import PolicyError
 from alphaloop.repo import GitError, GitRepo
 from alphaloop.report.taskfile import TaskFileError
 from alphaloop.roles.quant.review import review_main
-from alphaloop.roles.quant.search import Trial
-from alphaloop.roles.quant.space import read_param_space
 from alphaloop.sandbox import SandboxError
 
 __all__ = ["dry_run", "run_cycles"]
@@ -119,8 +116,7 @@ def dry_run(path: Path, options: CycleOptions) -> str:
                 ctx.evaluator, ctx.base_sha, ctx.quant_data, ctx.windows,
                 target_volatility=ctx.policies.risk.soft_limits.target_volatility,
                 drawdown_trigger=ctx.policies.risk.hard_limits.max_drawdown_trigger)
-            root = ctx.evaluator.checkout(ctx.base_sha)
-            space = read_param_space(ctx.sandbox, root, ctx.evaluator.cache_dir / "scratch")
+            hypothesis = ctx.propose_hypothesis(review, plan.task)
         except _EXPECTED as exc:
             raise CycleError(str(exc)) from None
         m = review.metrics
@@ -128,16 +124,6 @@ def dry_run(path: Path, options: CycleOptions) -> str:
                      f"max drawdown {m.max_drawdown:.1%}, walk-forward reward "
                      f"{review.reward:.3f}")
         lines += [f"    - {note}" for note in review.diagnosis]
-        history = read_history(ctx.ledger_entries)
-        trials = [*history.trials, Trial(key=f"main:{review.tree_hash}", values=space.values,
-                                         reward=review.reward)]
-        sources = {p.relative_to(root).as_posix(): p.read_text()
-                   for p in (root / "strategy").rglob("*.py")}
-        hypothesis = ctx.hypothesis_source(
-            review=review, space=space, trials=trials, tried=history.tried,
-            lam=ctx.evaluator.settings.reward_lambda, exclude=ctx.search_exclude,
-            structural_every=options.structural_every, cycle_number=int(ctx.cycle_id[1:]),
-            sources=sources, task=plan.task)
         if hypothesis is None:
             lines.append("  Quant: no untried hypothesis near main")
         else:

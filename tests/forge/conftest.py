@@ -11,27 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.git_env import isolated_git_config  # noqa: F401 - autouse fixture
 
 from alphaloop.forge import LocalForge
 from alphaloop.repo import GitRepo, Identity
 
 QUANT = Identity(name="AlphaLoop Quant", email="quant@alphaloop.invalid")
 MERGER = Identity(name="AlphaLoop", email="bot@alphaloop.invalid")
-
-_ENV_TO_CLEAR = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                 "GIT_COMMITTER_EMAIL", "EMAIL", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
-
-
-@pytest.fixture(autouse=True)
-def isolated_git_config(tmp_path_factory: pytest.TempPathFactory,
-                        monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path_factory.mktemp("gitconfig") / "config"
-    config.write_text("[user]\n\tuseConfigOnly = true\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in _ENV_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.git_env import isolated_git_config  # noqa: F401 - autouse fixture
 
 from alphaloop.repo import GitRepo, Identity
 
@@ -21,21 +22,6 @@ INITIAL_FILES = {
     "strategy/engine.py": "def run():\n    return 1\n",
     "notes.txt": "one\ntwo\nthree\n",
 }
-
-_IDENTITY_VARS = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                  "GIT_COMMITTER_EMAIL", "EMAIL", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
-
-
-@pytest.fixture(autouse=True)
-def isolated_git_config(tmp_path_factory: pytest.TempPathFactory,
-                        monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path_factory.mktemp("gitconfig") / "config"
-    config.write_text("[user]\n\tuseConfigOnly = true\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in _IDENTITY_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 def _make_repo(path: Path) -> GitRepo:
     """A repository on ``main`` with one commit holding a README, strategy code and notes."""

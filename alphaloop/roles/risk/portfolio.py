@@ -18,13 +18,9 @@ from alphaloop.harness import BacktestResult
 from alphaloop.harness.metrics import annual_volatility, value_at_risk
 from alphaloop.policy.risk import RiskPolicy, Threshold
 
-__all__ = ["HoldingsSummary", "portfolio_findings", "summarise_holdings"]
+__all__ = ["portfolio_findings", "summarise_holdings"]
 
 _TOLERANCE = 1e-6
-
-
-class HoldingsSummary(dict[str, float]):
-    """Headline exposures of a run (for merge rules and the walkthrough)."""
 
 
 def _positions(result: BacktestResult, data: MarketData) -> tuple[np.ndarray, np.ndarray]:
@@ -35,10 +31,11 @@ def _positions(result: BacktestResult, data: MarketData) -> tuple[np.ndarray, np
     return weights, rows
 
 
-def summarise_holdings(result: BacktestResult, data: MarketData) -> HoldingsSummary:
+def summarise_holdings(result: BacktestResult, data: MarketData) -> dict[str, float]:
+    """Peak exposures of a run: largest asset weight, each class's total, gross."""
     weights, _ = _positions(result, data)
     classes = np.array([a.asset_class for a in data.assets])
-    out = HoldingsSummary()
+    out: dict[str, float] = {}
     out["max_single_asset"] = float(weights.max()) if weights.size else 0.0
     for cls in sorted(set(classes)):
         out[f"class:{cls}"] = float(weights[:, classes == cls].sum(axis=1).max())

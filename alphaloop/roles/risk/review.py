@@ -19,7 +19,7 @@ from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
 from alphaloop.cycle.history import TrialHistory, read_history
-from alphaloop.cycle.records import RiskReviewRecord, RunMetrics
+from alphaloop.cycle.records import FoldScore, RiskReviewRecord, RunMetrics
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import STRESS_SCENARIOS, stress_panel
 from alphaloop.harness import Window
@@ -207,7 +207,7 @@ class RiskOfficer:
             "duration_s": time.monotonic() - started})
 
 
-def _fold_metrics(folds: list, full: dict[str, RunMetrics]) -> RunMetrics:
+def _fold_metrics(folds: list[FoldScore], full: dict[str, RunMetrics]) -> RunMetrics:
     """Walk-forward summary in the shape of a run (means over the test folds)."""
     base = full["in_sample"]
     if not folds:
