@@ -16,9 +16,11 @@ data set, so there is no reference through which later rows could be reached.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -50,12 +52,12 @@ class ContractError(ValueError):
 class WeightError(ContractError):
     """Target weights failed validation; the message names the date, asset and value."""
 
-    def __init__(self, message: str, *, as_of: pd.Timestamp | None = None,
+    def __init__(self, message: str, *, as_of: datetime | None = None,
                  asset: str | None = None, value: float | None = None) -> None:
-        self.as_of = as_of
+        self.as_of = pd.Timestamp(as_of) if as_of is not None else None
         self.asset = asset
         self.value = value
-        where = f" on {as_of.date()}" if as_of is not None else ""
+        where = f" on {self.as_of.date()}" if self.as_of is not None else ""
         super().__init__(f"invalid target weights{where}: {message}")
 
 
@@ -75,6 +77,12 @@ def _frozen_copy(array: np.ndarray) -> np.ndarray:
     return out
 
 
+def _frozen_rows(rows: np.ndarray) -> np.ndarray:
+    out = rows.copy()  # a fresh C-ordered array that owns its memory (.base is None)
+    out.setflags(write=False)
+    return out
+
+
 class MarketView:
     """Read-only, point-in-time market history ending at ``as_of`` (inclusive).
 
@@ -84,8 +92,8 @@ class MarketView:
     apply; ``macro`` maps a series name (for example ``"VIX"``) to a ``[day]`` array.
     """
 
-    __slots__ = ("_assets", "_dates", "_fundamentals", "_index", "_macro", "_prices",
-                 "_volumes", "as_of")
+    __slots__ = ("_as_of", "_as_of_stamp", "_assets", "_dates", "_fundamentals", "_index",
+                 "_macro", "_prices", "_volumes")
 
     def __init__(
         self,
@@ -109,7 +117,8 @@ class MarketView:
                                 f"{pd.Timestamp(stamps[-1]).date()}")
         if n_days > 1 and not bool(np.all(stamps[1:] > stamps[:-1])):
             raise ContractError("market view dates must be unique and increasing")
-        self.as_of: pd.Timestamp = as_of
+        self._as_of = as_of.to_datetime64()
+        self._as_of_stamp: pd.Timestamp | None = as_of
         self._assets = tuple(assets)
         self._index = {a.ticker: i for i, a in enumerate(self._assets)}
         if len(self._index) != n_assets:
@@ -129,12 +138,50 @@ class MarketView:
         self._macro = {k: self._checked(v, (n_days,), f"macro {k!r}")
                        for k, v in (macro or {}).items()}
 
+    @classmethod
+    def _from_rows(
+        cls,
+        as_of: np.datetime64,
+        assets: tuple[AssetInfo, ...],
+        index: Mapping[str, int],
+        dates: np.ndarray,
+        prices: np.ndarray,
+        volumes: np.ndarray,
+        fundamentals: Mapping[str, np.ndarray],
+        macro: Mapping[str, np.ndarray],
+    ) -> MarketView:
+        """Build a view from rows of an already validated panel, skipping the checks.
+
+        For trusted callers only (:meth:`alphaloop.data.panel.MarketData.view`): the
+        panel has checked shapes, order and uniqueness once, and ``dates`` ends at
+        ``as_of``. Every array is still copied, so the view shares no memory with the
+        panel; ``index`` (ticker -> column) must be read-only, since views share it.
+        """
+        view = cls.__new__(cls)
+        view._as_of = as_of
+        view._as_of_stamp = None
+        view._assets = assets
+        view._index = index
+        view._dates = _frozen_rows(dates)
+        view._prices = _frozen_rows(prices)
+        view._volumes = _frozen_rows(volumes)
+        view._fundamentals = {k: _frozen_rows(v) for k, v in fundamentals.items()}
+        view._macro = {k: _frozen_rows(v) for k, v in macro.items()}
+        return view
+
     @staticmethod
     def _checked(array: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
         arr = np.asarray(array)
         if arr.shape != shape:
             raise ContractError(f"{what} has shape {arr.shape}, expected {shape}")
         return _frozen_copy(arr)
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The view's date: its last row, the decision date."""
+        if self._as_of_stamp is None:
+            self._as_of_stamp = pd.Timestamp(self._as_of)
+        return self._as_of_stamp
 
     # -- universe -------------------------------------------------------------------
     @property
@@ -288,11 +335,59 @@ class Strategy(Protocol):
         ...
 
 
+_DEFAULT_POLICY = WeightPolicy()
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(tickers: tuple[str, ...]) -> Mapping[str, int]:
+    return MappingProxyType({t: i for i, t in enumerate(tickers)})
+
+
+def _valid_floats(weights: Mapping[str, Any], tickers: tuple[str, ...],
+                  policy: WeightPolicy) -> np.ndarray | None:
+    """The weights as an array when they are plainly valid numbers, else ``None``.
+
+    The common case, checked with a few passes over a short list; anything unusual (a
+    value that is not a float, an unknown ticker, a bound broken) returns ``None`` so
+    that the checks of :func:`validate_weights` find and name it.
+    """
+    values = list(weights.values())
+    try:
+        array = np.array(values)
+    except (TypeError, ValueError):
+        return None
+    if array.dtype != np.float64 or array.ndim != 1:
+        return None  # strings, objects, nested sequences, other number types
+    total = sum(values)
+    if not math.isfinite(total):  # a NaN or an infinity anywhere makes the sum one
+        return None
+    low = min(values, default=0.0)
+    gross = total
+    if low < 0.0:
+        if not policy.allow_short and low < -policy.tolerance:
+            return None
+        gross = sum(map(abs, values))
+    if gross > policy.max_gross + policy.tolerance:
+        return None
+    if tuple(weights) == tickers:  # every ticker, in universe order
+        out = array
+    else:
+        try:
+            columns = list(map(_positions(tickers).__getitem__, weights))
+        except (KeyError, TypeError):
+            return None
+        out = np.zeros(len(tickers))
+        out[columns] = array
+    if low < 0.0 and not policy.allow_short:
+        np.maximum(out, 0.0, out=out)
+    return out
+
+
 def validate_weights(
     answer: Decision | Mapping[str, float],
     tickers: Sequence[str],
     *,
-    as_of: pd.Timestamp | None = None,
+    as_of: datetime | None = None,
     policy: WeightPolicy | None = None,
 ) -> np.ndarray:
     """Check a strategy's answer and return weights aligned with ``tickers``.
@@ -302,13 +397,18 @@ def validate_weights(
     a non-number, a NaN or infinite weight, a negative weight when shorts are not
     allowed, an unknown ticker, or a total above ``policy.max_gross``.
     """
-    policy = policy or WeightPolicy()
+    policy = policy or _DEFAULT_POLICY
     weights = answer.weights if isinstance(answer, Decision) else answer
     if not isinstance(weights, Mapping):
         raise WeightError(
             f"a strategy must return a mapping of ticker to weight or a Decision, "
             f"got {type(answer).__name__}", as_of=as_of)
-    position = {t: i for i, t in enumerate(tickers)}
+    tickers = tuple(tickers)
+    fast = _valid_floats(weights, tickers, policy)
+    if fast is not None:
+        return fast
+    # Something is wrong (or merely unusual): find the first problem and name it.
+    position = _positions(tickers)
     out = np.zeros(len(tickers))
     for asset, raw in weights.items():
         if asset not in position:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from alphaloop.cli._errors import fail, stderr
 from alphaloop.contract import ContractError
 from alphaloop.data.panel import DataError
 from alphaloop.harness.errors import HarnessError
@@ -45,11 +46,6 @@ class WindowChoice(StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command("backtest")(backtest)
-
-
-def _fail(console: Console, message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_BAD_INPUT)
 
 
 def _percent(value: float) -> str:
@@ -140,7 +136,7 @@ def backtest(
         "--json", help="print the result JSON to stdout and nothing else")] = False,
 ) -> None:
     """Backtest a strategy with costs through the trusted harness and chart it."""
-    errors = Console(stderr=True)
+    errors = stderr()
     try:
         request = BacktestRequest(
             strategy=strategy, profile=profile, data=data,
@@ -152,12 +148,12 @@ def backtest(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
                              for e in exc.errors())
-        raise _fail(errors, f"invalid options: {problems}") from None
+        raise fail("backtest", f"invalid options: {problems}", EXIT_BAD_INPUT) from None
     try:
         outcome = _run(request, show_progress=not json_output and errors.is_terminal,
                        errors=errors)
     except (HarnessError, ContractError, DataError, MetricsError) as exc:
-        raise _fail(errors, str(exc)) from None
+        raise fail("backtest", str(exc), EXIT_BAD_INPUT) from None
     if json_output:
         typer.echo(outcome.result.to_json())
         return

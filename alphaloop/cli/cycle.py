@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alphaloop.cli._errors import fail, stderr
 from alphaloop.cycle import CycleError, CycleOptions
 from alphaloop.cycle.run import dry_run, run_cycles
 
@@ -49,14 +50,14 @@ def cycle(
     = False,
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
-    console = Console(stderr=True)
+    console = stderr()
     options = CycleOptions(data=data, profile=profile, frequency=frequency,
                            holdout_days=holdout_days, n_folds=folds, warmup_days=warmup_days,
                            base_branch=base,
                            allow_unsandboxed=allow_unsandboxed)
     try:
         if dry_run_:
-            console.print(dry_run(repo, options))
+            Console(soft_wrap=True).print(dry_run(repo, options), highlight=False)
             return
         with console.status("starting") as status:
             def on_stage(stage: str, note: str) -> None:
@@ -66,8 +67,7 @@ def cycle(
             summaries = run_cycles(repo, options, count=cycles, resume=resume,
                                    on_stage=on_stage)
     except CycleError as exc:
-        console.print(f"[red]alphaloop cycle:[/] {exc}")
-        raise typer.Exit(1) from None
+        raise fail("cycle", str(exc)) from None
     table = Table(title="AlphaLoop cycles")
     for column in ("cycle", "task", "outcome", "PR", "hypothesis", "seconds"):
         table.add_column(column)

@@ -16,6 +16,7 @@ from rich.json import JSON
 from rich.markup import escape
 from rich.table import Table
 
+from alphaloop.cli._errors import fail, stderr
 from alphaloop.forge import (
     ForgeError,
     HypothesisBlockError,
@@ -54,9 +55,7 @@ def _failures(command: str) -> Iterator[None]:
     try:
         yield
     except (GitError, ForgeError, PolicyError) as error:
-        Console(stderr=True).print(f"[red]alphaloop pr {command}:[/] {escape(str(error))}",
-                                   highlight=False)
-        raise typer.Exit(1) from None
+        raise fail(f"pr {command}", str(error)) from None
 
 
 def _open(path: Path) -> tuple[GitRepo, LocalForge]:
@@ -235,7 +234,7 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
         policies = _policies_at(git_repo, pr.base_branch)
         decision = evaluate_gate(git_repo, forge, pr, policies)
         if not decision.allowed:
-            err = Console(stderr=True)
+            err = stderr()
             err.print(f"[red]#{number} may not merge at {decision.head_sha[:10]}:[/]")
             for reason in decision.reasons:
                 err.print(f"  - {escape(reason)}", highlight=False)

@@ -102,7 +102,10 @@ class FMPSource:
         return frame.set_index("date")
 
     def load(self) -> MarketData:
-        bars = {a.ticker: self._bars(self.symbol(a), a.ticker) for a in self.assets}
+        try:
+            bars = {a.ticker: self._bars(self.symbol(a), a.ticker) for a in self.assets}
+        finally:
+            self.client.close()  # no idle connection outlives a load
         exchange = [bars[a.ticker].index for a in self.assets if a.asset_class != "crypto"]
         calendar = pd.DatetimeIndex(sorted(set().union(*(exchange or
                                                          [b.index for b in bars.values()]))))

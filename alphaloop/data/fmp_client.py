@@ -156,6 +156,7 @@ class FMPClient:
                                "(or pass FMPConfig(api_key=...)) to use FMP data, or use "
                                "the synthetic or file data sources instead")
         self._key = self.config.api_key.get_secret_value()
+        self._own_session = session is None
         self._session = session or requests.Session()
         self._sleep = sleep
         self.limiter = RateLimiter(self.config.requests_per_minute, 60.0,
@@ -165,6 +166,18 @@ class FMPClient:
                       if self.config.cache_dir is not None else None)
         self.requests_sent = 0
         """HTTP requests actually sent (cache hits excluded), for reports and tests."""
+
+    def close(self) -> None:
+        """Close the pooled connections of the client's own session (it reconnects when
+        used again); a session passed in is the caller's to close."""
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> FMPClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- transport ----------------------------------------------------------------------
     def get(self, endpoint: str, **params: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -103,15 +104,24 @@ class MarketData:
             raise DataError(f"{self.source}: day {position} is outside the data")
         start = 0 if lookback is None else max(0, position + 1 - int(lookback))
         stop = position + 1
-        return MarketView(
-            as_of=self.dates[position],
-            assets=self.assets,
-            dates=self.dates[start:stop],
-            prices=self.prices[start:stop],
-            volumes=self.volumes[start:stop],
-            fundamentals={k: v[start:stop] for k, v in self.fundamentals.items()},
-            macro={k: v[start:stop] for k, v in self.macro.items()},
+        stamps, index = self._view_parts()
+        return MarketView._from_rows(
+            stamps[position], self.assets, index, stamps[start:stop],
+            self.prices[start:stop], self.volumes[start:stop],
+            {k: v[start:stop] for k, v in self.fundamentals.items()},
+            {k: v[start:stop] for k, v in self.macro.items()},
         )
+
+    def _view_parts(self) -> tuple[np.ndarray, Mapping[str, int]]:
+        """The dates as ``datetime64[ns]`` and a read-only ticker -> column map, built once."""
+        parts = self.__dict__.get("_view_cache")
+        if parts is None:
+            stamps = self.dates.values.astype("datetime64[ns]")
+            stamps.setflags(write=False)
+            index = MappingProxyType({a.ticker: i for i, a in enumerate(self.assets)})
+            parts = (stamps, index)
+            object.__setattr__(self, "_view_cache", parts)
+        return parts
 
     def slice(self, start: pd.Timestamp | str | None = None,
               end: pd.Timestamp | str | None = None) -> MarketData:

@@ -106,15 +106,25 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
+# Each public metric checks its input, then calls its ``_name`` twin on the checked array;
+# compute_metrics checks once and calls the twins directly.
+
+
 def total_return(returns: ArrayLike) -> float:
     """Compounded return over the whole series: ``prod(1 + r) - 1``."""
-    r = _returns(returns)
+    return _total_return(_returns(returns))
+
+
+def _total_return(r: np.ndarray) -> float:
     return float(np.expm1(np.sum(np.log1p(r)))) if np.all(r > -1.0) else -1.0
 
 
 def annual_return(returns: ArrayLike, periods_per_year: float = 252) -> float:
     """Geometric annualised return (compound annual growth rate)."""
-    r = _returns(returns)
+    return _annual_return(_returns(returns), periods_per_year)
+
+
+def _annual_return(r: np.ndarray, periods_per_year: float = 252) -> float:
     if np.any(r == -1.0):
         return -1.0
     return float(np.expm1(np.sum(np.log1p(r)) * periods_per_year / r.size))
@@ -122,7 +132,10 @@ def annual_return(returns: ArrayLike, periods_per_year: float = 252) -> float:
 
 def annual_volatility(returns: ArrayLike, periods_per_year: float = 252) -> float:
     """Sample standard deviation times ``sqrt(periods_per_year)``; NaN below 2 returns."""
-    r = _returns(returns)
+    return _annual_volatility(_returns(returns), periods_per_year)
+
+
+def _annual_volatility(r: np.ndarray, periods_per_year: float = 252) -> float:
     if r.size < 2:
         return math.nan
     return float(np.std(r, ddof=1) * math.sqrt(periods_per_year))
@@ -136,7 +149,12 @@ def sharpe_ratio(
     Pass ``periods_per_year=1`` for the per-period (non-annualised) ratio. NaN below 2
     returns; +-inf or NaN at zero volatility (see the module notes).
     """
-    excess = _returns(returns) - risk_free
+    return _sharpe_ratio(_returns(returns), periods_per_year, risk_free)
+
+
+def _sharpe_ratio(r: np.ndarray, periods_per_year: float = 252,
+                  risk_free: float = 0.0) -> float:
+    excess = r - risk_free
     if excess.size < 2:
         return math.nan
     std = float(np.std(excess, ddof=1))
@@ -145,7 +163,10 @@ def sharpe_ratio(
 
 def downside_deviation(returns: ArrayLike, periods_per_year: float = 252) -> float:
     """Annualised root mean square of the negative returns, over all periods (target 0)."""
-    r = _returns(returns)
+    return _downside_deviation(_returns(returns), periods_per_year)
+
+
+def _downside_deviation(r: np.ndarray, periods_per_year: float = 252) -> float:
     return float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * math.sqrt(periods_per_year))
 
 
@@ -155,9 +176,12 @@ def sortino_ratio(returns: ArrayLike, periods_per_year: float = 252) -> float:
     With no losing period the downside deviation is zero and the ratio is +inf (NaN if
     the mean is zero as well).
     """
-    r = _returns(returns)
+    return _sortino_ratio(_returns(returns), periods_per_year)
+
+
+def _sortino_ratio(r: np.ndarray, periods_per_year: float = 252) -> float:
     annual_mean = float(np.mean(r)) * periods_per_year
-    return _ratio(annual_mean, downside_deviation(r, periods_per_year))
+    return _ratio(annual_mean, _downside_deviation(r, periods_per_year))
 
 
 def drawdown_series(returns: ArrayLike) -> np.ndarray:
@@ -166,7 +190,10 @@ def drawdown_series(returns: ArrayLike) -> np.ndarray:
     Wealth starts at 1 before the first return, so the result has one value per return
     and is 0 on days that set a new high.
     """
-    r = _returns(returns)
+    return _drawdown_series(_returns(returns))
+
+
+def _drawdown_series(r: np.ndarray) -> np.ndarray:
     wealth = np.cumprod(1.0 + r)
     peak = np.maximum.accumulate(np.concatenate(([1.0], wealth)))[1:]
     return 1.0 - wealth / peak
@@ -174,19 +201,30 @@ def drawdown_series(returns: ArrayLike) -> np.ndarray:
 
 def max_drawdown(returns: ArrayLike) -> float:
     """Largest peak-to-trough loss of wealth, a positive fraction (0.2 is a 20 % fall)."""
-    return float(np.max(drawdown_series(returns)))
+    return _max_drawdown(_returns(returns))
+
+
+def _max_drawdown(r: np.ndarray) -> float:
+    return float(np.max(_drawdown_series(r)))
 
 
 def calmar_ratio(returns: ArrayLike, periods_per_year: float = 252) -> float:
     """Annual return over maximum drawdown; +inf (or NaN) when there was no drawdown."""
-    r = _returns(returns)
-    return _ratio(annual_return(r, periods_per_year), max_drawdown(r))
+    return _calmar_ratio(_returns(returns), periods_per_year)
+
+
+def _calmar_ratio(r: np.ndarray, periods_per_year: float = 252) -> float:
+    return _ratio(_annual_return(r, periods_per_year), _max_drawdown(r))
 
 
 def value_at_risk(returns: ArrayLike, alpha: float = 0.05) -> float:
     """Historical one-period VaR at tail probability ``alpha``, as a positive loss."""
     _check_alpha(alpha)
-    return float(-np.quantile(_returns(returns), alpha))
+    return _value_at_risk(_returns(returns), alpha)
+
+
+def _value_at_risk(r: np.ndarray, alpha: float) -> float:
+    return float(-np.quantile(r, alpha))
 
 
 def cvar(returns: ArrayLike, alpha: float = 0.05) -> float:
@@ -196,7 +234,10 @@ def cvar(returns: ArrayLike, alpha: float = 0.05) -> float:
     than :func:`value_at_risk` and always includes the single worst period.
     """
     _check_alpha(alpha)
-    r = _returns(returns)
+    return _cvar(_returns(returns), alpha)
+
+
+def _cvar(r: np.ndarray, alpha: float) -> float:
     cut = int((r.size - 1) * alpha)
     return float(-np.mean(np.partition(r, cut)[: cut + 1]))
 
@@ -218,7 +259,10 @@ def _central_moments(r: np.ndarray) -> tuple[float, float, float]:
 
 def skew(returns: ArrayLike) -> float:
     """Bias-adjusted sample skewness; NaN below 3 returns or at zero variance."""
-    r = _returns(returns)
+    return _skew(_returns(returns))
+
+
+def _skew(r: np.ndarray) -> float:
     n = r.size
     if n < 3:
         return math.nan
@@ -231,7 +275,10 @@ def skew(returns: ArrayLike) -> float:
 def kurtosis(returns: ArrayLike, *, excess: bool = True) -> float:
     """Bias-adjusted sample kurtosis: excess (normal = 0) by default, raw (normal = 3)
     with ``excess=False``. NaN below 4 returns or at zero variance."""
-    r = _returns(returns)
+    return _kurtosis(_returns(returns), excess=excess)
+
+
+def _kurtosis(r: np.ndarray, *, excess: bool = True) -> float:
     n = r.size
     if n < 4:
         return math.nan
@@ -245,7 +292,10 @@ def kurtosis(returns: ArrayLike, *, excess: bool = True) -> float:
 
 def hit_rate(returns: ArrayLike) -> float:
     """Share of positive periods among periods with a non-zero return; NaN if none."""
-    r = _returns(returns)
+    return _hit_rate(_returns(returns))
+
+
+def _hit_rate(r: np.ndarray) -> float:
     active = r != 0.0
     return float(np.mean(r[active] > 0.0)) if np.any(active) else math.nan
 
@@ -311,21 +361,21 @@ def compute_metrics(
             raise MetricsError("turnover must be non-negative (a sum of absolute trades)")
         annual_turnover = float(np.mean(traded) * periods_per_year)
     values: dict[str, Any] = {
-        "total_return": total_return(r),
-        "annual_return": annual_return(r, periods_per_year),
-        "annual_volatility": annual_volatility(r, periods_per_year),
-        "sharpe": sharpe_ratio(r, periods_per_year, risk_free),
-        "sortino": sortino_ratio(r, periods_per_year),
-        "max_drawdown": max_drawdown(r),
-        "calmar": calmar_ratio(r, periods_per_year),
-        "var_95": value_at_risk(r, 0.05),
-        "cvar_95": cvar(r, 0.05),
-        "var_99": value_at_risk(r, 0.01),
-        "cvar_99": cvar(r, 0.01),
-        "skew": skew(r),
-        "excess_kurtosis": kurtosis(r),
+        "total_return": _total_return(r),
+        "annual_return": _annual_return(r, periods_per_year),
+        "annual_volatility": _annual_volatility(r, periods_per_year),
+        "sharpe": _sharpe_ratio(r, periods_per_year, risk_free),
+        "sortino": _sortino_ratio(r, periods_per_year),
+        "max_drawdown": _max_drawdown(r),
+        "calmar": _calmar_ratio(r, periods_per_year),
+        "var_95": _value_at_risk(r, 0.05),
+        "cvar_95": _cvar(r, 0.05),
+        "var_99": _value_at_risk(r, 0.01),
+        "cvar_99": _cvar(r, 0.01),
+        "skew": _skew(r),
+        "excess_kurtosis": _kurtosis(r),
         "turnover": annual_turnover,
-        "hit_rate": hit_rate(r),
+        "hit_rate": _hit_rate(r),
         "n_days": int(r.size),
     }
     return Metrics(**values)

@@ -23,6 +23,7 @@ The strategy never computes P&L: returns, weights, costs and metrics all come fr
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,7 +54,7 @@ ProgressCallback = Callable[[int, int], None]
 
 # The ufunc reductions behind ndarray.sum/min/max, called directly: the same arithmetic
 # without the Python-level wrappers, which matter on 30-element arrays decided 1000s of times.
-_sum, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
+_sum, _max = np.add.reduce, np.maximum.reduce
 
 
 @dataclass
@@ -129,7 +130,6 @@ class _Run:
         self.rate = config.costs.rate
         self.threshold = config.rebalance_threshold
         decision_dates = data.dates[self.schedule]
-        self.timestamps = list(decision_dates)
         self.stamps: list[datetime] = list(decision_dates.to_pydatetime())
         self.days = [stamp.date() for stamp in self.stamps]
         self.ledger = _Ledger(
@@ -144,30 +144,36 @@ class _Run:
         """
         ledger = self.ledger
         start = ledger.upto + 1
+        ledger.upto = to
+        if start > to:
+            return float(ledger.values[to - self.first])
         block = _sum(self.prices[start:to + 1] * ledger.units, axis=1)
         block += ledger.cash
-        if block.size:
-            low = float(_min(block))
-            if not low > 0.0:
-                day = start + int(np.argmin(block))
-                raise SimulationError(
-                    f"the portfolio value fell to {low:.6g} on {self.data.dates[day].date()}; "
-                    "the simulation cannot go on (check the weight policy: leverage or shorts "
-                    "can wipe a portfolio out)")
-            ledger.values[start - self.first:to + 1 - self.first] = block
-            ledger.peak = max(ledger.peak, float(_max(block)))
-        ledger.upto = to
-        return float(ledger.values[to - self.first])
+        ledger.values[start - self.first:to + 1 - self.first] = block
+        # A holding period is a few dozen days: plain min/max over a list beat NumPy here.
+        listed = block.tolist()
+        low = min(listed)
+        if not (low > 0.0 and math.isfinite(sum(listed))):
+            day = start + int(np.argmin(np.nan_to_num(block, nan=-np.inf)))
+            low = float(block[day - start])
+            raise SimulationError(
+                f"the portfolio value fell to {low:.6g} on {self.data.dates[day].date()}; "
+                "the simulation cannot go on (check the weight policy: leverage or shorts "
+                "can wipe a portfolio out)")
+        ledger.peak = max(ledger.peak, max(listed))
+        return listed[-1]
 
     def _decide(self, j: int) -> None:
         ledger, position = self.ledger, int(self.schedule[j])
         value = self._advance(position)
-        drifted = ledger.units * self.prices[position] / value
+        price = self.prices[position]
+        drifted = ledger.units * price / value
+        held = drifted.tolist()
         stamp, day = self.stamps[j], self.days[j]
         # Built without re-validation: every field is computed here, value > 0 is checked.
         state = PortfolioState.model_construct(
-            as_of=stamp, weights=dict(zip(self.tickers, drifted.tolist(), strict=True)),
-            cash=1.0 - float(_sum(drifted)), value=value, peak_value=ledger.peak,
+            as_of=stamp, weights=dict(zip(self.tickers, held, strict=True)),
+            cash=1.0 - sum(held), value=value, peak_value=ledger.peak,
             last_rebalance=ledger.last_rebalance)
         view = self.data.view(position, self.config.lookback)
         try:
@@ -176,7 +182,7 @@ class _Run:
                 if isinstance(answer, Decision) else {}
         except Exception as exc:
             raise StrategyError(day, exc) from exc
-        target = validate_weights(answer, self.tickers, as_of=self.timestamps[j],
+        target = validate_weights(answer, self.tickers, as_of=stamp,
                                   policy=self.config.weight_policy)
         target.setflags(write=False)
         change = np.abs(target - drifted)
@@ -187,7 +193,7 @@ class _Run:
             turnover = float(_sum(change))
             cost = self.rate * turnover
             amount = cost * value
-            ledger.units = target * value / self.prices[position]
+            ledger.units = target * value / price
             ledger.cash = value * (1.0 - float(_sum(target))) - amount
             ledger.values[position - self.first] = value - amount
             ledger.last_rebalance = stamp

@@ -202,8 +202,9 @@ def fmp_config(fake_fmp: FakeFMP, tmp_path: Path) -> FMPConfig:
 
 
 @pytest.fixture
-def fmp_client(fmp_config: FMPConfig, clock: FakeClock) -> FMPClient:
-    return FMPClient(fmp_config, clock=clock, wall_clock=clock, sleep=clock.sleep)
+def fmp_client(fmp_config: FMPConfig, clock: FakeClock) -> Iterator[FMPClient]:
+    with FMPClient(fmp_config, clock=clock, wall_clock=clock, sleep=clock.sleep) as client:
+        yield client
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,12 +42,21 @@ class _Clock:
         self.now += seconds
 
 
-def _client(config: FMPConfig, clock, **changes) -> FMPClient:
-    return FMPClient(config.model_copy(update=changes), clock=clock, wall_clock=clock,
-                     sleep=clock.sleep)
+@pytest.fixture
+def new_client(fmp_config: FMPConfig, clock) -> Iterator[Callable[..., FMPClient]]:
+    """Make clients with some settings changed; every one is closed after the test."""
+    made: list[FMPClient] = []
+
+    def make(**changes: Any) -> FMPClient:
+        made.append(FMPClient(fmp_config.model_copy(update=changes), clock=clock,
+                              wall_clock=clock, sleep=clock.sleep))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
 
 
-# -- keys and authentication ---------------------------------------------------------------
 def test_a_missing_key_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(FMPAuthError, match="FMP_API_KEY is not set"):
         FMPClient(FMPConfig())
@@ -73,8 +84,8 @@ def test_the_key_is_sent_as_apikey(fake_fmp, fmp_client, fmp_key) -> None:
                                      "query": {"symbol": "SPY", "apikey": fmp_key}}
 
 
-def test_a_refused_key_is_not_retried(fake_fmp, fmp_config, clock) -> None:
-    client = _client(fmp_config, clock, api_key=SecretStr("wrong-key-xyz"))
+def test_a_refused_key_is_not_retried(fake_fmp, fmp_config, clock, new_client) -> None:
+    client = new_client(api_key=SecretStr("wrong-key-xyz"))
     with pytest.raises(FMPAuthError, match="HTTP 401") as info:
         client.quote("SPY")
     assert fake_fmp.total == 1 and not clock.sleeps
@@ -110,11 +121,11 @@ def test_persistent_failure_gives_up_after_max_attempts(fake_fmp, fmp_client, fm
     assert "/stable/quote?symbol=SPY" in str(info.value)
 
 
-def test_connection_errors_are_retried_then_reported(fmp_config, clock, fmp_key) -> None:
+def test_connection_errors_are_retried_then_reported(clock, fmp_key, new_client) -> None:
     with socket.socket() as sock:  # a port on 127.0.0.1 that nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = _client(fmp_config, clock, base_url=f"http://127.0.0.1:{port}/stable",
+    client = new_client(base_url=f"http://127.0.0.1:{port}/stable",
                      max_attempts=3)
     with pytest.raises(FMPError, match="gave up after 3 attempts; last error: connection "
                                        "failed") as info:
@@ -139,14 +150,14 @@ def test_other_failures_are_not_retried(fake_fmp, fmp_client, clock, status, bod
 
 # -- cache -------------------------------------------------------------------------------------
 def test_answers_are_cached_on_disk_for_24_hours(fake_fmp, fmp_config, fmp_client, clock,
-                                                 fmp_key) -> None:
+                                                 fmp_key, new_client) -> None:
     first = fmp_client.historical_prices("SPY", "2005-01-01", "2005-02-01")
     again = fmp_client.historical_prices("SPY", "2005-01-01", "2005-02-01")
     assert fake_fmp.total == 1
     pd.testing.assert_frame_equal(first, again)
     files = list(fmp_config.cache_dir.glob("*.json"))
     assert len(files) == 1 and fmp_key not in files[0].read_text()
-    other_process = _client(fmp_config, clock)  # the cache outlives the client
+    other_process = new_client()  # the cache outlives the client
     other_process.historical_prices("SPY", "2005-01-01", "2005-02-01")
     assert fake_fmp.total == 1
     clock.now += 24 * 3600 - 1
@@ -173,12 +184,12 @@ def test_a_corrupt_cache_entry_is_a_miss(fake_fmp, fmp_config, fmp_client) -> No
     assert fake_fmp.total == 2
 
 
-def test_failures_are_not_cached_and_the_cache_can_be_off(fake_fmp, fmp_config, clock) -> None:
-    client = _client(fmp_config, clock, cache_dir=None)
+def test_failures_are_not_cached_and_the_cache_can_be_off(fake_fmp, new_client) -> None:
+    client = new_client(cache_dir=None)
     client.quote("SPY")
     client.quote("SPY")
     assert fake_fmp.total == 2
-    cached = _client(fmp_config, clock)
+    cached = new_client()
     fake_fmp.fail_next(404)
     with pytest.raises(FMPError):
         cached.quote("TLT")
@@ -186,8 +197,8 @@ def test_failures_are_not_cached_and_the_cache_can_be_off(fake_fmp, fmp_config, 
 
 
 # -- rate limit and batches ----------------------------------------------------------------------
-def test_client_keeps_to_the_rate_limit(fake_fmp, fmp_config, clock) -> None:
-    client = _client(fmp_config, clock, requests_per_minute=2, cache_dir=None)
+def test_client_keeps_to_the_rate_limit(fake_fmp, fmp_config, clock, new_client) -> None:
+    client = new_client(requests_per_minute=2, cache_dir=None)
     start = clock.now
     for _ in range(5):
         client.quote("SPY")

@@ -108,7 +108,7 @@ def _assert_bad_input(run, out: Path, *fragments: str) -> None:
     assert run.exit_code == 2, run.output
     assert run.stdout == ""
     message = " ".join(run.stderr.split())
-    assert message.startswith("error:")
+    assert message.startswith("alphaloop backtest:")
     for fragment in fragments:
         assert fragment in message, message
     assert "Traceback" not in run.output

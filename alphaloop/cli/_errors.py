@@ -1,0 +1,25 @@
+"""One way for every command to refuse: a red line on stderr and a non-zero exit.
+
+Messages are printed unwrapped (a long path stays on one line, so it can be copied
+and searched for) and with rich markup escaped (a ``[`` in a path or a policy value
+is shown as typed, never swallowed as a style tag).
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["fail", "stderr"]
+
+
+def stderr() -> Console:
+    """The console for diagnostics: stderr, lines never folded."""
+    return Console(stderr=True, soft_wrap=True)
+
+
+def fail(command: str, message: str, code: int = 1) -> typer.Exit:
+    """Print ``alphaloop COMMAND: MESSAGE`` on stderr; return the exit to raise."""
+    stderr().print(f"[bold red]alphaloop {command}:[/] {escape(message)}", highlight=False)
+    return typer.Exit(code)
