@@ -129,9 +129,9 @@ class _Run:
         self.tickers = data.tickers
         self.rate = config.costs.rate
         self.threshold = config.rebalance_threshold
-        decision_dates = data.dates[self.schedule]
-        self.stamps: list[datetime] = list(decision_dates.to_pydatetime())
-        self.days = [stamp.date() for stamp in self.stamps]
+        decision_dates = data.dates.values[self.schedule]
+        self.stamps: list[datetime] = decision_dates.astype("datetime64[us]").tolist()
+        self.days: list[date] = decision_dates.astype("datetime64[D]").tolist()
         self.ledger = _Ledger(
             units=np.zeros(len(self.tickers)), cash=config.initial_capital,
             peak=config.initial_capital, values=np.empty(last - first + 1), upto=first - 1)
