@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from alphaloop.cli._errors import fail, stderr
+from alphaloop.cli._errors import fail
 from alphaloop.cycle import CycleError, CycleOptions
 from alphaloop.cycle.run import dry_run, run_cycles
+from alphaloop.report.markdown import shorten
 
 __all__ = ["register"]
 
@@ -50,7 +52,8 @@ def cycle(
     = False,
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
-    console = stderr()
+    # Stage lines say what happens, not where in the code; long lines are not folded.
+    console = Console(stderr=True, soft_wrap=True, log_path=False)
     options = CycleOptions(data=data, profile=profile, frequency=frequency,
                            holdout_days=holdout_days, n_folds=folds, warmup_days=warmup_days,
                            base_branch=base,
@@ -74,9 +77,10 @@ def cycle(
     for s in summaries:
         table.add_row(s.cycle_id, s.task_id or "-", s.outcome.value,
                       f"#{s.pr_number}" if s.pr_number else "-",
-                      (s.hypothesis or s.message or "-")[:70],
+                      shorten(s.hypothesis or s.message or "-", 60),
                       f"{sum(s.timings.values()):.1f}")
     Console().print(table)
     for s in summaries:
         if s.message:
-            Console().print(f"[bold]{s.cycle_id}[/] {s.outcome.value}: {s.message}")
+            Console(soft_wrap=True).print(f"[bold]{s.cycle_id}[/] {s.outcome.value}: "
+                                          f"{escape(s.message)}", highlight=False)

@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +110,9 @@ class CycleContext:
         return hypothesis.model_copy(update={"search": {**hypothesis.search,
                                                         "values": values}})
 
-    def ledger_entry(self, records: Mapping[str, Mapping[str, Any]]) -> tuple[str, bytes]:
-        entry = LedgerEntry.create(self.cycle_id, records)
+    def ledger_entry(self, records: Mapping[str, Mapping[str, Any]],
+                     created: datetime | None = None) -> tuple[str, bytes]:
+        entry = LedgerEntry.create(self.cycle_id, records, created=created)
         return Ledger.relative_path(self.cycle_id), entry.to_bytes()
 
     def commit_to_base(self, files: Mapping[str, bytes], message: str) -> str:

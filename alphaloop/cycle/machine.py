@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -196,12 +197,13 @@ class CycleRunner:
         records = {stage.value: rec.model_dump(mode="json")
                    for stage, rec in self.records.items() if rec is not None}
         records["summary"] = summary.model_dump(mode="json")
+        created = datetime.now(UTC)
         files = ctx.pm.report(
             cycle_id=ctx.cycle_id, records=records, ledger_entries=ctx.ledger_entries,
             task_text=ctx.run_store.load_text("task.md") or ctx.task_text,
             open_prs=ctx.forge.list_prs(state="open"), evaluator=ctx.evaluator,
-            data=ctx.data, windows=ctx.windows)
-        entry_path, entry_bytes = ctx.ledger_entry(records)
+            data=ctx.data, windows=ctx.windows, created=created)
+        entry_path, entry_bytes = ctx.ledger_entry(records, created)
         files[entry_path] = entry_bytes
         message = (f"{ctx.cycle_id}: {summary.outcome.value}"
                    + (f" - {summary.hypothesis}" if summary.hypothesis else "")

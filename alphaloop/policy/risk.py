@@ -131,6 +131,8 @@ class OverfittingGuards(_Section):
     max_pbo: float = Field(ge=0, le=1)
     pbo_splits: int = Field(ge=2, le=64)
     max_oos_sharpe_shortfall: float = Field(ge=0)
+    min_reward_gain: float = Field(default=1e-4, ge=0)
+    """Smallest walk-forward reward gain that counts as an improvement."""
 
     @field_validator("pbo_splits")
     @classmethod

@@ -38,10 +38,11 @@ from alphaloop.cycle.records import (
 __all__ = ["CycleEntry", "HistoryError", "Side", "WindowName", "load_history"]
 
 Side = Literal["main", "branch"]
-WindowName = Literal["in-sample", "holdout"]
+WindowName = Literal["in-sample", "walk-forward", "holdout"]
 
 _WINDOW_ALIASES: dict[str, frozenset[str]] = {
     "in-sample": frozenset({"in-sample", "insample"}),
+    "walk-forward": frozenset({"walk-forward", "walkforward"}),
     "holdout": frozenset({"holdout", "hold-out", "held-out", "out-of-sample", "oos"}),
 }
 _RECORD_MODELS: dict[str, type[BaseModel]] = {
@@ -191,9 +192,10 @@ class CycleEntry(BaseModel):
     def metrics(self, side: Side, window: WindowName) -> RunMetrics | None:
         """Figures of ``main`` or the branch over a window, as the reviews recorded them.
 
-        Risk's review holds both sides for both windows (keys ``in-sample``/``holdout``,
-        the harness's window labels); without it, ``main``'s in-sample figures come
-        from the Quant's review.
+        Risk's review holds both sides for each window (keys ``in_sample``,
+        ``walk_forward`` and ``holdout``); without it, ``main``'s in-sample figures come
+        from the Quant's review. ``walk-forward`` figures are the in-sample folds taken
+        together; their ``reward`` is the one the Quant aims at.
         """
         if self.risk_review is not None:
             source = (self.risk_review.main_metrics if side == "main"

@@ -167,8 +167,14 @@ def _performance(entry: CycleEntry) -> list[str]:
     if not any(sides.values()):
         return [*out, "No backtest was recorded for this cycle.", ""]
     rows = []
+    folds = [entry.metrics(side, "walk-forward") for side in ("main", "branch")]
+    if any(folds):
+        before, after = (f.reward if f else None for f in folds)
+        rows.append(["reward, walk-forward folds", format_metric("reward", before),
+                     format_metric("reward", after), format_delta("reward", before, after),
+                     "", "", ""])
     for name in COMPARED_METRICS:
-        row = [name]
+        row = ["reward, whole window" if name == "reward" and any(folds) else name]
         for window in windows:
             main, branch = sides["main", window], sides["branch", window]
             before = getattr(main, name) if main else None
@@ -185,6 +191,11 @@ def _performance(entry: CycleEntry) -> list[str]:
     if spans:
         out += ["Windows: " + "; ".join(spans) + ". The Quant never sees the held-out "
                 "window; only Risk reads it.", ""]
+    if any(folds):
+        out += ["The reward is Sharpe minus lambda times max drawdown. The Quant aims at "
+                "its mean over the walk-forward folds of the in-sample window; Risk "
+                "requires that to improve and the held-out result not to fall behind "
+                "`main`'s.", ""]
     risk = entry.risk_review
     if risk is not None and (risk.deflated_sharpe is not None or risk.pbo is not None):
         out += [f"Overfitting guards: deflated Sharpe probability "
@@ -268,10 +279,10 @@ def _history(history: Sequence[CycleEntry]) -> list[str]:
             entry.summary.hypothesis if entry.summary and entry.summary.hypothesis else "-")
         rows.append([entry.cycle_id, str(entry.day or "-"), entry.task_id or "-",
                      shorten(hypothesis, 60), entry.outcome.value if entry.outcome else "-",
-                     _ratio_pair(entry, "in-sample", "reward"),
+                     _ratio_pair(entry, "walk-forward", "reward"),
                      _ratio_pair(entry, "holdout", "sharpe")])
     headers = ["cycle", "date", "task", "hypothesis", "outcome",
-               "in-sample reward main → branch", "held-out Sharpe main → branch"]
+               "walk-forward reward main → branch", "held-out Sharpe main → branch"]
     return ["## History", "", table(headers, rows, ["left"] * 5 + ["right", "right"]), ""]
 
 

@@ -22,7 +22,7 @@ their cached backtests.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -200,16 +200,20 @@ class ProjectManager:
                reviews: Sequence[Review] = (), curves: Sequence[Curve] | None = None,
                holdout_start: date | None = None, evaluator: Evaluator | None = None,
                data: MarketData | None = None,
-               windows: ResearchWindows | None = None) -> dict[str, bytes]:
+               windows: ResearchWindows | None = None,
+               created: datetime | None = None) -> dict[str, bytes]:
         """The files this cycle commits: ``task.md``, ``walkthrough.md`` and the plots.
 
         ``records`` maps stage names (and ``"summary"``) to this cycle's records.
         ``reviews`` are the forge's reviews of its pull request. The plots show
         ``curves`` when given, otherwise the cached in-sample and held-out backtests of
         ``main`` and the branch found through ``evaluator`` (none is run); without either,
-        no plot is written and the walkthrough shows none.
+        no plot is written and the walkthrough shows none. ``created`` (default: now) is
+        the cycle's time, as its ledger entry will record it.
         """
-        current = CycleEntry.from_envelope({"cycle_id": cycle_id, "records": dict(records)})
+        current = CycleEntry.from_envelope({"cycle_id": cycle_id,
+                                            "created": created or datetime.now(UTC),
+                                            "records": dict(records)})
         history = [e for e in load_history(ledger_entries) if e.cycle_id != cycle_id]
         history.append(current)
         text = self._close_merged_goal(task_text, current)

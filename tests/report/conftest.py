@@ -32,7 +32,7 @@ SHA_HEAD = "b" * 40
 
 def metrics(label: str, *, sharpe: float, max_drawdown: float, annual_return: float = 0.09,
             turnover: float = 4.0) -> RunMetrics:
-    start, end = IN_SAMPLE if label == "in_sample" else HOLDOUT
+    start, end = HOLDOUT if label == "holdout" else IN_SAMPLE
     return RunMetrics(label=label, start=start, end=end, sharpe=sharpe,
                       annual_return=annual_return, annual_volatility=0.095,
                       max_drawdown=max_drawdown, calmar=annual_return / max_drawdown,
@@ -46,6 +46,7 @@ def cycle_envelope(number: int, *, task_id: str | None = "T-001", outcome: Outco
                    reasons: Sequence[str] = (), escalations: Sequence[Escalation] = (),
                    main_is: tuple[float, float] = (0.97, 0.213),
                    branch_is: tuple[float, float] | None = (1.05, 0.142),
+                   walk_forward: tuple[float, float] = (0.25, 0.5),  # rewards: main, branch
                    holdout: tuple[float, float] | None = (0.61, 0.74),
                    edits: Sequence[ParamEdit] = (), patch: str | None = None,
                    findings: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -78,6 +79,10 @@ def cycle_envelope(number: int, *, task_id: str | None = "T-001", outcome: Outco
         if branch_is is not None:
             branch_m["in_sample"] = metrics("in_sample", sharpe=branch_is[0],
                                             max_drawdown=branch_is[1])
+            main_m["walk_forward"] = metrics("walk_forward", sharpe=1.0 + walk_forward[0],
+                                             max_drawdown=0.2)
+            branch_m["walk_forward"] = metrics("walk_forward", sharpe=1.0 + walk_forward[1],
+                                               max_drawdown=0.2)
         if holdout is not None:
             main_m["holdout"] = metrics("holdout", sharpe=holdout[0], max_drawdown=0.12)
             branch_m["holdout"] = metrics("holdout", sharpe=holdout[1], max_drawdown=0.10)

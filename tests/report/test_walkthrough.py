@@ -103,8 +103,12 @@ def test_the_latest_cycle_shows_its_story_and_figures(page: str) -> None:
     row = next(line for line in latest.splitlines() if line.startswith("| max_drawdown"))
     assert [c.strip() for c in row.strip("|").split("|")] == [
         "max_drawdown", "20.0%", "14.0%", "-6.0 pp", "12.0%", "10.0%", "-2.0 pp"]
-    row = next(line for line in latest.splitlines() if line.startswith("| reward"))
+    row = next(line for line in latest.splitlines() if line.startswith("| reward, walk"))
+    assert [c.strip() for c in row.strip("|").split("|")] == [
+        "reward, walk-forward folds", "0.25", "0.50", "+0.25", "", "", ""]
+    row = next(line for line in latest.splitlines() if line.startswith("| reward, whole"))
     assert [c.strip() for c in row.strip("|").split("|")][1:4] == ["0.00", "0.50", "+0.50"]
+    assert "The Quant aims at its mean over the walk-forward folds" in latest
     assert "deflated Sharpe probability 0.97" in latest
     assert "probability of backtest overfitting 21.0%, over 3 trials" in latest
     assert "Merged into `main` as `eeeeeeee`" in latest and "Outcome: **merged**" in latest
@@ -135,7 +139,7 @@ def test_history_lists_every_cycle_newest_first(page: str) -> None:
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[1:3] == ["2024-04-03", "T-001"]
     assert cells[3].startswith("Halve risky exposure faster in drawdowns")
-    assert cells[4:] == ["merged", "0.00 → 0.50", "0.61 → 0.74"]
+    assert cells[4:] == ["merged", "0.25 → 0.50", "0.61 → 0.74"]
     assert [c.strip() for c in rows[2].strip("|").split("|")][4] == "vetoed"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -249,7 +250,8 @@ def test_report_returns_backlog_walkthrough_and_plots() -> None:
     text = BACKLOG.replace("- status: todo", "- status: in-progress", 1)
     files = ProjectManager().report(cycle_id="c0003", records=_records(current),
                                     ledger_entries=ledger, task_text=text, open_prs=[],
-                                    curves=curves, holdout_start=dates[40])
+                                    curves=curves, holdout_start=dates[40],
+                                    created=datetime(2026, 11, 22, 9, 30, tzinfo=UTC))
     assert set(files) == {"task.md", "walkthrough.md", "reports/equity.png",
                           "reports/drawdown.png"}
     assert all(files[p].startswith(b"\x89PNG") for p in files if p.endswith(".png"))
@@ -259,6 +261,9 @@ def test_report_returns_backlog_walkthrough_and_plots() -> None:
     assert "## Latest cycle: c0003 (merged)" in page
     assert "![Equity of main and the branch](reports/equity.png)" in page
     assert page.count("| c000") == 3
+    # The page and the history date a cycle by when it ran, never by the data's clock.
+    assert "after cycle c0003 on 2026-11-22" in page
+    assert re.search(r"\| c0003 +\| 2026-11-22 \|", page)
 
 
 def test_report_without_curves_writes_no_plot_and_keeps_a_goal_not_met() -> None:

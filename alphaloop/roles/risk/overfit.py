@@ -1,6 +1,6 @@
 """Overfitting guards: veto "improvements" that are noise.
 
-Three tests, each from ``policies/risk.toml`` ``[overfitting]``:
+Four tests, with thresholds from ``policies/risk.toml`` ``[overfitting]``:
 
 - the deflated Sharpe ratio of the branch's in-sample returns, deflated by every trial
   the ledger has recorded (the variance of their per-period Sharpe ratios and their

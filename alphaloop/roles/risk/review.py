@@ -36,9 +36,6 @@ from alphaloop.sandbox import SandboxError
 
 __all__ = ["HOLDOUT_READS_WARNING", "RiskOfficer", "TrialHistory"]
 
-#: Smallest walk-forward reward gain that counts as an improvement (not rounding noise).
-MIN_IMPROVEMENT = 1e-4
-
 #: After this many reads the held-out window is reported as worn out.
 HOLDOUT_READS_WARNING = 20
 
@@ -116,7 +113,7 @@ class RiskOfficer:
         main_folds = fold_scores(results["main", "in_sample"], windows.folds, lam)
         fold_reward = {"branch": float(np.mean([f.reward for f in branch_folds] or [np.nan])),
                        "main": float(np.mean([f.reward for f in main_folds] or [np.nan]))}
-        if not fold_reward["branch"] > fold_reward["main"] + MIN_IMPROVEMENT:
+        if not fold_reward["branch"] > fold_reward["main"] + policy.overfitting.min_reward_gain:
             findings.append(Finding(
                 check="performance.walk_forward", severity=Severity.RESTRICT,
                 message=f"walk-forward reward {fold_reward['branch']:.3f} does not improve on "
