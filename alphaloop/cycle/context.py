@@ -103,7 +103,8 @@ class CycleContext:
             review=review, space=space, trials=trials, tried=history.tried,
             lam=self.evaluator.settings.reward_lambda, exclude=self.search_exclude,
             structural_every=self.options.structural_every,
-            cycle_number=int(self.cycle_id[1:]), sources=sources, task=task)
+            cycle_number=int(self.cycle_id[1:]), sources=sources, task=task,
+            autonomy_limit=self.policies.merge.human_approval.max_parameter_change)
         if hypothesis is None:
             return None
         values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}

@@ -11,7 +11,7 @@ import pytest
 
 from alphaloop.checks.ast_policy import check_strategy_package
 from alphaloop.contract import PortfolioState, validate_weights
-from alphaloop.cycle.records import ParamEdit, PerformanceReview, RunMetrics
+from alphaloop.cycle.records import Hypothesis, ParamEdit, PerformanceReview, RunMetrics
 from alphaloop.data import SyntheticConfig, SyntheticSource
 from alphaloop.policy import load_policies
 from alphaloop.roles.quant.edit import EditError, apply_edits
@@ -112,6 +112,31 @@ def test_choose_hypothesis_describes_the_change() -> None:
     every = {c.key for c in propose_candidates(SPACE, set())}
     assert choose_hypothesis(review=_review(), space=SPACE, trials=[], tried=every,
                              lam=5.0) is None
+
+
+def test_moves_that_merge_without_a_human_come_first() -> None:
+    numeric = ParamSpace(specs={k: v for k, v in SPACE.specs.items() if k != "METHOD"},
+                         values={k: v for k, v in SPACE.values.items() if k != "METHOD"})
+    # The history pulls hard toward a much larger TILT: the unconstrained search proposes
+    # the 30% step, which the merge policy would send to a human.
+    trials = [Trial(key=f"t{i}", values={**numeric.values, "TILT": t}, reward=r)
+              for i, (t, r) in enumerate([(0.3, 0.0), (0.5, 0.3), (0.65, 0.9)])]
+
+    def choose(tried: set[str], limit: float | None) -> Hypothesis:
+        found = choose_hypothesis(review=_review(), space=numeric, trials=trials,
+                                  tried=tried, lam=5.0, autonomy_limit=limit)
+        assert found is not None
+        return found
+
+    assert choose(set(), None).edits[0].relative_change == pytest.approx(0.3)
+    within = choose(set(), 0.2)
+    assert within.edits[0].relative_change <= 0.2 and within.search["needs_human"] is False
+    # Once every small move is tried, a larger one is proposed and says it needs a human.
+    small = {c.key for c in propose_candidates(numeric, set())
+             if c.edits[0].relative_change <= 0.2}
+    gated = choose(small, 0.2)
+    assert gated.edits[0].relative_change > 0.2 and gated.search["needs_human"] is True
+    assert "needs a human's approval" in gated.rationale
 
 
 def _finsage_copy(tmp_path: Path) -> Path:

@@ -31,8 +31,18 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug[:limit].rstrip("-") or "change"
 
 
+def _autonomous(c: Candidate, limit: float | None) -> bool:
+    """Whether the merge policy lets this move merge without a human (numeric moves of at
+    most ``limit`` of their value; a switch of a choice always needs one)."""
+    if limit is None:
+        return True
+    return all((change := e.relative_change) is not None and change <= limit
+               for e in c.edits)
+
+
 def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
-                    trials: Sequence[Trial], lam: float, considered: int) -> Hypothesis:
+                    trials: Sequence[Trial], lam: float, considered: int,
+                    autonomy_limit: float | None) -> Hypothesis:
     edit = c.edits[0]
     spec = space.specs[edit.name]
     direction = ("switch" if spec.kind == "choice" else
@@ -42,6 +52,11 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
     why = [f"{edit.name}: {spec.description}."]
     if c.prior > 0:
         why.append("The review points here: " + "; ".join(review.diagnosis) + ".")
+    needs_human = not _autonomous(c, autonomy_limit)
+    if needs_human:
+        why.append(f"Every move the merge policy lets merge alone (at most "
+                   f"{autonomy_limit:.0%} of a value) near main has been tried, so this "
+                   "one needs a human's approval.")
     if len(trials) >= 2:
         effect = (f"Surrogate estimate of the in-sample reward: {c.mean:.3f} +/- {c.std:.3f} "
                   f"(main {review.reward:.3f}, best seen "
@@ -56,7 +71,8 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
         edits=list(c.edits),
         search={"policy": "gaussian-process expected improvement",
                 "acquisition": c.acquisition, "prior": c.prior, "mean": c.mean,
-                "std": c.std, "trials_observed": len(trials), "candidates": considered})
+                "std": c.std, "trials_observed": len(trials), "candidates": considered,
+                "needs_human": needs_human})
 
 
 def _from_structural(change: StructuralChange, review: PerformanceReview) -> Hypothesis:
@@ -71,8 +87,14 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                       tried: set[str], lam: float, exclude: Sequence[str] = (),
                       structural_every: int = 3, cycle_number: int = 1,
                       sources: dict[str, str] | None = None,
-                      task: TaskRef | None = None) -> Hypothesis | None:
-    """The next hypothesis, or None when the whole neighbourhood has been tried."""
+                      task: TaskRef | None = None,
+                      autonomy_limit: float | None = None) -> Hypothesis | None:
+    """The next hypothesis, or None when the whole neighbourhood has been tried.
+
+    ``autonomy_limit`` is the merge policy's largest relative move of a tunable that
+    merges without a human: moves within it are proposed first, so an unattended loop
+    keeps going; larger ones (and switches of a choice) come once those are exhausted.
+    """
     if sources is not None and structural_every and cycle_number % structural_every == 0:
         for change in applicable_changes(sources, review.diagnosis):
             if change_key(patch_name=change.name) not in tried:
@@ -87,5 +109,7 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     ranked = rank_candidates(space, candidates, trials)
     if not ranked:
         return None
-    hypothesis = _from_candidate(ranked[0], space, review, trials, lam, len(ranked))
+    ranked.sort(key=lambda c: not _autonomous(c, autonomy_limit))  # stable: keeps the ranking
+    hypothesis = _from_candidate(ranked[0], space, review, trials, lam, len(ranked),
+                                 autonomy_limit)
     return hypothesis.model_copy(update={"task_id": task.id if task else None})

@@ -25,7 +25,9 @@ from alphaloop.roles.quant.space import ParamSpace, ParamSpec
 
 __all__ = ["Candidate", "Trial", "change_key", "propose_candidates", "rank_candidates"]
 
-#: Relative steps tried for numeric tunables: within the 20% human-approval rule first.
+#: Relative steps tried for numeric tunables. The 30% moves pass the default merge
+#: policy's 20% human-approval rule, so the Quant proposes them only once the smaller
+#: ones near main are tried (see ``choose_hypothesis``).
 STEPS = (-0.15, 0.15, -0.10, 0.10, -0.30, 0.30)
 
 
