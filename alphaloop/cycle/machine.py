@@ -111,7 +111,7 @@ class CycleRunner:
         return CycleSummary(
             cycle_id=self.ctx.cycle_id, outcome=self.outcome or Outcome.FAILED,
             task_id=plan.task.id if plan and plan.task else None,
-            hypothesis=hypothesis.statement if hypothesis else None,
+            hypothesis=hypothesis.headline if hypothesis else None,
             pr_number=impl.pr_number if impl else None, message=self.message,
             timings=dict(self.timings))
 
@@ -173,7 +173,7 @@ class CycleRunner:
         if decision.allowed:
             hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
             review: RiskReviewRecord = self.records[Stage.RISK_REVIEW]
-            message = (f"{hypothesis.statement} (#{pr.number})\n\n{hypothesis.rationale}\n\n"
+            message = (f"{hypothesis.headline} (#{pr.number})\n\n{hypothesis.description}\n\n"
                        f"Risk: {review.summary}\n\nAlphaLoop-Cycle: {ctx.cycle_id}\n"
                        f"AlphaLoop-PR: {pr.number}\nAlphaLoop-Head: {impl.head_sha}\n")
             sha = ctx.forge.merge(pr.number, message=message,

@@ -150,11 +150,24 @@ class Hypothesis(_Record):
     statement: str
     rationale: str
     expected_effect: str
+    title: str = Field(default="", description="one line for PR titles, commit subjects "
+                                               "and tables (default: the statement)")
     edits: list[ParamEdit] = Field(default_factory=list)
     patch_name: str | None = None
     patch: str | None = Field(default=None, description="unified diff for a code change")
     search: dict[str, Any] = Field(default_factory=dict)
     task_id: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """The hypothesis in one line: its title, or the statement when it has none."""
+        return self.title or self.statement
+
+    @property
+    def description(self) -> str:
+        """Statement and rationale, for the body of a commit message."""
+        lead = "" if self.statement == self.headline else self.statement + "\n\n"
+        return lead + self.rationale
 
 
 class Implementation(_Record):

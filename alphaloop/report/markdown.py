@@ -1,9 +1,10 @@
 """Small helpers that write readable markdown: aligned tables and formatted figures.
 
 Numbers are shown the way a reviewer reads them: fractions of wealth (returns,
-volatility, drawdown, VaR) as percents, ratios (Sharpe, Calmar, reward) with two
-decimals, annual turnover as a multiple per year. A missing or undefined figure is
-``n/a``, never ``nan``.
+volatility, drawdown, VaR) as percents with two decimals, ratios (Sharpe, Calmar,
+reward) with three, annual turnover as a multiple per year. The loop trades in small
+gains, so metrics keep enough digits for a change between two runs to show. A missing
+or undefined figure is ``n/a``, never ``nan``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ PERCENT_METRICS: frozenset[str] = frozenset({
 """Metrics that are fractions of wealth, shown as percents."""
 
 Align = Literal["left", "right"]
+
+RATIO_DIGITS = 3
+PERCENT_DIGITS = 2
 
 
 def _finite(value: float | None) -> bool:
@@ -65,12 +69,12 @@ def format_percent(value: float | None, digits: int = 1) -> str:
 def format_metric(name: str, value: float | None) -> str:
     """``value`` formatted for the metric ``name`` (percent, ratio or turnover)."""
     if name in PERCENT_METRICS:
-        return format_percent(value)
+        return format_percent(value, PERCENT_DIGITS)
     if name == "turnover":
         return "n/a" if not _finite(value) else f"{format_number(value)}x/yr"
     if name == "n_days":
         return "n/a" if not _finite(value) else f"{int(value or 0):,}"
-    return format_number(value)
+    return format_number(value, RATIO_DIGITS)
 
 
 def format_delta(name: str, before: float | None, after: float | None) -> str:
@@ -82,11 +86,11 @@ def format_delta(name: str, before: float | None, after: float | None) -> str:
     if math.isinf(change) or math.isnan(change):
         return "n/a"
     if name in PERCENT_METRICS:
-        text = format_number(100.0 * change, 1) + " pp"
+        text = format_number(100.0 * change, PERCENT_DIGITS) + " pp"
     elif name == "turnover":
         text = format_number(change) + "x/yr"
     else:
-        text = format_number(change)
+        text = format_number(change, RATIO_DIGITS)
     return text if text.startswith("-") else "+" + text
 
 

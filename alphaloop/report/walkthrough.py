@@ -268,14 +268,14 @@ def _ratio_pair(entry: CycleEntry, window: str, name: str) -> str:
     branch = entry.metrics("branch", window)  # type: ignore[arg-type]
     if main is None and branch is None:
         return "-"
-    return _arrow(format_number(getattr(main, name) if main else None),
-                  format_number(getattr(branch, name) if branch else None))
+    return _arrow(format_metric(name, getattr(main, name) if main else None),
+                  format_metric(name, getattr(branch, name) if branch else None))
 
 
 def _history(history: Sequence[CycleEntry]) -> list[str]:
     rows = []
     for entry in reversed(history):
-        hypothesis = entry.hypothesis.statement if entry.hypothesis else (
+        hypothesis = entry.hypothesis.headline if entry.hypothesis else (
             entry.summary.hypothesis if entry.summary and entry.summary.hypothesis else "-")
         rows.append([entry.cycle_id, str(entry.day or "-"), entry.task_id or "-",
                      shorten(hypothesis, 60), entry.outcome.value if entry.outcome else "-",

@@ -102,12 +102,12 @@ def test_the_latest_cycle_shows_its_story_and_figures(page: str) -> None:
     assert re.search(r"\| `strategy/risk/controller\.py` \| +\+2 \| +-1 \|", latest)
     row = next(line for line in latest.splitlines() if line.startswith("| max_drawdown"))
     assert [c.strip() for c in row.strip("|").split("|")] == [
-        "max_drawdown", "20.0%", "14.0%", "-6.0 pp", "12.0%", "10.0%", "-2.0 pp"]
+        "max_drawdown", "20.00%", "14.00%", "-6.00 pp", "12.00%", "10.00%", "-2.00 pp"]
     row = next(line for line in latest.splitlines() if line.startswith("| reward, walk"))
     assert [c.strip() for c in row.strip("|").split("|")] == [
-        "reward, walk-forward folds", "0.25", "0.50", "+0.25", "", "", ""]
+        "reward, walk-forward folds", "0.250", "0.500", "+0.250", "", "", ""]
     row = next(line for line in latest.splitlines() if line.startswith("| reward, whole"))
-    assert [c.strip() for c in row.strip("|").split("|")][1:4] == ["0.00", "0.50", "+0.50"]
+    assert [c.strip() for c in row.strip("|").split("|")][1:4] == ["0.000", "0.500", "+0.500"]
     assert "The Quant aims at its mean over the walk-forward folds" in latest
     assert "deflated Sharpe probability 0.97" in latest
     assert "probability of backtest overfitting 21.0%, over 3 trials" in latest
@@ -139,7 +139,7 @@ def test_history_lists_every_cycle_newest_first(page: str) -> None:
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[1:3] == ["2024-04-03", "T-001"]
     assert cells[3].startswith("Halve risky exposure faster in drawdowns")
-    assert cells[4:] == ["merged", "0.25 → 0.50", "0.61 → 0.74"]
+    assert cells[4:] == ["merged", "0.250 → 0.500", "0.610 → 0.740"]
     assert [c.strip() for c in rows[2].strip("|").split("|")][4] == "vetoed"
 
 
@@ -167,12 +167,13 @@ def test_an_idle_cycle_renders_without_a_change(make_cycle: MakeCycle) -> None:
 
 
 def test_formatting_helpers() -> None:
-    assert format_metric("max_drawdown", 0.1234) == "12.3%"
+    assert format_metric("max_drawdown", 0.12345) == "12.35%"
     assert format_metric("sharpe", float("nan")) == "n/a"
     assert format_metric("turnover", 4.126) == "4.13x/yr"
     assert format_number(-0.001) == "0.00"
-    assert format_delta("annual_return", 0.05, 0.071) == "+2.1 pp"
-    assert format_delta("sharpe", 1.2, 0.9) == "-0.30"
+    assert format_delta("annual_return", 0.05, 0.071) == "+2.10 pp"
+    assert format_delta("sharpe", 1.2, 0.9) == "-0.300"
+    assert format_metric("reward", 0.3408) == "0.341"
     assert format_delta("sharpe", None, 0.9) == "n/a"
     text = table(["a", "num"], [["x|y", 1.5], ["long cell", 10]], ["left", "right"])
     assert text.splitlines() == ["| a         | num |", "| --------- | --: |",

@@ -202,7 +202,7 @@ def test_tasks_whose_goal_the_latest_review_meets_are_done() -> None:
     parsed = parse_task_file(text)
     assert parsed.task("T-001").status == "done" and parsed.task("T-003").status == "done"
     assert record.task is not None and record.task.id == "T-002"
-    assert "T-001 done: goal `max_drawdown < 15%` met (max_drawdown 12.0%)" in record.reason
+    assert "T-001 done: goal `max_drawdown < 15%` met (max_drawdown 12.00%)" in record.reason
 
 
 def test_a_task_whose_pr_waits_for_a_human_is_skipped() -> None:

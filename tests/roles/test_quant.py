@@ -109,9 +109,41 @@ def test_choose_hypothesis_describes_the_change() -> None:
     assert hypothesis is not None and hypothesis.kind == "parameters"
     [edit] = hypothesis.edits
     assert edit.name in hypothesis.statement and hypothesis.slug
+    # The one-line headline (PR titles, commit subjects) is the move itself.
+    assert hypothesis.headline == hypothesis.title
+    assert hypothesis.headline.endswith(f"{edit.name} from {edit.old!r} to {edit.new!r}")
+    assert hypothesis.statement.startswith(hypothesis.headline + " to lift")
     every = {c.key for c in propose_candidates(SPACE, set())}
     assert choose_hypothesis(review=_review(), space=SPACE, trials=[], tried=every,
                              lam=5.0) is None
+
+
+def test_a_move_back_to_a_measured_point_is_not_proposed() -> None:
+    # main moved TILT from 0.55 to 0.5; going back to 0.55 would measure a known point.
+    trials = [Trial(key="old-main", values={**SPACE.values, "TILT": 0.55}, reward=0.1),
+              Trial(key="main", values=dict(SPACE.values), reward=0.2)]
+    back = next(c for c in propose_candidates(SPACE, set())
+                if c.edits[0].name == "TILT" and c.edits[0].new == 0.55)
+    others = {c.key for c in propose_candidates(SPACE, set())} - {back.key}
+    assert choose_hypothesis(review=_review(), space=SPACE, trials=trials, tried=others,
+                             lam=5.0) is None
+    assert choose_hypothesis(review=_review(), space=SPACE, trials=trials[1:],
+                             tried=others, lam=5.0).key == back.key
+
+
+def test_a_tunable_moved_before_loses_some_of_its_pull() -> None:
+    review = _review(focus={"TILT": 1.0, "LOOKBACK": 0.6})
+
+    def first_move(trials: list[Trial]) -> str:
+        found = choose_hypothesis(review=review, space=SPACE, trials=trials, tried=set(),
+                                  lam=5.0)
+        assert found is not None
+        return found.edits[0].name
+
+    assert first_move([]) == "TILT"
+    # One measured point already moved TILT: the review's second pointer gets its turn.
+    assert first_move([Trial(key="old", values={**SPACE.values, "TILT": 0.4}, reward=0.1)]) \
+        == "LOOKBACK"
 
 
 def test_moves_that_merge_without_a_human_come_first() -> None:

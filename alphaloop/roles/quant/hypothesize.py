@@ -3,13 +3,15 @@
 The parametric hypotheses come from the calibration search (:mod:`.search`); structural
 ones (code patches, :mod:`.structural`) are proposed when the diagnosis points at a
 weakness a tunable cannot fix and the patch has not been tried. Nothing tried before is
-proposed again: every change has a key, and the ledger remembers the keys.
+proposed again: every change has a key, and the ledger remembers the keys; nor is a move
+back to a parameter vector already measured (such as an earlier ``main``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
 from alphaloop.roles.quant.review import task_focus
@@ -31,6 +33,18 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug[:limit].rstrip("-") or "change"
 
 
+def _point(values: Mapping[str, float | int | str]) -> tuple[tuple[str, object], ...]:
+    """A parameter vector as a comparable key (floats to 9 significant digits)."""
+    return tuple(sorted((k, float(f"{v:.9g}") if isinstance(v, float) else v)
+                        for k, v in values.items()))
+
+
+def _moves(trials: Sequence[Trial], values: Mapping[str, float | int | str]) -> Counter[str]:
+    """How many measured points differ from ``values`` in each tunable."""
+    return Counter(name for t in trials for name, value in t.values.items()
+                   if name in values and _point({name: value}) != _point({name: values[name]}))
+
+
 def _autonomous(c: Candidate, limit: float | None) -> bool:
     """Whether the merge policy lets this move merge without a human (numeric moves of at
     most ``limit`` of their value; a switch of a choice always needs one)."""
@@ -47,8 +61,8 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
     spec = space.specs[edit.name]
     direction = ("switch" if spec.kind == "choice" else
                  "raise" if float(edit.new) > float(edit.old) else "lower")
-    statement = (f"{direction.capitalize()} {edit.name} from {edit.old!r} to {edit.new!r} "
-                 f"to lift the walk-forward reward (Sharpe - {lam:g} x max drawdown)")
+    title = f"{direction.capitalize()} {edit.name} from {edit.old!r} to {edit.new!r}"
+    statement = f"{title} to lift the walk-forward reward (Sharpe - {lam:g} x max drawdown)"
     why = [f"{edit.name}: {spec.description}."]
     if c.prior > 0:
         why.append("The review points here: " + "; ".join(review.diagnosis) + ".")
@@ -57,17 +71,21 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
         why.append(f"Every move the merge policy lets merge alone (at most "
                    f"{autonomy_limit:.0%} of a value) near main has been tried, so this "
                    "one needs a human's approval.")
-    if len(trials) >= 2:
-        effect = (f"Surrogate estimate of the in-sample reward: {c.mean:.3f} +/- {c.std:.3f} "
-                  f"(main {review.reward:.3f}, best seen "
+    if len(trials) >= 2 and c.mean > review.reward:
+        effect = (f"Surrogate estimate of the walk-forward reward: {c.mean:.3f} +/- "
+                  f"{c.std:.3f} (main {review.reward:.3f}, best seen "
                   f"{max(t.reward for t in trials):.3f}).")
+    elif len(trials) >= 2:
+        effect = (f"The surrogate expects no gain here ({c.mean:.3f} +/- {c.std:.3f} against "
+                  f"main's {review.reward:.3f}): the move explores a tunable the review "
+                  "points at, and Risk judges it on folds and held-out data.")
     else:
         effect = (f"No history near this point yet; main's walk-forward reward is "
                   f"{review.reward:.3f}. Expected: a small change of either sign, "
                   "judged by Risk on folds and held-out data.")
     return Hypothesis(
         key=c.key, kind="parameters", slug=slugify(f"{direction}-{edit.name}"),
-        statement=statement, rationale=" ".join(why), expected_effect=effect,
+        statement=statement, title=title, rationale=" ".join(why), expected_effect=effect,
         edits=list(c.edits),
         search={"policy": "gaussian-process expected improvement",
                 "acquisition": c.acquisition, "prior": c.prior, "mean": c.mean,
@@ -105,7 +123,12 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     focus = dict(review.focus)  # what the review saw, 0-1 ...
     for name, weight in task_focus(task.goal if task else "").items():
         focus[name] = focus.get(name, 0.0) + weight  # ... plus what the task asks for
-    candidates = propose_candidates(usable, tried, focus)
+    moved = _moves(trials, space.values)  # ... less for a tunable tried again and again
+    focus = {name: weight / (1 + moved[name]) for name, weight in focus.items()}
+    # A move back to a point already measured (an earlier main, say) teaches nothing.
+    seen = {_point(t.values) for t in trials}
+    candidates = [c for c in propose_candidates(usable, tried, focus)
+                  if _point({**space.values, **{e.name: e.new for e in c.edits}}) not in seen]
     ranked = rank_candidates(space, candidates, trials)
     if not ranked:
         return None

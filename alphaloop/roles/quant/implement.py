@@ -65,10 +65,10 @@ def implement(repo: GitRepo, forge: Forge, hypothesis: Hypothesis, *, cycle_id: 
     head = repo.branch_sha(branch) or base_sha
     if head == base_sha:
         _write_change(worktree, hypothesis)
-        message = (f"{hypothesis.statement}\n\n{hypothesis.rationale}\n\n"
+        message = (f"{hypothesis.headline}\n\n{hypothesis.description}\n\n"
                    f"AlphaLoop-Cycle: {cycle_id}\nAlphaLoop-Hypothesis: {hypothesis.key}\n")
         head = repo.commit_all(worktree, message, identity)
-    pr = forge.open_pr(title=f"[{cycle_id}] {hypothesis.statement}"[:120],
+    pr = forge.open_pr(title=f"[{cycle_id}] {hypothesis.headline}"[:120],
                        body=_pr_body(hypothesis, cycle_id), head_branch=branch,
                        base_branch=base_branch, author_role="quant",
                        labels=("alphaloop", f"hypothesis:{hypothesis.kind}"))
