@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.cycle.records import Hypothesis, Outcome, RiskReviewRecord, Stage
-from alphaloop.roles.quant.search import Trial
+from alphaloop.roles.quant.search import Trial, point_key
 
 __all__ = ["CycleHistory", "TrialHistory", "read_history"]
 
@@ -46,8 +46,14 @@ class CycleHistory(BaseModel):
 
 
 def read_history(entries: Iterable[Mapping[str, Any]]) -> CycleHistory:
-    """Fold ledger entries (oldest first) into what the next cycle needs."""
+    """Fold ledger entries (oldest first) into what the next cycle needs.
+
+    The search's trials are the parameter points measured on the walk-forward folds:
+    each parameter branch and the ``main`` it started from. A merged code change makes
+    them stale (the same parameters now run other code), so they start again after one.
+    """
     history = CycleHistory()
+    trials: dict[tuple[tuple[str, object], ...], Trial] = {}  # by point: the latest wins
     for entry in entries:
         records = entry.get("records", {})
         history.cycles += 1
@@ -73,12 +79,28 @@ def read_history(entries: Iterable[Mapping[str, Any]]) -> CycleHistory:
                 if in_sample is not None:
                     history.risk.trial_sharpes.append(in_sample.sharpe / _PER_PERIOD)
                     history.risk.trial_shas.append(review.head_sha)
-                walk = review.branch_metrics.get("walk_forward")
-                if isinstance(values, dict) and walk is not None and math.isfinite(walk.reward):
-                    history.trials.append(Trial(key=hypothesis.key, values=values,
-                                                reward=walk.reward))
+                if hypothesis.kind == "parameters" and isinstance(values, dict):
+                    trials.update(_measured(hypothesis, values, review,
+                                            str(raw_impl.get("base_sha", ""))))
             elif raw_impl.get("head_sha"):
                 history.risk.trial_shas.append(raw_impl["head_sha"])
         outcome = summary.get("outcome", Outcome.FAILED.value)
+        if raw_hypothesis and raw_hypothesis.get("kind") == "patch" \
+                and outcome == Outcome.MERGED.value:
+            trials.clear()
         history.outcomes.append((summary.get("task_id"), outcome, reasons))
+    history.trials = list(trials.values())
     return history
+
+
+def _measured(hypothesis: Hypothesis, values: dict[str, Any], review: RiskReviewRecord,
+              base_sha: str) -> dict[tuple[tuple[str, object], ...], Trial]:
+    """The branch's point and its base's, each with its walk-forward reward."""
+    base = {**values, **{e.name: e.old for e in hypothesis.edits}}
+    out = {}
+    for key, point, metrics in ((f"main:{base_sha}", base, review.main_metrics),
+                                (hypothesis.key, values, review.branch_metrics)):
+        walk = metrics.get("walk_forward")
+        if walk is not None and math.isfinite(walk.reward):
+            out[point_key(point)] = Trial(key=key, values=point, reward=walk.reward)
+    return out

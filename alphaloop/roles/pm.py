@@ -114,8 +114,12 @@ class ProjectManager:
     # -- plan -------------------------------------------------------------------------
     def plan(self, task_text: str, ledger_entries: LedgerInput,
              open_prs: Iterable[PullRequest], *, cycle_id: str, base_branch: str,
-             base_sha: str, clock: date, deadlock_vetoes: int) -> tuple[PlanRecord, str]:
+             base_sha: str, clock: date, deadlock_vetoes: int,
+             today: date | None = None) -> tuple[PlanRecord, str]:
         """Pick this cycle's task; returns the plan and the updated ``task.md`` text.
+
+        ``clock`` is the data's date (the last day the cycle may see); ``today`` (default:
+        the UTC date now) dates what the PM writes into ``task.md``, such as escalations.
 
         Raises :class:`~alphaloop.report.taskfile.TaskFileError` when ``task.md`` breaks
         the format (the file is a human's; the PM never rewrites one it cannot read).
@@ -124,7 +128,8 @@ class ProjectManager:
         history = [e for e in load_history(ledger_entries) if e.cycle_id != cycle_id]
         prs = [pr for pr in open_prs if pr.state == "open"]
         text, notes = self._close_met_goals(task_text, history)
-        text, escalations = self._escalate(text, history, deadlock_vetoes, cycle_id, clock)
+        text, escalations = self._escalate(text, history, deadlock_vetoes, cycle_id,
+                                           today or datetime.now(UTC).date())
         notes += [f"{e.task_id} escalated to a human after {e.vetoes} vetoes in a row"
                   for e in escalations]
         waiting = {task: pr for pr, task in waiting_for_human(history, prs) if task}
@@ -169,7 +174,7 @@ class ProjectManager:
         return text, notes
 
     def _escalate(self, text: str, history: Sequence[CycleEntry], threshold: int,
-                  cycle_id: str, clock: date) -> tuple[str, list[Escalation]]:
+                  cycle_id: str, today: date) -> tuple[str, list[Escalation]]:
         escalations = []
         for task in parse_task_file(text, self.task_path).open_tasks():
             vetoed = deadlocked_cycles(task.id, history, threshold)
@@ -177,7 +182,7 @@ class ProjectManager:
                 continue
             reasons = [f"{e.cycle_id}: {shorten(e.veto_reason(), 200)}" for e in vetoed]
             escalations.append(Escalation(task_id=task.id, vetoes=len(vetoed), reasons=reasons))
-            note = (f"{clock.isoformat()} by {cycle_id}: vetoed {len(vetoed)} cycles in a row, "
+            note = (f"{today.isoformat()} by {cycle_id}: vetoed {len(vetoed)} cycles in a row, "
                     "a human must decide (change the task or the approach, then set status "
                     "back to todo). " + " | ".join(reasons))
             text = set_status(text, task.id, "blocked", path=self.task_path)

@@ -41,6 +41,7 @@ from alphaloop.sandbox import open_sandbox
 BASE = "a" * 40
 HEAD = "b" * 40
 CLOCK = date(2024, 4, 26)
+TODAY = date(2026, 11, 22)
 BACKLOG = """\
 # Backlog
 
@@ -118,7 +119,8 @@ def _pr(number: int, *, labels: tuple[str, ...] = ()) -> PullRequest:
 def _plan(text: str, ledger: Sequence[dict[str, Any]] = (), prs: Sequence[PullRequest] = (),
           *, cycle: int = 99, threshold: int = 3):
     return ProjectManager().plan(text, ledger, prs, cycle_id=f"c{cycle:04d}", base_branch="main",
-                                 base_sha=BASE, clock=CLOCK, deadlock_vetoes=threshold)
+                                 base_sha=BASE, clock=CLOCK, deadlock_vetoes=threshold,
+                                 today=TODAY)
 
 
 def _diff(before: str, after: str) -> list[str]:
@@ -156,11 +158,12 @@ def test_three_vetoes_in_a_row_escalate_instead_of_looping() -> None:
                                              "c0003: VaR 3.3% above 3%"]
     task = parse_task_file(text).task("T-001")
     assert task.status == "blocked"
-    assert task.escalations[0].startswith("2024-04-26 by c0004: vetoed 3 cycles in a row")
+    # dated the day the PM wrote it, not by the data's clock
+    assert task.escalations[0].startswith("2026-11-22 by c0004: vetoed 3 cycles in a row")
     assert "c0002: VaR 3.2% above 3%" in task.escalations[0]
     changes = _diff(BACKLOG, text)
     assert changes[:2] == ["- - status: todo\n", "+ - status: blocked\n"]
-    assert changes[2].startswith("+ - escalated: 2024-04-26 by c0004")
+    assert changes[2].startswith("+ - escalated: 2026-11-22 by c0004")
     assert changes[3:] == ["- - status: todo\n", "+ - status: in-progress\n"]  # T-003 picked
     assert "T-001 escalated to a human after 3 vetoes" in record.reason
 

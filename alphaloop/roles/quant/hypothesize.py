@@ -19,6 +19,7 @@ from alphaloop.roles.quant.search import (
     Candidate,
     Trial,
     change_key,
+    point_key,
     propose_candidates,
     rank_candidates,
 )
@@ -33,16 +34,11 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug[:limit].rstrip("-") or "change"
 
 
-def _point(values: Mapping[str, float | int | str]) -> tuple[tuple[str, object], ...]:
-    """A parameter vector as a comparable key (floats to 9 significant digits)."""
-    return tuple(sorted((k, float(f"{v:.9g}") if isinstance(v, float) else v)
-                        for k, v in values.items()))
-
-
 def _moves(trials: Sequence[Trial], values: Mapping[str, float | int | str]) -> Counter[str]:
     """How many measured points differ from ``values`` in each tunable."""
     return Counter(name for t in trials for name, value in t.values.items()
-                   if name in values and _point({name: value}) != _point({name: values[name]}))
+                   if name in values
+                   and point_key({name: value}) != point_key({name: values[name]}))
 
 
 def _autonomous(c: Candidate, limit: float | None) -> bool:
@@ -126,9 +122,9 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     moved = _moves(trials, space.values)  # ... less for a tunable tried again and again
     focus = {name: weight / (1 + moved[name]) for name, weight in focus.items()}
     # A move back to a point already measured (an earlier main, say) teaches nothing.
-    seen = {_point(t.values) for t in trials}
+    seen = {point_key(t.values) for t in trials}
     candidates = [c for c in propose_candidates(usable, tried, focus)
-                  if _point({**space.values, **{e.name: e.new for e in c.edits}}) not in seen]
+                  if point_key({**space.values, **{e.name: e.new for e in c.edits}}) not in seen]
     ranked = rank_candidates(space, candidates, trials)
     if not ranked:
         return None

@@ -23,7 +23,8 @@ from scipy.stats import norm
 from alphaloop.cycle.records import ParamEdit
 from alphaloop.roles.quant.space import ParamSpace, ParamSpec
 
-__all__ = ["Candidate", "Trial", "change_key", "propose_candidates", "rank_candidates"]
+__all__ = ["Candidate", "Trial", "change_key", "point_key", "propose_candidates",
+           "rank_candidates"]
 
 #: Relative steps tried for numeric tunables. The 30% moves pass the default merge
 #: policy's 20% human-approval rule, so the Quant proposes them only once the smaller
@@ -56,6 +57,12 @@ def change_key(edits: Iterable[ParamEdit] = (), patch_name: str | None = None) -
     """Identity of a change: the same edits (or patch) give the same key."""
     body = {"edits": sorted((e.name, e.new) for e in edits), "patch": patch_name}
     return hashlib.sha256(json.dumps(body, default=str).encode()).hexdigest()[:16]
+
+
+def point_key(values: Mapping[str, float | int | str]) -> tuple[tuple[str, object], ...]:
+    """A parameter vector as a comparable key (floats to 9 significant digits)."""
+    return tuple(sorted((k, float(f"{v:.9g}") if isinstance(v, float) else v)
+                        for k, v in values.items()))
 
 
 def _moved(spec: ParamSpec, value: float | int | str, step: float) -> float | int | None:
