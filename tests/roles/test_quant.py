@@ -71,6 +71,9 @@ def test_candidates_stay_in_range_and_are_never_repeated() -> None:
             assert spec.low <= float(edit.new) <= spec.high and edit.new != edit.old
             if spec.kind == "int":
                 assert isinstance(edit.new, int)
+    odd = ParamSpace(specs=SPACE.specs, values={**SPACE.values, "TILT": 0.5234})
+    moves = [c.edits[0].new for c in propose_candidates(odd, set()) if c.edits[0].name == "TILT"]
+    assert moves and all(float(f"{m:.3g}") == m for m in moves)  # as a person writes them
     tried = {c.key for c in candidates[:3]}
     again = propose_candidates(SPACE, tried=tried)
     assert not tried & {c.key for c in again}

@@ -77,9 +77,11 @@ def _moved(spec: ParamSpec, value: float | int | str, step: float) -> float | in
         if not spec.low <= rounded <= spec.high:
             return None
         return int(rounded)
+    # A value a person would write (0.614, not 0.614125), still inside the range.
+    target = min(max(float(f"{target:.3g}"), spec.low), spec.high)
     if math.isclose(target, base, rel_tol=1e-9, abs_tol=1e-12):
         return None
-    return float(f"{target:.6g}")
+    return target
 
 
 def propose_candidates(space: ParamSpace, tried: set[str],
