@@ -10,6 +10,7 @@ formatting, so the page never shows a figure the harness did not produce.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -229,6 +230,25 @@ def _decision(entry: CycleEntry) -> list[str]:
     return out
 
 
+def _attribution(attribution: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """Where main's in-sample return came from, in three lines."""
+    parts = (
+        ("asset_class", "Return by asset class (annualised contribution)",
+         lambda v: format_percent(v, 2), None),
+        ("expert", "Expert tilts (average change of their class's weight)",
+         lambda v: format_number(100 * v, 2) + " pp", None),
+        ("factor", "Strongest factor exposures of the holdings (z-scores)",
+         lambda v: format_number(v, 2), 5),
+    )
+    lines = []
+    for key, label, fmt, limit in parts:
+        values = {k: v for k, v in attribution.get(key, {}).items() if math.isfinite(v)}
+        ranked = sorted(values.items(), key=lambda kv: -abs(kv[1]))[:limit]
+        if ranked:
+            lines.append(f"- {label}: " + ", ".join(f"{k} {fmt(v)}" for k, v in ranked))
+    return ["Attribution of main (in-sample):", "", *lines, ""] if lines else []
+
+
 def _latest(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
     outcome = entry.outcome.value if entry.outcome else "unfinished"
     out = [f"## Latest cycle: {entry.cycle_id} ({outcome})", ""]
@@ -242,6 +262,8 @@ def _latest(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
     if entry.quant_review is not None and entry.quant_review.diagnosis:
         out += ["What the Quant saw in main (in-sample):", ""]
         out += [f"- {shorten(d, 200)}" for d in entry.quant_review.diagnosis] + [""]
+    if entry.quant_review is not None:
+        out += _attribution(entry.quant_review.attribution)
     hypothesis = entry.hypothesis
     if hypothesis is not None:
         out += ["### Hypothesis", "", f"> {shorten(hypothesis.statement, 400)}", "",

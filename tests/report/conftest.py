@@ -49,7 +49,8 @@ def cycle_envelope(number: int, *, task_id: str | None = "T-001", outcome: Outco
                    walk_forward: tuple[float, float] = (0.25, 0.5),  # rewards: main, branch
                    holdout: tuple[float, float] | None = (0.61, 0.74),
                    edits: Sequence[ParamEdit] = (), patch: str | None = None,
-                   findings: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+                   findings: Sequence[dict[str, Any]] = (),
+                   attribution: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     """A cycle's ledger envelope as JSON-able dict, built from the real record models."""
     cid = f"c{number:04d}"
     clock = date(2024, 4, 26)
@@ -63,7 +64,8 @@ def cycle_envelope(number: int, *, task_id: str | None = "T-001", outcome: Outco
     if task is not None:
         records["quant_review"] = PerformanceReview(
             sha=SHA_MAIN, tree_hash="c" * 40, data_hash="d" * 16, metrics=main_in, folds=[],
-            reward=main_in.reward, attribution={}, diagnosis=["drawdown above the trigger"],
+            reward=main_in.reward, attribution=attribution or {},
+            diagnosis=["drawdown above the trigger"],
             cached=False, duration_s=1.0)
         records["hypothesis"] = Hypothesis(
             key=f"k{number}", kind="patch" if patch else "parameters", slug=f"try-{number}",

@@ -114,6 +114,26 @@ def test_the_latest_cycle_shows_its_story_and_figures(page: str) -> None:
     assert "Merged into `main` as `eeeeeeee`" in latest and "Outcome: **merged**" in latest
 
 
+def test_the_attribution_of_main_is_shown_largest_first(make_cycle: MakeCycle) -> None:
+    attribution = {
+        "asset_class": {"stocks": 0.0432, "bonds": 0.0103, "crypto": -0.0297},
+        "expert": {"Bond Expert": 0.0093, "Stock Expert": -0.0038},
+        "factor": {f"stocks.f{i}": i / 10 for i in range(7)},
+    }
+    history = load_history([make_cycle(1, outcome=Outcome.VETOED, attribution=attribution)])
+    latest = render_walkthrough(history=history).split("## Latest cycle", 1)[1]
+    lines = latest.split("Attribution of main (in-sample):", 1)[1].strip().splitlines()[:3]
+    assert lines == [
+        "- Return by asset class (annualised contribution): stocks 4.32%, crypto -2.97%, "
+        "bonds 1.03%",
+        "- Expert tilts (average change of their class's weight): Bond Expert 0.93 pp, "
+        "Stock Expert -0.38 pp",
+        "- Strongest factor exposures of the holdings (z-scores): stocks.f6 0.60, "
+        "stocks.f5 0.50, stocks.f4 0.40, stocks.f3 0.30, stocks.f2 0.20"]
+    bare = render_walkthrough(history=load_history([make_cycle(1, outcome=Outcome.VETOED)]))
+    assert "Attribution of main" not in bare
+
+
 def test_every_review_is_listed_with_its_findings(page: str) -> None:
     reviews = page.split("### Reviews", 1)[1].split("###", 1)[0]
     rows = [line for line in reviews.splitlines() if line.startswith("| ")][2:]
