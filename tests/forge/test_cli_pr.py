@@ -84,8 +84,12 @@ def test_a_repository_without_a_forge_is_explained(app: typer.Typer, cli_repo: G
 
 
 def test_a_plain_folder_is_not_a_repository(app: typer.Typer, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["pr", "list", "--repo", str(tmp_path)])
+    # A long path with brackets: printed as typed (no markup eaten) and on one line.
+    folder = tmp_path / ("[bold]research[red]-" + "x" * 90)
+    folder.mkdir()
+    result = CliRunner().invoke(app, ["pr", "list", "--repo", str(folder)])
     assert result.exit_code == 1 and "not inside a git repository" in result.stderr
+    assert f"{folder} is not inside a git repository" in result.stderr.splitlines()[0]
 
 
 def test_list_and_show(app: typer.Typer, cli_repo: GitRepo) -> None:
