@@ -242,6 +242,20 @@ def _cvar(r: np.ndarray, alpha: float) -> float:
     return float(-np.mean(np.partition(r, cut)[: cut + 1]))
 
 
+def _tail(ordered: np.ndarray, alpha: float) -> tuple[float, float]:
+    """VaR and CVaR at ``alpha`` from returns sorted ascending (one sort serves both).
+
+    VaR interpolates linearly between order statistics, as ``np.quantile`` does.
+    """
+    position = alpha * (ordered.size - 1)
+    low = int(position)
+    high = min(low + 1, ordered.size - 1)
+    t = position - low
+    a, b = float(ordered[low]), float(ordered[high])
+    quantile = b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
+    return -quantile, float(-np.mean(ordered[: low + 1]))
+
+
 def _check_alpha(alpha: float) -> None:
     if not 0.0 < alpha < 1.0:
         raise MetricsError(f"tail probability alpha must lie in (0, 1), got {alpha}")
@@ -360,6 +374,8 @@ def compute_metrics(
         if np.any(traded < 0.0):
             raise MetricsError("turnover must be non-negative (a sum of absolute trades)")
         annual_turnover = float(np.mean(traded) * periods_per_year)
+    ordered = np.sort(r)
+    (var_95, cvar_95), (var_99, cvar_99) = _tail(ordered, 0.05), _tail(ordered, 0.01)
     values: dict[str, Any] = {
         "total_return": _total_return(r),
         "annual_return": _annual_return(r, periods_per_year),
@@ -368,10 +384,7 @@ def compute_metrics(
         "sortino": _sortino_ratio(r, periods_per_year),
         "max_drawdown": _max_drawdown(r),
         "calmar": _calmar_ratio(r, periods_per_year),
-        "var_95": _value_at_risk(r, 0.05),
-        "cvar_95": _cvar(r, 0.05),
-        "var_99": _value_at_risk(r, 0.01),
-        "cvar_99": _cvar(r, 0.01),
+        "var_95": var_95, "cvar_95": cvar_95, "var_99": var_99, "cvar_99": cvar_99,
         "skew": _skew(r),
         "excess_kurtosis": _kurtosis(r),
         "turnover": annual_turnover,

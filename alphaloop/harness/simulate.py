@@ -125,6 +125,7 @@ class _Run:
         self.data_hash = data_hash
         self.first, self.last = first, last
         self.schedule = rebalance_positions(data.dates, first, last, config.frequency)
+        self.positions: list[int] = self.schedule.tolist()
         self.prices = data.prices
         self.tickers = data.tickers
         self.rate = config.costs.rate
@@ -147,9 +148,9 @@ class _Run:
         ledger.upto = to
         if start > to:
             return float(ledger.values[to - self.first])
-        block = _sum(self.prices[start:to + 1] * ledger.units, axis=1)
+        block = ledger.values[start - self.first:to + 1 - self.first]  # filled in place
+        _sum(self.prices[start:to + 1] * ledger.units, axis=1, out=block)
         block += ledger.cash
-        ledger.values[start - self.first:to + 1 - self.first] = block
         # A holding period is a few dozen days: plain min/max over a list beat NumPy here.
         listed = block.tolist()
         low = min(listed)
@@ -164,7 +165,7 @@ class _Run:
         return listed[-1]
 
     def _decide(self, j: int) -> None:
-        ledger, position = self.ledger, int(self.schedule[j])
+        ledger, position = self.ledger, self.positions[j]
         value = self._advance(position)
         price = self.prices[position]
         drifted = ledger.units * price / value
