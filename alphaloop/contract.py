@@ -144,29 +144,30 @@ class MarketView:
         as_of: np.datetime64,
         assets: tuple[AssetInfo, ...],
         index: Mapping[str, int],
+        rows: slice,
         dates: np.ndarray,
         prices: np.ndarray,
         volumes: np.ndarray,
         fundamentals: Mapping[str, np.ndarray],
         macro: Mapping[str, np.ndarray],
     ) -> MarketView:
-        """Build a view from rows of an already validated panel, skipping the checks.
+        """Build a view from ``rows`` of an already validated panel, skipping the checks.
 
         For trusted callers only (:meth:`alphaloop.data.panel.MarketData.view`): the
-        panel has checked shapes, order and uniqueness once, and ``dates`` ends at
-        ``as_of``. Every array is still copied, so the view shares no memory with the
-        panel; ``index`` (ticker -> column) must be read-only, since views share it.
+        panel has checked shapes, order and uniqueness once, and ``rows`` ends at
+        ``as_of``. Every array is copied, so the view shares no memory with the panel;
+        ``index`` (ticker -> column) must be read-only, since views share it.
         """
         view = cls.__new__(cls)
         view._as_of = as_of
         view._as_of_stamp = None
         view._assets = assets
         view._index = index
-        view._dates = _frozen_rows(dates)
-        view._prices = _frozen_rows(prices)
-        view._volumes = _frozen_rows(volumes)
-        view._fundamentals = {k: _frozen_rows(v) for k, v in fundamentals.items()}
-        view._macro = {k: _frozen_rows(v) for k, v in macro.items()}
+        view._dates = _frozen_rows(dates[rows])
+        view._prices = _frozen_rows(prices[rows])
+        view._volumes = _frozen_rows(volumes[rows])
+        view._fundamentals = {k: _frozen_rows(v[rows]) for k, v in fundamentals.items()}
+        view._macro = {k: _frozen_rows(v[rows]) for k, v in macro.items()}
         return view
 
     @staticmethod

@@ -103,14 +103,10 @@ class MarketData:
         if not 0 <= position < self.n_days:
             raise DataError(f"{self.source}: day {position} is outside the data")
         start = 0 if lookback is None else max(0, position + 1 - int(lookback))
-        stop = position + 1
         stamps, index = self._view_parts()
         return MarketView._from_rows(
-            stamps[position], self.assets, index, stamps[start:stop],
-            self.prices[start:stop], self.volumes[start:stop],
-            {k: v[start:stop] for k, v in self.fundamentals.items()},
-            {k: v[start:stop] for k, v in self.macro.items()},
-        )
+            stamps[position], self.assets, index, slice(start, position + 1), stamps,
+            self.prices, self.volumes, self.fundamentals, self.macro)
 
     def _view_parts(self) -> tuple[np.ndarray, Mapping[str, int]]:
         """The dates as ``datetime64[ns]`` and a read-only ticker -> column map, built once."""

@@ -220,11 +220,7 @@ def _calmar_ratio(r: np.ndarray, periods_per_year: float = 252) -> float:
 def value_at_risk(returns: ArrayLike, alpha: float = 0.05) -> float:
     """Historical one-period VaR at tail probability ``alpha``, as a positive loss."""
     _check_alpha(alpha)
-    return _value_at_risk(_returns(returns), alpha)
-
-
-def _value_at_risk(r: np.ndarray, alpha: float) -> float:
-    return float(-np.quantile(r, alpha))
+    return _tail(np.sort(_returns(returns)), alpha)[0]
 
 
 def cvar(returns: ArrayLike, alpha: float = 0.05) -> float:
@@ -234,12 +230,7 @@ def cvar(returns: ArrayLike, alpha: float = 0.05) -> float:
     than :func:`value_at_risk` and always includes the single worst period.
     """
     _check_alpha(alpha)
-    return _cvar(_returns(returns), alpha)
-
-
-def _cvar(r: np.ndarray, alpha: float) -> float:
-    cut = int((r.size - 1) * alpha)
-    return float(-np.mean(np.partition(r, cut)[: cut + 1]))
+    return _tail(np.sort(_returns(returns)), alpha)[1]
 
 
 def _tail(ordered: np.ndarray, alpha: float) -> tuple[float, float]:

@@ -24,6 +24,7 @@ __all__ = [
     "LLMExpertAnswer",
     "LLMRecommendation",
     "ask_expert",
+    "json_text",
     "parse_answer",
 ]
 
@@ -85,7 +86,7 @@ class LLMExpertAnswer(BaseModel):
         return value.strip().lower() if isinstance(value, str) else value
 
 
-def _json_text(text: str) -> str:
+def json_text(text: str) -> str:
     """The JSON object inside ``text``: a fenced block if any, else first ``{`` to last ``}``."""
     fenced = _FENCE.search(text)
     if fenced:
@@ -98,7 +99,7 @@ def _json_text(text: str) -> str:
 
 def parse_answer(text: str) -> LLMExpertAnswer:
     """Validate an LLM answer; raises ``ValueError`` (or pydantic's subclass) if invalid."""
-    return LLMExpertAnswer.model_validate_json(_json_text(text))
+    return LLMExpertAnswer.model_validate_json(json_text(text))
 
 
 def _describe(error: Exception) -> str:

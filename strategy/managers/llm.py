@@ -12,29 +12,19 @@ why. Errors raised by the client itself propagate.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from strategy.experts.llm import LLMClient
+from strategy.experts.llm import LLMClient, json_text
 
 __all__ = ["LLMClient", "ask_json", "extract_json"]
 
 T = TypeVar("T", bound=BaseModel)
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
-
-
 def extract_json(text: str) -> Any:
     """The JSON object in ``text``: a fenced block if any, else first ``{`` to last ``}``."""
-    fenced = _FENCE.search(text)
-    if fenced:
-        text = fenced.group(1)
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        raise ValueError("the answer holds no JSON object")
-    return json.loads(text[start:end + 1])
+    return json.loads(json_text(text))
 
 
 def _describe(error: Exception) -> str:

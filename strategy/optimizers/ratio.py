@@ -25,7 +25,7 @@ import numpy as np
 
 from strategy.optimizers.projection import project_to_bounds
 from strategy.optimizers.qp import solve_budget_qp
-from strategy.optimizers.smooth import kkt_violation, minimize_with_budget
+from strategy.optimizers.smooth import kkt_violation, minimize_with_budget, secant_level
 
 __all__ = ["RatioSolution", "maximize_ratio"]
 
@@ -123,12 +123,7 @@ def maximize_ratio(
         settled = moved <= _STEP_TOLERANCE * max(budget, 1.0)
         implied = _implied_aversion(a, covariance, w)
         gap = implied - level
-        proposal = implied
-        if previous is not None and gap != previous[1]:
-            secant = level - gap * (level - previous[0]) / (gap - previous[1])
-            if np.isfinite(secant) and secant > 0.0:
-                proposal = secant
-        previous, level = (level, gap), proposal
+        previous, level = (level, gap), secant_level(level, gap, implied, previous)
     objective = _negative_ratio(a, covariance, max(abs(ratio), 1e-12))
     if settled and kkt_violation(objective(w)[1], w, lower, upper) <= _KKT_TOLERANCE:
         return RatioSolution(w, ratio, True, iteration)

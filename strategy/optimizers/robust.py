@@ -30,7 +30,7 @@ from strategy.optimizers.estimation import nearest_positive_definite
 from strategy.optimizers.problem import MethodOutcome, Problem
 from strategy.optimizers.qp import solve_budget_qp
 from strategy.optimizers.result import OptimizationError
-from strategy.optimizers.smooth import kkt_violation, minimize_with_budget
+from strategy.optimizers.smooth import kkt_violation, minimize_with_budget, secant_level
 
 __all__ = ["DEFAULT_OBSERVATIONS", "robust"]
 
@@ -106,12 +106,7 @@ def robust(
         w, value = step.weights, new_value
         implied = _penalty_weight(uncertainty, omega, w)
         gap = implied - weight
-        proposal = implied
-        if previous is not None and gap != previous[1]:
-            secant = weight - gap * (weight - previous[0]) / (gap - previous[1])
-            if np.isfinite(secant) and secant > 0.0:
-                proposal = secant
-        previous, weight = (weight, gap), proposal
+        previous, weight = (weight, gap), secant_level(weight, gap, implied, previous)
     details["iterations"] = iteration
     if settled and kkt_violation(objective(w)[1], w, problem.lower,
                                  problem.upper) <= _KKT_TOLERANCE:

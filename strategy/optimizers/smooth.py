@@ -18,7 +18,7 @@ from scipy.optimize import Bounds, OptimizeResult, minimize
 
 from strategy.optimizers.projection import project_to_bounds
 
-__all__ = ["SmoothSolution", "kkt_violation", "minimize_with_budget"]
+__all__ = ["SmoothSolution", "kkt_violation", "minimize_with_budget", "secant_level"]
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 _AT_BOUND = 1e-8
@@ -117,3 +117,19 @@ def _slsqp(objective: Objective, start: np.ndarray, lower: np.ndarray, upper: np
     return minimize(objective, start, jac=True, method="SLSQP", bounds=Bounds(lower, upper),
                     constraints=[constraint],
                     options={"maxiter": max(max_iterations, 1), "ftol": tolerance})
+
+
+def secant_level(level: float, gap: float, implied: float,
+                 previous: tuple[float, float] | None) -> float:
+    """The next guess for a positive fixed point ``level = implied(level)``.
+
+    ``gap`` is ``implied - level`` at the current guess and ``previous`` the (level, gap)
+    pair before it. The secant through the two pairs finds where the gap vanishes; without
+    a usable secant (first step, flat gap, or a non-positive root) the implied level is
+    taken as the next guess.
+    """
+    if previous is not None and gap != previous[1]:
+        secant = level - gap * (level - previous[0]) / (gap - previous[1])
+        if np.isfinite(secant) and secant > 0.0:
+            return secant
+    return implied

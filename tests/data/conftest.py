@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
+from support.fake_clock import FakeClock
 
 from alphaloop.data import MarketData, SyntheticConfig, SyntheticSource
 from alphaloop.data.fmp import FMPClient, FMPConfig
@@ -139,21 +140,6 @@ class FakeFMP:
                 return
 
         return Handler
-
-
-class FakeClock:
-    """A clock whose ``sleep`` advances time instantly and records each wait."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from support.fake_clock import FakeClock
 
 from alphaloop.data import DataError
 from alphaloop.data._http_cache import cache_key
@@ -25,21 +26,6 @@ from alphaloop.data.fmp import (
     FMPSource,
     fmp_symbol,
 )
-
-
-class _Clock:
-    """A clock whose ``sleep`` only moves time forward (the fixture ``clock`` is the same)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -211,7 +197,7 @@ def test_client_keeps_to_the_rate_limit(fake_fmp, fmp_config, clock, new_client)
 @given(gaps=st.lists(st.floats(0, 30, allow_nan=False), min_size=1, max_size=60),
        limit=st.integers(1, 5))
 def test_rate_limiter_never_exceeds_its_window(gaps, limit) -> None:
-    clock = _Clock()
+    clock = FakeClock(start=0.0)
     limiter = RateLimiter(limit, 60.0, clock=clock, sleep=clock.sleep)
     stamps = []
     for gap in gaps:
@@ -225,7 +211,7 @@ def test_rate_limiter_never_exceeds_its_window(gaps, limit) -> None:
 
 
 def test_rate_limiter_does_not_wait_below_the_limit() -> None:
-    clock = _Clock()
+    clock = FakeClock(start=0.0)
     limiter = RateLimiter(750, clock=clock, sleep=clock.sleep)
     for _ in range(750):
         limiter.acquire()

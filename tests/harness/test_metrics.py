@@ -247,11 +247,15 @@ def test_drawdown_and_tail_invariants(r: np.ndarray) -> None:
 @given(_returns_strategy)
 def test_the_record_tails_are_the_tail_functions(r: np.ndarray) -> None:
     # compute_metrics sorts once for all four tail figures; they must be the very
-    # figures value_at_risk and cvar give (np.quantile and np.partition).
+    # figures value_at_risk and cvar give, and those NumPy's quantile and the mean of
+    # the worst floor((n - 1) * alpha) + 1 returns.
     m = compute_metrics(r)
     for alpha, var_, cvar_ in ((0.05, m.var_95, m.cvar_95), (0.01, m.var_99, m.cvar_99)):
         assert var_ == pytest.approx(value_at_risk(r, alpha), rel=1e-12, abs=1e-15)
         assert cvar_ == pytest.approx(cvar(r, alpha), rel=1e-12, abs=1e-15)
+        assert var_ == pytest.approx(-np.quantile(r, alpha), rel=1e-12, abs=1e-15)
+        worst = np.sort(r)[: int((r.size - 1) * alpha) + 1]
+        assert cvar_ == pytest.approx(-worst.mean(), rel=1e-12, abs=1e-15)
 
 
 @given(_returns_strategy)
