@@ -113,7 +113,8 @@ class CycleContext:
 
     def ledger_entry(self, records: Mapping[str, Mapping[str, Any]],
                      created: datetime | None = None) -> tuple[str, bytes]:
-        entry = LedgerEntry.create(self.cycle_id, records, created=created)
+        previous = self.ledger_entries[-1]["digest"] if self.ledger_entries else None
+        entry = LedgerEntry.create(self.cycle_id, records, created=created, previous=previous)
         return Ledger.relative_path(self.cycle_id), entry.to_bytes()
 
     def commit_to_base(self, files: Mapping[str, bytes], message: str) -> str:

@@ -1,12 +1,15 @@
 """The ledger: one verified JSON file per finished cycle, and the store of a running one.
 
 The ledger is the audit trail and the memory of the loop. Each cycle the PM commits
-``ledger/cycles/cNNNN.json`` to the base branch: an envelope holding every stage's record
-and a SHA-256 digest of its canonical JSON. :class:`Ledger` reads them back in cycle
-order and refuses - with :class:`LedgerCorrupt` naming the file and the problem - any
-entry that is not valid JSON, has an unknown format, a digest that does not match (it was
-edited after it was written), a cycle id that differs from its file name, or a gap in the
-numbering. The format is documented in ``docs/ledger.md``.
+``ledger/cycles/cNNNN.json`` to the base branch: an envelope holding every stage's record,
+the digest of the previous entry (a hash chain) and a SHA-256 digest of its canonical
+JSON. :class:`Ledger` reads them back in cycle order and refuses - with
+:class:`LedgerCorrupt` naming the file and the problem - any entry that is not valid JSON,
+has an unknown format, a digest that does not match (it was edited after it was written),
+a link that does not match the entry before it (an older entry was edited and its digest
+recomputed), a cycle id that differs from its file name, or a gap in the numbering. The
+format is documented in ``docs/ledger.md``; ``alphaloop audit verify`` cross-checks the
+chain against git history and the forge.
 
 While a cycle runs, each finished stage's record is kept in :class:`RunStore` under
 ``.git/alphaloop/runs/cNNNN/`` (written atomically), so a killed cycle resumes after its
@@ -33,6 +36,7 @@ from pydantic_core import PydanticSerializationError
 __all__ = [
     "LEDGER_DIR",
     "LEDGER_FORMAT",
+    "LEGACY_LEDGER_FORMAT",
     "RUN_FORMAT",
     "Ledger",
     "LedgerCorrupt",
@@ -46,14 +50,17 @@ __all__ = [
     "digest_of",
 ]
 
-LEDGER_FORMAT = "alphaloop-ledger/1"
+LEDGER_FORMAT = "alphaloop-ledger/2"
+#: The first format: the same envelope without the ``previous`` link. Still readable.
+LEGACY_LEDGER_FORMAT = "alphaloop-ledger/1"
 RUN_FORMAT = "alphaloop-run/1"
 LEDGER_DIR = "ledger/cycles"
 
 _CYCLE_ID = re.compile(r"^c(\d{4,})$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TEXT_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
-_ENVELOPE_KEYS = {"format", "cycle_id", "created", "records", "digest"}
+_ENVELOPE_KEYS = {"format", "cycle_id", "created", "previous", "records", "digest"}
+_LEGACY_KEYS = _ENVELOPE_KEYS - {"previous"}
 
 
 class LedgerError(Exception):
@@ -123,23 +130,26 @@ def _write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 
 
 class LedgerEntry(BaseModel):
-    """One cycle's ledger file: every stage's record, sealed by a digest."""
+    """One cycle's ledger file: every stage's record, chained and sealed by a digest."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format: Literal["alphaloop-ledger/1"] = LEDGER_FORMAT
+    format: Literal["alphaloop-ledger/2", "alphaloop-ledger/1"] = LEDGER_FORMAT
     cycle_id: str = Field(pattern=_CYCLE_ID.pattern)
     created: AwareDatetime
+    previous: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$",
+                                 description="digest of the entry before (None for c0001)")
     records: dict[str, dict[str, Any]]
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
 
     @classmethod
     def create(cls, cid: str, records: Mapping[str, Mapping[str, Any]], *,
-               created: datetime | None = None) -> LedgerEntry:
+               created: datetime | None = None, previous: str | None = None) -> LedgerEntry:
         """Seal ``records`` (stage name -> JSON-able dict) for cycle ``cid``.
 
-        Values are stored as pydantic dumps them to JSON: datetimes as ISO strings,
-        tuples as lists, NaN and infinities as null.
+        ``previous`` is the digest of the entry before (None for the first cycle). Values
+        are stored as pydantic dumps them to JSON: datetimes as ISO strings, tuples as
+        lists, NaN and infinities as null.
         """
         cycle_number(cid)
         for stage in records:
@@ -147,7 +157,7 @@ class LedgerEntry(BaseModel):
                 raise LedgerError(f"stage name {stage!r} must be lower-case letters, digits, "
                                   f"'_' or '-'.")
         envelope = {"format": LEDGER_FORMAT, "cycle_id": cid,
-                    "created": created or datetime.now(UTC),
+                    "created": created or datetime.now(UTC), "previous": previous,
                     "records": {k: dict(v) for k, v in records.items()}, "digest": "0" * 64}
         draft = cls.model_validate(envelope)
         try:
@@ -171,11 +181,12 @@ class LedgerEntry(BaseModel):
             raise corrupt(f"not valid JSON ({error})") from None
         if not isinstance(raw, dict):
             raise corrupt("not a JSON object")
-        if set(raw) != _ENVELOPE_KEYS:
-            raise corrupt(f"keys {sorted(raw)} are not the envelope's {sorted(_ENVELOPE_KEYS)}")
-        if raw["format"] != LEDGER_FORMAT:
-            raise corrupt(f"format {raw['format']!r} is not {LEDGER_FORMAT!r}; it was written "
-                          f"by another version of AlphaLoop")
+        if raw.get("format") not in (LEDGER_FORMAT, LEGACY_LEDGER_FORMAT):
+            raise corrupt(f"format {raw.get('format')!r} is not {LEDGER_FORMAT!r}; it was "
+                          f"written by another version of AlphaLoop")
+        keys = _ENVELOPE_KEYS if raw["format"] == LEDGER_FORMAT else _LEGACY_KEYS
+        if set(raw) != keys:
+            raise corrupt(f"keys {sorted(raw)} are not the envelope's {sorted(keys)}")
         try:
             digest = digest_of(raw)
         except ValueError as error:
@@ -196,9 +207,16 @@ class LedgerEntry(BaseModel):
     def number(self) -> int:
         return cycle_number(self.cycle_id)
 
+    def envelope(self) -> dict[str, Any]:
+        """The entry as stored: a legacy (format 1) entry has no ``previous`` key."""
+        plain = self.model_dump(mode="json")
+        if self.format == LEGACY_LEDGER_FORMAT:
+            plain.pop("previous")
+        return plain
+
     def to_bytes(self) -> bytes:
         """The file's bytes: indented JSON with sorted keys, for readable diffs."""
-        text = json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True,
+        text = json.dumps(self.envelope(), indent=2, sort_keys=True,
                           ensure_ascii=False, allow_nan=False)
         return (text + "\n").encode("utf-8")
 
@@ -240,8 +258,9 @@ class Ledger:
                                     f"missing: the ledger jumps to {cycle_id(number)}. Restore "
                                     f"it from git (`git log --stat -- {LEDGER_DIR}`).")
             path = numbered[number]
-            entries.append(LedgerEntry.parse(path.read_bytes(),
-                                             file_name=f"{LEDGER_DIR}/{path.name}"))
+            entry = LedgerEntry.parse(path.read_bytes(), file_name=f"{LEDGER_DIR}/{path.name}")
+            _check_link(entry, entries[-1] if entries else None)
+            entries.append(entry)
         return entries
 
     def verify(self) -> int:
@@ -251,6 +270,11 @@ class Ledger:
     def last(self) -> LedgerEntry | None:
         entries = self.entries()
         return entries[-1] if entries else None
+
+    def head_digest(self) -> str | None:
+        """The digest the next entry links to (None for an empty ledger)."""
+        last = self.last()
+        return last.digest if last else None
 
     def next_cycle_id(self) -> str:
         """The id the next cycle will have."""
@@ -268,7 +292,13 @@ class Ledger:
         if entry.cycle_id != expected:
             raise LedgerError(f"cannot append {entry.cycle_id}: the next cycle of this ledger "
                               f"is {expected}.")
-        if entry.digest != digest_of(entry.model_dump(mode="json")):
+        head = entries[-1].digest if entries else None
+        if entry.format == LEDGER_FORMAT and entry.previous != head:
+            raise LedgerError(f"cannot append {entry.cycle_id}: it links to "
+                              f"{entry.previous or 'nothing'}, but the last entry's digest is "
+                              f"{head or 'none (the ledger is empty)'}; create it with "
+                              f"previous=Ledger.head_digest().")
+        if entry.digest != digest_of(entry.envelope()):
             raise LedgerError(f"entry {entry.cycle_id} has a digest that does not match its "
                               f"contents; build it with LedgerEntry.create.")
         path = self.path_for(entry.cycle_id)
@@ -278,6 +308,20 @@ class Ledger:
             raise LedgerError(f"{self.relative_path(entry.cycle_id)} appeared while it was "
                               f"being written: is another cycle running?") from None
         return path
+
+
+def _check_link(entry: LedgerEntry, before: LedgerEntry | None) -> None:
+    """A format-2 entry must name the digest of the entry before it (None for c0001)."""
+    if entry.format != LEDGER_FORMAT:
+        return
+    expected = before.digest if before else None
+    if entry.previous != expected:
+        name = f"{LEDGER_DIR}/{entry.cycle_id}.json"
+        raise LedgerCorrupt(
+            f"ledger file {name}: it links to {entry.previous or 'nothing'} but the entry "
+            f"before it has digest {expected or 'none (it is the first)'}: an earlier entry "
+            f"was changed after this one was written. Restore the ledger from git "
+            f"(`git log -p -- {LEDGER_DIR}`) and run `alphaloop audit verify`.")
 
 
 class RunStore:

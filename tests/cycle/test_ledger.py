@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from alphaloop.cycle.ledger import (
     LEDGER_FORMAT,
+    LEGACY_LEDGER_FORMAT,
     Ledger,
     LedgerCorrupt,
     LedgerEntry,
@@ -38,7 +39,8 @@ def records(n: int) -> dict[str, dict[str, Any]]:
 def filled(root: Path, n: int) -> Ledger:
     ledger = Ledger(root)
     for i in range(1, n + 1):
-        ledger.append(LedgerEntry.create(cycle_id(i), records(i), created=WHEN))
+        ledger.append(LedgerEntry.create(cycle_id(i), records(i), created=WHEN,
+                                         previous=ledger.head_digest()))
     return ledger
 
 
@@ -58,8 +60,8 @@ def test_cycle_ids() -> None:
 
 def test_digest_is_sha256_of_canonical_json_without_the_digest() -> None:
     entry = LedgerEntry.create("c0001", {"plan": {"b": 1, "a": "é"}}, created=WHEN)
-    body = ('{"created":"2024-03-01T12:30:00Z","cycle_id":"c0001","format":"alphaloop-ledger/1",'
-            '"records":{"plan":{"a":"é","b":1}}}')
+    body = ('{"created":"2024-03-01T12:30:00Z","cycle_id":"c0001","format":"alphaloop-ledger/2",'
+            '"previous":null,"records":{"plan":{"a":"é","b":1}}}')
     assert canonical_json(entry.model_dump(mode="json", exclude={"digest"})) == body.encode()
     assert entry.digest == hashlib.sha256(body.encode()).hexdigest()
 
@@ -75,8 +77,39 @@ def test_entries_come_back_in_cycle_order_exactly(tmp_path: Path) -> None:
     assert ledger.path_for("c0004") == path
     assert Ledger.relative_path("c0004") == "ledger/cycles/c0004.json"
     stored = json.loads(path.read_text())
-    assert set(stored) == {"format", "cycle_id", "created", "records", "digest"}
-    assert stored["format"] == LEDGER_FORMAT == "alphaloop-ledger/1"
+    assert set(stored) == {"format", "cycle_id", "created", "previous", "records", "digest"}
+    assert stored["format"] == LEDGER_FORMAT == "alphaloop-ledger/2"
+    assert stored["previous"] == entries[2].digest and entries[0].previous is None
+
+
+def test_an_old_entry_edited_with_its_digest_recomputed_breaks_the_chain(
+        tmp_path: Path) -> None:
+    ledger = filled(tmp_path, 4)
+    path = ledger.path_for("c0002")
+    data = json.loads(path.read_text())
+    data["records"]["risk_review"]["verdict"] = "veto"  # one value changed ...
+    data["digest"] = digest_of(data)  # ... and the digest recomputed to match
+    path.write_text(json.dumps(data, indent=2))
+    with pytest.raises(LedgerCorrupt, match=r"c0003\.json: it links to") as caught:
+        ledger.entries()
+    assert "an earlier entry was changed" in str(caught.value)
+
+
+def test_legacy_entries_without_a_link_are_still_read(tmp_path: Path) -> None:
+    ledger = filled(tmp_path, 2)
+    for cid in ("c0001", "c0002"):
+        path = ledger.path_for(cid)
+        data = json.loads(path.read_text())
+        del data["previous"]
+        data["format"] = LEGACY_LEDGER_FORMAT
+        data["digest"] = digest_of(data)
+        path.write_text(json.dumps(data, indent=2))
+    assert [e.format for e in ledger.entries()] == [LEGACY_LEDGER_FORMAT] * 2
+    ledger.append(LedgerEntry.create("c0003", records(3), created=WHEN,
+                                     previous=ledger.head_digest()))
+    assert ledger.verify() == 3
+    assert json.loads(ledger.path_for("c0001").read_text()).keys() == {
+        "format", "cycle_id", "created", "records", "digest"}
 
 
 def test_an_empty_or_missing_ledger_has_no_entries(tmp_path: Path) -> None:
@@ -97,7 +130,10 @@ def test_append_is_strictly_sequential_and_idempotent(tmp_path: Path) -> None:
         ledger.append(LedgerEntry.create("c0005", records(5), created=WHEN))
     with pytest.raises(LedgerError, match="next cycle of this ledger is c0003"):
         ledger.append(LedgerEntry.create("c0002", records(9), created=WHEN))
-    forged = LedgerEntry.create("c0003", records(3), created=WHEN).model_copy(
+    with pytest.raises(LedgerError, match="links to nothing"):
+        ledger.append(LedgerEntry.create("c0003", records(3), created=WHEN))
+    forged = LedgerEntry.create("c0003", records(3), created=WHEN,
+                                previous=ledger.head_digest()).model_copy(
         update={"records": {"plan": {"task": "other"}}})
     with pytest.raises(LedgerError, match="digest"):
         ledger.append(forged)
