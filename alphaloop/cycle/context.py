@@ -19,8 +19,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from alphaloop.audit.journal import Journal
+from alphaloop.audit.keys import bot_key
 from alphaloop.cycle.history import read_history
-from alphaloop.cycle.ledger import Ledger, LedgerCorrupt, LedgerEntry, LedgerError, RunStore
+from alphaloop.cycle.ledger import (
+    CYCLE_TRAILER,
+    Ledger,
+    LedgerCorrupt,
+    LedgerEntry,
+    LedgerError,
+    RunStore,
+)
 from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
 from alphaloop.data import DataError, open_source
@@ -29,6 +38,7 @@ from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.policy import Policies, PolicyError, load_policies
 from alphaloop.repo import GitError, GitRepo, Identity
+from alphaloop.repo._parse import commits_with_trailer
 from alphaloop.roles.charter import load_charters
 from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.pm import ProjectManager
@@ -116,6 +126,31 @@ class CycleContext:
         previous = self.ledger_entries[-1]["digest"] if self.ledger_entries else None
         entry = LedgerEntry.create(self.cycle_id, records, created=created, previous=previous)
         return Ledger.relative_path(self.cycle_id), entry.to_bytes()
+
+    def landed_report(self, since: str) -> str | None:
+        """The report commit of this cycle if it already reached the base branch.
+
+        A cycle killed after its report commit landed finds it again on ``--resume`` by
+        its ``AlphaLoop-Cycle`` trailer and the ledger entry it carries, instead of
+        committing a second time. Only commits after ``since`` (the base commit the cycle
+        planned on) count, so an older commit of a reused cycle id is never taken for
+        this one.
+        """
+        path = Ledger.relative_path(self.cycle_id)
+        log = self.repo.git("log", "--first-parent", "--format=%x1e%H%x1f%B",
+                            f"{since}..refs/heads/{self.base_branch}").text
+        for sha in commits_with_trailer(log, CYCLE_TRAILER, self.cycle_id):
+            if self.repo.git("cat-file", "-e", f"{sha}:{path}", ok=(0, 128)).status == 0:
+                return sha
+        return None
+
+    def journal_report(self, commit: str) -> None:
+        """Note in the bot's journal (outside history) which entry ``commit`` carried."""
+        raw = self.repo.read_file(commit, Ledger.relative_path(self.cycle_id))
+        entry = LedgerEntry.parse(raw, file_name=Ledger.relative_path(self.cycle_id))
+        Journal(self.repo.common_dir, bot_key()).record(
+            cycle_id=self.cycle_id, digest=entry.digest, commit=commit,
+            branch=self.base_branch)
 
     def commit_to_base(self, files: Mapping[str, bytes], message: str) -> str:
         """Commit ``files`` on top of the base branch as the PM and advance it (ff-only).

@@ -34,6 +34,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import PydanticSerializationError
 
 __all__ = [
+    "CYCLE_TRAILER",
     "LEDGER_DIR",
     "LEDGER_FORMAT",
     "LEGACY_LEDGER_FORMAT",
@@ -55,6 +56,8 @@ LEDGER_FORMAT = "alphaloop-ledger/2"
 LEGACY_LEDGER_FORMAT = "alphaloop-ledger/1"
 RUN_FORMAT = "alphaloop-run/1"
 LEDGER_DIR = "ledger/cycles"
+#: The trailer naming the cycle in every commit a cycle makes to the base branch.
+CYCLE_TRAILER = "AlphaLoop-Cycle"
 
 _CYCLE_ID = re.compile(r"^c(\d{4,})$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")

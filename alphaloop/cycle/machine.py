@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import evaluate_gate
+from alphaloop.cycle.ledger import CYCLE_TRAILER
 from alphaloop.cycle.records import (
     STAGE_ORDER,
     CycleSummary,
@@ -193,6 +194,14 @@ class CycleRunner:
 
     def _report(self) -> ReportRecord:
         ctx = self.ctx
+        plan: PlanRecord = self.records[Stage.PLAN]
+        landed = ctx.landed_report(since=plan.base_sha)
+        if landed is not None:  # committed before a crash: record it, never commit twice
+            ctx.journal_report(landed)
+            return ReportRecord(commit=landed, walkthrough="walkthrough.md",
+                                plots=sorted(p for p in ctx.repo.git(
+                                    "diff-tree", "--no-commit-id", "--name-only", "-r",
+                                    landed).lines() if p.endswith(".png")))
         summary = self._summary()
         records = {stage.value: rec.model_dump(mode="json")
                    for stage, rec in self.records.items() if rec is not None}
@@ -205,10 +214,10 @@ class CycleRunner:
             data=ctx.data, windows=ctx.windows, created=created)
         entry_path, entry_bytes = ctx.ledger_entry(records, created)
         files[entry_path] = entry_bytes
-        message = (f"{ctx.cycle_id}: {summary.outcome.value}"
-                   + (f" - {summary.hypothesis}" if summary.hypothesis else "")
-                   + f"\n\n{summary.message}\n\nAlphaLoop-Cycle: {ctx.cycle_id}\n")
-        commit = ctx.commit_to_base(files, message[:2000])
+        subject = (f"{ctx.cycle_id}: {summary.outcome.value}"
+                   + (f" - {summary.hypothesis}" if summary.hypothesis else ""))
+        body = f"{subject[:200]}\n\n{summary.message}"[:1900]
+        commit = ctx.commit_to_base(files, f"{body}\n\n{CYCLE_TRAILER}: {ctx.cycle_id}\n")
+        ctx.journal_report(commit)
         return ReportRecord(commit=commit, walkthrough="walkthrough.md",
                             plots=sorted(p for p in files if p.endswith(".png")))
-
