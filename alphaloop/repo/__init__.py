@@ -2,8 +2,11 @@
 
 :class:`GitRepo` opens a repository, reads refs, trees and diffs, makes worktrees and
 commits for the bot's roles, squash-merges with plumbing and advances a branch without
-ever losing the user's uncommitted work. :class:`DataBranch` keeps records as files on a
-branch (the local forge uses it). Errors form one tree rooted at :class:`GitError`.
+ever losing the user's uncommitted work, and refuses a merge whose tree is not the
+reviewed one. :func:`materialise_tree` writes a commit's tree to disk exactly as stored
+(no attributes, filters or hooks): the one view of a commit every gate reads.
+:class:`DataBranch` keeps records as files on a branch (the local forge uses it).
+Errors form one tree rooted at :class:`GitError`.
 """
 
 from alphaloop.repo.databranch import DataBranch, Snapshot
@@ -20,11 +23,13 @@ from alphaloop.repo.errors import (
     NothingToCommit,
     RefMoved,
     RefNotFound,
+    TreeMismatch,
     WorktreeError,
 )
 from alphaloop.repo.gitrepo import GitRepo
 from alphaloop.repo.identity import Identity
 from alphaloop.repo.models import AdvanceMode, DiffStat, FileChange, WorktreeInfo
+from alphaloop.repo.tree import MaterialisedTree, TreeEntry, list_tree, materialise_tree
 
 __all__ = [
     "AdvanceMode",
@@ -39,6 +44,7 @@ __all__ = [
     "GitRepo",
     "Identity",
     "LocalChangesOverlap",
+    "MaterialisedTree",
     "MergeConflict",
     "NotARepository",
     "NotFastForward",
@@ -46,6 +52,10 @@ __all__ = [
     "RefMoved",
     "RefNotFound",
     "Snapshot",
+    "TreeEntry",
+    "TreeMismatch",
     "WorktreeError",
     "WorktreeInfo",
+    "list_tree",
+    "materialise_tree",
 ]

@@ -14,6 +14,7 @@ One tree, so callers can catch the family or one member::
     ├── EmptyMerge              a merge would bring no change
     ├── MergeConflict           a merge conflicts; ``paths`` lists the files
     ├── LocalChangesOverlap     uncommitted changes in a checkout stop a fast-forward
+    ├── TreeMismatch            a merge would land something other than what was reviewed
     └── WorktreeError           a worktree cannot be created or removed
 
 Every message names the problem and what to do about it.
@@ -37,6 +38,7 @@ __all__ = [
     "NothingToCommit",
     "RefMoved",
     "RefNotFound",
+    "TreeMismatch",
     "WorktreeError",
 ]
 
@@ -120,6 +122,19 @@ class LocalChangesOverlap(GitError):
             f"Nothing was changed. Commit or stash these changes (git stash), then "
             f"{retry_hint}."
         )
+
+
+class TreeMismatch(GitError):
+    """A merge would land a tree other than the reviewed one; nothing was changed."""
+
+    def __init__(self, head: str, paths: Sequence[str], why: str) -> None:
+        self.head = head
+        self.paths = list(paths)
+        shown = ", ".join(self.paths[:10]) + (" ..." if len(self.paths) > 10 else "")
+        super().__init__(
+            f"refusing to merge {head[:12]}: {why}; these paths differ from what was "
+            f"reviewed: {shown}. Nothing was changed; rebase the branch onto its base and "
+            f"have it reviewed again.")
 
 
 class WorktreeError(GitError):

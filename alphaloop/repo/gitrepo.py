@@ -38,6 +38,7 @@ from alphaloop.repo.errors import (
     WorktreeError,
 )
 from alphaloop.repo.identity import Identity
+from alphaloop.repo.merge_check import verify_squash
 from alphaloop.repo.models import AdvanceMode, DiffStat, WorktreeInfo
 
 __all__ = ["GitRepo"]
@@ -307,14 +308,24 @@ class GitRepo:
             args += ["-p", parent]
         return self.git(*args, "-F", "-", input=message.encode(), env=identity.env()).text
 
+    def merge_tree(self, base: str, head: str) -> tuple[int, list[str]]:
+        """``git merge-tree --write-tree`` of two commits: (status, its NUL fields)."""
+        out = self.git("merge-tree", "--write-tree", "--name-only", "--no-messages", "-z",
+                       base, head, ok=(0, 1), env={"GIT_NO_REPLACE_OBJECTS": "1"})
+        return out.status, out.nul_fields()
+
     def squash_merge(self, branch: str, into: str, message: str, identity: Identity, *,
-                     retry_hint: str = _DEFAULT_RETRY_HINT) -> str:
+                     retry_hint: str = _DEFAULT_RETRY_HINT,
+                     exact_paths: Sequence[str] = ()) -> str:
         """Squash ``branch`` (a branch name or commit) onto branch ``into``; return the commit.
 
         The merge is computed without any work tree (``git merge-tree --write-tree``), the
         squash commit has ``into`` as its only parent, and ``into`` is then moved with
         :meth:`advance_branch`. On conflict nothing changes and :class:`MergeConflict`
-        lists the paths.
+        lists the paths. Before any ref moves the merged tree is checked to be ``into``
+        with exactly the branch's change applied, and equal to the branch's tree under
+        ``exact_paths`` (:func:`~alphaloop.repo.merge_check.verify_squash`):
+        :class:`TreeMismatch` otherwise.
         """
         into_old = self.branch_sha(into)
         if into_old is None:
@@ -322,14 +333,16 @@ class GitRepo:
         head = self.rev_parse(branch)
         if self.is_ancestor(head, into_old):
             raise EmptyMerge(f"{branch} ({head[:12]}) is already contained in {into}.")
-        out = self.git("merge-tree", "--write-tree", "--name-only", "--no-messages", "-z",
-                       into_old, head, ok=(0, 1))
-        tree, conflicts = parse_merge_tree(out.nul_fields())
-        if out.status == 1:
+        status, fields = self.merge_tree(into_old, head)
+        tree, conflicts = parse_merge_tree(fields)
+        if status == 1:
             raise MergeConflict(branch, into, conflicts)
         if tree == self.tree_hash(into_old, ""):
             raise EmptyMerge(f"merging {branch} into {into} would change nothing.")
+        verify_squash(self, base=into_old, head=head, merged_tree=tree, exact=exact_paths)
         sha = self.commit_tree(tree, [into_old], message, identity)
+        if self.tree_hash(sha, "") != tree:
+            raise GitError(f"the merge commit {sha[:12]} does not hold the checked tree.")
         self.advance_branch(into, sha, into_old, retry_hint=retry_hint)
         return sha
 
