@@ -1,11 +1,14 @@
 """Run every deterministic check over the files changed between two commits.
 
 :func:`check_change` is what the Risk role runs first, before any backtest. It reads
-the change from git (``git diff --raw`` between the two commits), exports the head
-commit's tree to a temporary folder (so uncommitted edits in a worktree cannot affect
-the verdict, and the repository is only read), and runs, in order:
+the change from git (``git diff --raw`` between the two commits), writes the head
+commit's tree to a temporary folder exactly as git stores it
+(:func:`~alphaloop.repo.materialise_tree`: no attributes, filters or hooks, so what is
+checked is byte for byte what merges; uncommitted edits in a worktree cannot affect the
+verdict, and the repository is only read), and runs, in order:
 
-- ``paths``       the role may change these paths; no protected path; regular files only
+- ``paths``       the role may change these paths; no protected path; regular files
+                  only; no ``.gitattributes`` or ``.gitmodules``
 - ``ast``         the AST policy over changed strategy files, and no native-code files
 - ``ruff``        over changed Python files, with the repository's root configuration
 - ``bandit``      over changed Python files (``assert`` allowed in tests)
@@ -14,8 +17,6 @@ the verdict, and the repository is only read), and runs, in order:
 
 from __future__ import annotations
 
-import io
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -29,32 +30,20 @@ from alphaloop.checks.ast_policy import (
 from alphaloop.checks.diff import ChangedFile, changed_files
 from alphaloop.checks.findings import CheckReport, Finding
 from alphaloop.checks.formatting import check_formatting_only
-from alphaloop.checks.paths import check_file_modes, check_paths
+from alphaloop.checks.paths import check_file_modes, check_git_metadata, check_paths
 from alphaloop.checks.tools import DEFAULT_TIMEOUT, run_bandit, run_ruff
 from alphaloop.policy import Policies, path_matches
-from alphaloop.repo import GitRepo
+from alphaloop.repo import GitRepo, materialise_tree
 
 __all__ = ["TEST_PATHS", "check_change", "export_tree"]
 
 TEST_PATHS = ("tests/**",)
 
 
-def _regular_only(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
-    """Keep regular files and folders; links and the like are skipped (and blocked by the
-    paths check when a change adds them)."""
-    try:
-        member = tarfile.data_filter(member, destination)
-    except tarfile.FilterError:
-        return None
-    return member if member.isfile() or member.isdir() else None
-
-
 def export_tree(repo: GitRepo, commit: str, destination: Path) -> None:
-    """Write the regular files of ``commit``'s tree into ``destination`` (``git archive``;
-    the repository is only read)."""
-    archive = repo.git("archive", "--format=tar", repo.rev_parse(commit)).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
-        tar.extractall(destination, filter=_regular_only)
+    """Write the regular files of ``commit``'s tree into ``destination`` as stored (see
+    :func:`~alphaloop.repo.materialise_tree`; the repository is only read)."""
+    materialise_tree(repo, commit, destination)
 
 
 def _timed(timings: dict[str, float], name: str,
@@ -87,7 +76,8 @@ def check_change(worktree: Path | str, base_sha: str, head_sha: str, role: str,
     findings: list[Finding] = []
     ran: list[str] = ["paths"]
     findings += _timed(timings, "paths",
-                       lambda: check_paths(paths, role, policies) + check_file_modes(files))
+                       lambda: (check_paths(paths, role, policies) + check_file_modes(files)
+                                + check_git_metadata(files)))
     with tempfile.TemporaryDirectory(prefix="alphaloop-checks-") as tmp:
         root = Path(tmp)
         export_tree(repo, head, root)

@@ -8,7 +8,12 @@ from alphaloop.checks.diff import ChangedFile
 from alphaloop.checks.findings import Finding, Severity
 from alphaloop.policy import Policies, normalize_repo_path, path_matches
 
-__all__ = ["check_file_modes", "check_paths"]
+__all__ = ["GIT_METADATA_FILES", "check_file_modes", "check_git_metadata", "check_paths"]
+
+#: Files that tell git how to read, convert or fetch other files: a change to one could
+#: make what git shows differ from what it stores, so the bot never merges one.
+GIT_METADATA_FILES = {".gitattributes": "git-attributes", ".gitmodules": "git-modules"}
+_ODD_RULES = {"120000": "symlink", "160000": "submodule"}
 
 
 def check_paths(changed_paths: Iterable[str], role: str, policies: Policies) -> list[Finding]:
@@ -61,6 +66,28 @@ def check_file_modes(files: Iterable[ChangedFile]) -> list[Finding]:
                 check="paths", severity=Severity.BLOCK, path=changed.path,
                 message=(f"{changed.path} is a {odd}; changes may only add or modify regular "
                          "files, replace it with a regular file"),
-                evidence={"rule": "file-mode", "mode": changed.new_mode}))
+                evidence={"rule": _ODD_RULES.get(changed.new_mode, "file-mode"),
+                          "mode": changed.new_mode}))
+    return findings
+
+
+def check_git_metadata(files: Iterable[ChangedFile]) -> list[Finding]:
+    """Block a change that adds, edits or deletes a ``.gitattributes`` or ``.gitmodules``.
+
+    Attributes change how git exports, converts, diffs and merges files (``export-subst``
+    can turn a reviewed comment into merged code); modules make git fetch other
+    repositories. Humans change these, never the bot.
+    """
+    findings = []
+    for changed in files:
+        name = changed.path.rsplit("/", 1)[-1]
+        rule = GIT_METADATA_FILES.get(name.lower())
+        if rule is not None:
+            findings.append(Finding(
+                check="paths", severity=Severity.BLOCK, path=changed.path,
+                message=(f"{changed.path} is git metadata ({name}): it changes how git "
+                         "reads other files, so the bot never merges it; drop it from the "
+                         "change (a maintainer edits it by hand)"),
+                evidence={"rule": rule, "status": changed.status}))
     return findings
 

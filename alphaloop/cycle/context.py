@@ -10,8 +10,6 @@ to do, before anything is written.
 
 from __future__ import annotations
 
-import io
-import tarfile
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +35,7 @@ from alphaloop.data.panel import MarketData
 from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.policy import Policies, PolicyError, load_policies
-from alphaloop.repo import GitError, GitRepo, Identity
+from alphaloop.repo import GitError, GitRepo, Identity, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer
 from alphaloop.roles.charter import load_charters
 from alphaloop.roles.evaluation import EvalSettings, Evaluator
@@ -56,14 +54,12 @@ OFFLINE_INERT = ("FACTOR_WEIGHT", "LLM_MAX_RETRIES")
 
 
 def snapshot(repo: GitRepo, sha: str, into: Path) -> Path:
-    """Extract the cycle's inputs at ``sha`` into ``into`` (only paths that exist)."""
+    """Write the cycle's inputs at ``sha`` into ``into`` as stored (only paths that exist)."""
     present = set(repo.git("ls-tree", "--name-only", sha).lines())
     wanted = [p for p in _SNAPSHOT_PATHS if p in present]
     into.mkdir(parents=True, exist_ok=True)
     if wanted:
-        archive = repo.git("archive", "--format=tar", sha, "--", *wanted).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(into, filter="data")
+        materialise_tree(repo, sha, into, paths=wanted)
     return into
 
 

@@ -1,19 +1,18 @@
 """Backtests of a commit's strategy, run in the sandbox and cached.
 
-Both the Quant and Risk evaluate strategy code through :class:`Evaluator`: it exports
-the commit's tree into a cache directory (never the user's checkout, which may hold
-uncommitted edits), runs the strategy behind :class:`~alphaloop.sandbox.SandboxedStrategy`
-while the trusted harness does the accounting, and caches each result by the strategy
-tree hash, the data hash, the window and the settings.
+Both the Quant and Risk evaluate strategy code through :class:`Evaluator`: it writes
+the commit's tree, exactly as stored, into a cache directory (never the user's checkout,
+which may hold uncommitted edits), runs the strategy behind
+:class:`~alphaloop.sandbox.SandboxedStrategy` while the trusted harness does the
+accounting, and caches each result by the strategy tree hash, the data hash, the window
+and the settings.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from alphaloop.data.panel import MarketData
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
 from alphaloop.harness.metrics import max_drawdown, sharpe_ratio
 from alphaloop.harness.windows import Fold
-from alphaloop.repo import GitRepo
+from alphaloop.repo import GitRepo, materialise_tree
 from alphaloop.sandbox import SandboxedStrategy
 from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 
@@ -92,17 +91,19 @@ class Evaluator:
         return self.repo.tree_hash(sha, "strategy")
 
     def checkout(self, sha: str) -> Path:
-        """A read-only export of ``strategy/`` at ``sha`` (shared by equal trees)."""
+        """A read-only copy of ``strategy/`` at ``sha``, exactly as git stores it.
+
+        Written by :func:`~alphaloop.repo.materialise_tree` (no attributes, filters or
+        hooks), so the code that runs is the code the checks read and the merge lands;
+        shared by equal trees.
+        """
         tree = self.strategy_tree(sha)
-        root = self.cache_dir / "trees" / tree
+        root = self.cache_dir / "checkouts" / tree
         if (root / "strategy").is_dir():
             return root
         staging = root.with_name(tree + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        archive = self.repo.git("archive", "--format=tar", sha, "strategy").stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(staging, filter="data")
+        materialise_tree(self.repo, sha, staging, paths=("strategy",))
         staging.rename(root)
         return root
 

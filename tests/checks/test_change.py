@@ -156,3 +156,49 @@ def test_unknown_role_and_commit_are_errors(git_repo: GitRepo, policies: Policie
         check_change(git_repo.work_tree, head, head, "intern", policies)
     with pytest.raises(RefNotFound):
         check_change(git_repo.work_tree, "no-such-branch", head, "quant", policies)
+
+
+HOSTILE = '_G = "$Format:%x22#$"; import socket as s\n'
+
+
+@pytest.mark.parametrize(("attributes", "files"), [
+    ("engine.py export-subst\n", {"strategy/engine.py": HOSTILE}),
+    ("engine.py export-ignore\n", {"strategy/engine.py": HOSTILE}),
+])
+def test_export_attributes_neither_hide_code_nor_crash(
+        git_repo: GitRepo, commit: Commit, policies: Policies, attributes: str,
+        files: dict[str, str]) -> None:
+    base = git_repo.head_sha()
+    head = commit({"strategy/.gitattributes": attributes, **files})
+    report = check_change(git_repo.work_tree, base, head, "quant", policies)
+    found = located(report)
+    assert ("paths", "strategy/.gitattributes", None, 3) in found
+    [meta] = [f for f in report.findings if f.path == "strategy/.gitattributes"]
+    assert meta.evidence["rule"] == "git-attributes"
+    # the AST policy read the stored line, not what git archive would have made of it
+    assert ("ast.imports", "strategy/engine.py", 1, 3) in found
+
+
+def test_gitmodules_and_submodules_are_blocked(git_repo: GitRepo, commit: Commit,
+                                               policies: Policies) -> None:
+    base = git_repo.head_sha()
+    commit({".gitmodules": '[submodule "v"]\n\tpath = strategy/v\n\turl = ../x\n'})
+    sub = git_repo.head_sha()
+    git_repo.git("update-index", "--add", "--cacheinfo", f"160000,{sub},strategy/vendor")
+    git_repo.git("-c", "user.name=Q", "-c", "user.email=q@x", "commit", "--quiet", "-m", "sub")
+    head = git_repo.head_sha()
+    report = check_change(git_repo.work_tree, base, head, "quant", policies)
+    rules = {f.path: f.evidence["rule"] for f in report.findings if f.check == "paths"}
+    assert rules[".gitmodules"] == "git-modules"
+    assert rules["strategy/vendor"] == "submodule"
+    assert report.blocked
+
+
+def test_a_symlink_branch_is_blocked_with_a_named_rule(git_repo: GitRepo, commit: Commit,
+                                                       policies: Policies) -> None:
+    base = git_repo.head_sha()
+    os.symlink("engine.py", git_repo.work_tree / "strategy/alias.py")
+    head = commit({})
+    report = check_change(git_repo.work_tree, base, head, "quant", policies)
+    [link] = [f for f in report.findings if f.path == "strategy/alias.py"]
+    assert (link.severity, link.evidence["rule"]) == (3, "symlink")
