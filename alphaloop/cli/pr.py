@@ -76,20 +76,32 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _review_rows(reviews: list[Review], head: str | None) -> Table:
+def _counts(review: Review, head: str | None, valid: set[int]) -> str:
+    if review.id in valid:
+        return "[green]valid: on head[/]"
+    if head is not None and review.is_bound_to(head):
+        return "[red]ignored: not signed by this bot[/]"
+    return "[yellow]void: older commit[/]"
+
+
+def _review_rows(reviews: list[Review], head: str | None, valid: set[int]) -> Table:
     table = Table(title="Reviews", title_justify="left")
     for column in ("#", "reviewer", "verdict", "severity", "commit", "counts", "summary"):
         table.add_column(column)
     for review in reviews:
-        valid = head is not None and review.is_bound_to(head)
         findings = f" [dim]({len(review.findings)} findings)[/]" if review.findings else ""
+        who = f" (human: {review.approved_by})" if review.approved_by else (
+            " (human)" if review.human else "")
         table.add_row(
-            str(review.id), escape(review.reviewer) + (" (human)" if review.human else ""),
+            str(review.id), escape(review.reviewer + who),
             review.verdict, str(review.severity), review.commit_sha[:10],
-            "[green]valid: on head[/]" if valid else "[yellow]void: older commit[/]",
-            escape(review.summary) + findings,
+            _counts(review, head, valid), escape(review.summary) + findings,
         )
     return table
+
+
+def _valid_ids(forge: LocalForge, pr: PullRequest, head: str | None) -> set[int]:
+    return {r.id for r in forge.valid_reviews(pr)} if head else set()
 
 
 def list_prs(repo: RepoOption = Path("."),
@@ -129,11 +141,11 @@ def show(number: Annotated[int, typer.Argument(help="PR number")],
         pr = forge.get_pr(number)
         head = _head(forge, pr)
         reviews = forge.reviews(number)
+        valid = _valid_ids(forge, pr, head)
         if as_json:
             typer.echo(json.dumps({
                 "pull_request": pr.model_dump(mode="json"), "head_sha": head,
-                "reviews": [{**r.model_dump(mode="json"),
-                             "valid": head is not None and r.is_bound_to(head)}
+                "reviews": [{**r.model_dump(mode="json"), "valid": r.id in valid}
                             for r in reviews]}, indent=2))
             return
         out = Console()
@@ -163,9 +175,16 @@ def show(number: Annotated[int, typer.Argument(help="PR number")],
                 out.print(JSON.from_data(hypothesis))
         out.print()
         if reviews:
-            out.print(_review_rows(reviews, head))
+            out.print(_review_rows(reviews, head, valid))
         else:
             out.print("No reviews yet.")
+
+
+def _git_identity(repo: GitRepo) -> str | None:
+    name, email = repo.config_get("user.name"), repo.config_get("user.email")
+    if not name and not email:
+        return None
+    return f"{name or '?'} <{email or '?'}>"
 
 
 def _reviewer_name(repo: GitRepo, name: str | None) -> str:
@@ -192,7 +211,8 @@ def approve(number: Annotated[int, typer.Argument(help="PR number")],
         pr = forge.get_pr(number)
         head = forge.head_sha(pr)
         forge.add_review(number, reviewer=reviewer, commit_sha=head, verdict="approve",
-                         human=True, summary=comment or f"approved by {reviewer}")
+                         human=True, summary=comment or f"approved by {reviewer}",
+                         approved_by=_git_identity(git_repo) or reviewer)
         Console().print(f"Approved #{number} at {head[:10]} as {escape(reviewer)}. The "
                         f"approval holds for this commit only; it is void if the branch moves.",
                         highlight=False)
@@ -233,6 +253,8 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
             return
         policies = _policies_at(git_repo, pr.base_branch)
         decision = evaluate_gate(git_repo, forge, pr, policies)
+        for note in decision.ignored_reviews:
+            stderr().print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
         if not decision.allowed:
             err = stderr()
             err.print(f"[red]#{number} may not merge at {decision.head_sha[:10]}:[/]")
@@ -248,7 +270,8 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
         message = (f"{pr.title} (#{number})\n\nMerged by {identity.name} through the merge "
                    f"gate; approved on {decision.head_sha[:10]} by {approvals}.")
         sha = forge.merge(number, message=message, identity=identity,
-                          expected_head=decision.head_sha)
+                          expected_head=decision.head_sha,
+                          reviewed_tree=git_repo.tree_hash(decision.head_sha, ""))
         out.print(f"Merged #{number} into {pr.base_branch} as {sha[:10]}.", highlight=False)
         holder = git_repo.worktree_of(pr.head_branch)
         if holder is not None and holder.path == git_repo.worktree_path(pr.head_branch):

@@ -5,7 +5,9 @@ approved *this exact commit* (reviews bound to older commits are void), no revie
 latest review of this commit vetoes or requests changes, and - where the human-approval
 rules apply (a tunable moved more than 20%, an exposure above 0.8, a change outside the
 paths the bot may merge alone) - a human approved this commit too. Changes to protected
-paths (``policies/``, ``roles/``, ``.github/``) are never merged by AlphaLoop.
+paths (``policies/``, ``roles/``, ``.github/``) are never merged by AlphaLoop. A role's
+review counts only if the bot signed it for this commit and its tree; others are listed
+as ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class GateDecision(BaseModel):
     needs_human: bool = False
     human_reasons: list[str] = Field(default_factory=list)
     human_approved: bool = False
+    ignored_reviews: list[str] = Field(
+        default_factory=list, description="reviews of the head that do not count, and why")
 
 
 def _literals(source: bytes) -> dict[str, float | int | str]:
@@ -96,7 +100,9 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
     if protected:
         reasons.append("it changes protected paths (" + ", ".join(protected) + "); a "
                        "maintainer merges those with git, never AlphaLoop")
-    valid = forge.valid_reviews(pr)
+    # Only reviews the bot signed for this head commit and tree count (humans: this commit).
+    check = forge.review_check(pr)
+    valid = list(check.valid)
     latest = latest_by_reviewer(valid)
     # A role's approval must come from the role itself, never a human using its name.
     roles = {name: r for name, r in latest_by_reviewer(
@@ -124,4 +130,4 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
         reasons.append("a human must approve: " + "; ".join(human_reasons))
     return GateDecision(allowed=not reasons, head_sha=head, reasons=reasons,
                         needs_human=bool(human_reasons), human_reasons=human_reasons,
-                        human_approved=human_approved)
+                        human_approved=human_approved, ignored_reviews=list(check.ignored))

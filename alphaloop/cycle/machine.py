@@ -155,7 +155,7 @@ class CycleRunner:
             base_sha=ctx.base_sha, head_sha=impl.head_sha,
             worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
             windows=ctx.windows, ledger_entries=ctx.ledger_entries))
-        existing = [r for r in ctx.forge.reviews(impl.pr_number)
+        existing = [r for r in ctx.forge.valid_reviews(impl.pr_number)  # signed by the bot
                     if r.reviewer == reviewer.role and r.commit_sha == impl.head_sha]
         if not existing:
             ctx.forge.add_review(
@@ -179,7 +179,8 @@ class CycleRunner:
                        f"AlphaLoop-PR: {pr.number}\nAlphaLoop-Head: {impl.head_sha}\n")
             sha = ctx.forge.merge(pr.number, message=message,
                                   identity=ctx.identities["engineer"],
-                                  expected_head=impl.head_sha)
+                                  expected_head=impl.head_sha,
+                                  reviewed_tree=ctx.repo.tree_hash(impl.head_sha, ""))
             ctx.repo.remove_worktree(impl.branch)
             return MergeRecord(merged=True, merge_sha=sha)
         if self._vetoed():

@@ -3,7 +3,8 @@
 :class:`LocalForge` keeps PRs and reviews in git itself, on the orphan branch
 ``alphaloop/forge``; a GitHub backend implements the same protocol. Reviews are bound to
 the commit they looked at: :meth:`Forge.valid_reviews` returns only those bound to the
-PR's current head, so approvals are void once the branch moves.
+PR's current head, so approvals are void once the branch moves; a role's review counts
+only if the bot signed it (:class:`ReviewKey`), so a hand-written one is ignored.
 """
 
 from alphaloop.forge.errors import (
@@ -22,15 +23,18 @@ from alphaloop.forge.records import (
     PRState,
     PullRequest,
     Review,
+    ReviewCheck,
     Verdict,
     latest_by_reviewer,
     reviews_bound_to,
 )
+from alphaloop.forge.signing import KEY_ENV, ReviewKey, ReviewKeyError, key_file
 
 __all__ = [
     "BLOCK_INFO_STRING",
     "FORGE_BRANCH",
     "FORGE_IDENTITY",
+    "KEY_ENV",
     "Forge",
     "ForgeCorrupt",
     "ForgeError",
@@ -43,7 +47,11 @@ __all__ = [
     "PullRequest",
     "PullRequestNotFound",
     "Review",
+    "ReviewCheck",
+    "ReviewKey",
+    "ReviewKeyError",
     "Verdict",
+    "key_file",
     "latest_by_reviewer",
     "parse_block",
     "render_block",

@@ -12,6 +12,12 @@ every PR event::
 Every write is one commit made with plumbing (see :class:`~alphaloop.repo.DataBranch`):
 no work tree or index of the user's is touched, and concurrent writers cannot lose each
 other's records or draw the same PR number.
+
+Anyone who can push the branch can write a record, so a role's review counts only if the
+bot signed it (:mod:`alphaloop.forge.signing`) for the PR's current head commit and tree;
+:meth:`LocalForge.review_check` names every review it ignores. A merge lands only the
+reviewed tree: the squash commit is checked to be the base plus exactly the reviewed
+change, with ``strategy/`` equal to the reviewed commit's, before the base branch moves.
 """
 
 from __future__ import annotations
@@ -35,10 +41,11 @@ from alphaloop.forge.records import (
     PRState,
     PullRequest,
     Review,
+    ReviewCheck,
     Verdict,
-    reviews_bound_to,
 )
-from alphaloop.repo import DataBranch, GitRepo, Identity, RefNotFound, Snapshot
+from alphaloop.forge.signing import ReviewKey, ReviewKeyError
+from alphaloop.repo import DataBranch, GitRepo, Identity, RefNotFound, Snapshot, TreeMismatch
 
 __all__ = ["FORGE_BRANCH", "FORGE_IDENTITY", "LocalForge"]
 
@@ -101,11 +108,20 @@ class LocalForge:
 
     def __init__(self, repo: GitRepo, *, branch: str = FORGE_BRANCH,
                  identity: Identity = FORGE_IDENTITY,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow, key: ReviewKey | None = None,
+                 exact_paths: Sequence[str] = ("strategy",)) -> None:
         self.repo = repo
         self.branch = branch
         self._store = DataBranch(repo, branch, identity)
         self._clock = clock
+        self._key = key
+        self.exact_paths = tuple(exact_paths)
+
+    def _review_key(self, *, create: bool) -> ReviewKey | None:
+        """The bot's review key (given, or from the environment / key file)."""
+        if self._key is None:
+            self._key = ReviewKey.load(create=create)
+        return self._key
 
     def exists(self) -> bool:
         """Whether any record has been written yet (the forge branch exists)."""
@@ -181,9 +197,39 @@ class LocalForge:
                              f"exists; close the PR (`alphaloop pr close {pr.number}`).")
         return sha
 
-    def valid_reviews(self, pr: PullRequest | int) -> list[Review]:
+    def review_check(self, pr: PullRequest | int) -> ReviewCheck:
+        """The reviews that count for the PR's head, and a line for each one ignored.
+
+        Reviews of older commits are void (not reported). A human review counts on its
+        commit; a role's review only if its signature verifies for the head commit and
+        the head's tree.
+        """
         pr = self.get_pr(pr) if isinstance(pr, int) else pr
-        return reviews_bound_to(self.reviews(pr.number), self.head_sha(pr))
+        head = self.head_sha(pr)
+        tree = self.repo.tree_hash(head, "")
+        on_head = [r for r in self.reviews(pr.number) if r.is_bound_to(head)]
+        valid: list[Review] = []
+        ignored: list[str] = []
+        key: ReviewKey | None = None
+        problem = ""
+        if any(not r.human for r in on_head):
+            try:
+                key = self._review_key(create=False)
+            except ReviewKeyError as error:
+                problem = f" ({error})"
+            else:
+                problem = "" if key is not None else " (this machine holds no review key)"
+        for review in on_head:
+            signed = key is not None and key.verify(review.payload(tree), review.signature)
+            if review.human or signed:
+                valid.append(review)
+            else:
+                ignored.append(f"review by {review.reviewer} on #{pr.number} is not signed "
+                               f"by this bot for {head[:10]}: ignored{problem}")
+        return ReviewCheck(head_sha=head, valid=tuple(valid), ignored=tuple(ignored))
+
+    def valid_reviews(self, pr: PullRequest | int) -> list[Review]:
+        return list(self.review_check(pr).valid)
 
     # -- writing ---------------------------------------------------------------------
 
@@ -256,9 +302,13 @@ class LocalForge:
 
     def add_review(self, number: int, *, reviewer: str, commit_sha: str, verdict: Verdict,
                    severity: int = 0, summary: str = "",
-                   findings: Sequence[Mapping[str, Any]] = (), human: bool = False) -> Review:
+                   findings: Sequence[Mapping[str, Any]] = (), human: bool = False,
+                   approved_by: str | None = None) -> Review:
+        """Record a review of ``commit_sha``; a role's review (not ``human``) is signed."""
         sha = self.repo.rev_parse(commit_sha)
+        tree = self.repo.tree_hash(sha, "")
         now = self._clock()
+        key = None if human else self._review_key(create=True)
 
         def change(snap: Snapshot) -> tuple[dict[str, bytes], Review]:
             pr = self._pr(snap, number)
@@ -270,8 +320,11 @@ class LocalForge:
                 pr_number=number, id=max((r.id for r in existing), default=0) + 1,
                 reviewer=reviewer, human=human, commit_sha=sha, verdict=verdict,
                 severity=severity, summary=summary, findings=tuple(dict(f) for f in findings),
-                created_at=now,
+                created_at=now, tree_sha=tree, approved_by=approved_by if human else None,
             )
+            if key is not None:
+                review = review.model_copy(update={"signature": key.sign(review.payload()),
+                                                   "key_id": key.key_id})
             return {f"{_review_dir(number)}{review.id:04d}.json": _dump(review)}, review
 
         return self._store.update(
@@ -297,11 +350,16 @@ class LocalForge:
         return sha
 
     def merge(self, number: int, *, message: str, identity: Identity,
-              expected_head: str | None = None, retry_hint: str | None = None) -> str:
+              expected_head: str | None = None, retry_hint: str | None = None,
+              reviewed_tree: str | None = None) -> str:
         """Squash-merge PR ``number`` into its base branch and mark it merged.
 
         The merge commit carries ``AlphaLoop-PR`` and ``AlphaLoop-Head`` trailers, so a
         merge that landed before a crash is found again and only recorded on resume.
+        Before the base moves, the squash tree is checked to be the base with exactly
+        the reviewed change applied and ``strategy/`` equal to the head's (and the head's
+        tree equal to ``reviewed_tree`` when given): :class:`~alphaloop.repo.TreeMismatch`
+        otherwise, with nothing changed.
         """
         pr = self.get_pr(number)
         if pr.state == "merged" and pr.merge_sha:
@@ -312,11 +370,15 @@ class LocalForge:
         if expected_head is not None and head != self.repo.rev_parse(expected_head):
             raise HeadMoved(f"branch {pr.head_branch!r} moved to {head[:12]} after it was "
                             f"checked at {expected_head[:12]}; its reviews must be redone.")
+        if reviewed_tree is not None and self.repo.tree_hash(head, "") != reviewed_tree:
+            raise TreeMismatch(head, ["(the whole tree)"], f"the head's tree is not the "
+                               f"reviewed tree {reviewed_tree[:12]}")
         sha = self._landed(pr, head)
         if sha is None:
             text = _with_trailers(message, {PR_TRAILER: str(number), HEAD_TRAILER: head})
             hint = retry_hint or f"run `alphaloop pr merge {number}` again (or re-run the cycle)"
-            sha = self.repo.squash_merge(head, pr.base_branch, text, identity, retry_hint=hint)
+            sha = self.repo.squash_merge(head, pr.base_branch, text, identity, retry_hint=hint,
+                                         exact_paths=self.exact_paths)
         else:
             head = self._trailer(sha, HEAD_TRAILER) or head
         now = self._clock()

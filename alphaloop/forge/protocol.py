@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from alphaloop.forge.records import PRState, PullRequest, Review, Verdict
+from alphaloop.forge.records import PRState, PullRequest, Review, ReviewCheck, Verdict
 from alphaloop.repo import Identity
 
 __all__ = ["Forge"]
@@ -40,8 +40,9 @@ class Forge(Protocol):
 
     def add_review(self, number: int, *, reviewer: str, commit_sha: str, verdict: Verdict,
                    severity: int = 0, summary: str = "",
-                   findings: Sequence[Mapping[str, Any]] = (), human: bool = False) -> Review:
-        """Record a review bound to ``commit_sha``."""
+                   findings: Sequence[Mapping[str, Any]] = (), human: bool = False,
+                   approved_by: str | None = None) -> Review:
+        """Record a review bound to ``commit_sha``; a role's review is signed by the bot."""
         ...
 
     def reviews(self, number: int) -> list[Review]:
@@ -53,14 +54,21 @@ class Forge(Protocol):
         ...
 
     def valid_reviews(self, pr: PullRequest | int) -> list[Review]:
-        """The reviews bound to the PR's current head: approvals void when the branch moves."""
+        """The reviews that count for the PR's current head: approvals void when the branch
+        moves, a role's review only if the bot signed it for that commit and tree."""
+        ...
+
+    def review_check(self, pr: PullRequest | int) -> ReviewCheck:
+        """:meth:`valid_reviews` and one line for each review of the head that is ignored."""
         ...
 
     def merge(self, number: int, *, message: str, identity: Identity,
-              expected_head: str | None = None) -> str:
+              expected_head: str | None = None, reviewed_tree: str | None = None) -> str:
         """Squash-merge the PR into its base and mark it merged; return the merge commit.
 
         Idempotent: merging a merged PR returns its merge commit. With ``expected_head``
-        the merge happens only if the branch still points there (``HeadMoved``).
+        the merge happens only if the branch still points there (``HeadMoved``). What
+        lands is checked against the reviewed tree before the base moves
+        (``TreeMismatch``).
         """
         ...

@@ -8,11 +8,13 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from alphaloop.forge.hypothesis import parse_block
+from alphaloop.forge.signing import review_payload
 
 __all__ = [
     "PRState",
     "PullRequest",
     "Review",
+    "ReviewCheck",
     "Verdict",
     "latest_by_reviewer",
     "reviews_bound_to",
@@ -71,7 +73,10 @@ class Review(BaseModel):
 
     A review is bound to ``commit_sha``: once the branch moves past that commit the review
     no longer counts (see :func:`reviews_bound_to`). ``human`` marks approvals given by a
-    person (``alphaloop pr approve``) rather than by one of the bot's roles.
+    person (``alphaloop pr approve``; ``approved_by`` is the git identity that recorded
+    it) rather than by one of the bot's roles. A role's review also carries the tree of
+    ``commit_sha`` and ``signature``, the bot's HMAC over :meth:`payload`
+    (see :mod:`alphaloop.forge.signing`); unsigned role reviews never count.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -86,9 +91,31 @@ class Review(BaseModel):
     summary: str = ""
     findings: tuple[dict[str, Any], ...] = ()
     created_at: AwareDatetime
+    tree_sha: str | None = Field(default=None, pattern=_SHA)
+    signature: str | None = None
+    key_id: str | None = None
+    approved_by: str | None = None
 
     def is_bound_to(self, sha: str) -> bool:
         return self.commit_sha == sha
+
+    def payload(self, tree_sha: str | None = None) -> bytes:
+        """The canonical content the signature covers (for ``tree_sha``, default its own)."""
+        return review_payload(
+            reviewer=self.reviewer, verdict=self.verdict, severity=self.severity,
+            pr_number=self.pr_number, commit_sha=self.commit_sha,
+            tree_sha=tree_sha or self.tree_sha or "", summary=self.summary,
+            findings=self.findings)
+
+
+class ReviewCheck(BaseModel):
+    """The reviews of a PR's head that count, and why others on that head do not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    head_sha: str
+    valid: tuple[Review, ...] = ()
+    ignored: tuple[str, ...] = Field(default=(), description="one line per ignored review")
 
 
 def reviews_bound_to(reviews: Iterable[Review], sha: str) -> list[Review]:

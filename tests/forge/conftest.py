@@ -1,7 +1,8 @@
 """Fixtures for the forge's tests: a real repository and a LocalForge over it.
 
 As in the git layer's tests, the global git config is replaced by one that sets
-``user.useConfigOnly`` and no identity, so every commit must name its identity.
+``user.useConfigOnly`` and no identity, so every commit must name its identity. The bot's
+review key lives in a temporary config folder (``$XDG_CONFIG_HOME``), never the user's.
 """
 
 from __future__ import annotations
@@ -11,13 +12,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import typer
 from support.git_env import isolated_git_config  # noqa: F401 - autouse fixture
 
+from alphaloop.cli.pr import register
 from alphaloop.forge import LocalForge
 from alphaloop.repo import GitRepo, Identity
 
 QUANT = Identity(name="AlphaLoop Quant", email="quant@alphaloop.invalid")
 MERGER = Identity(name="AlphaLoop", email="bot@alphaloop.invalid")
+
+
+@pytest.fixture(autouse=True)
+def review_key_home(tmp_path_factory: pytest.TempPathFactory,
+                    monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private config folder for the bot's review key (created on first signature)."""
+    home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("ALPHALOOP_REVIEW_KEY", raising=False)
+    return home
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
@@ -62,3 +76,15 @@ def propose(repo: GitRepo) -> Iterator[Callable[..., str]]:
 @pytest.fixture
 def merger() -> Identity:
     return MERGER
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """The alphaloop command line (only its pr group here)."""
+
+    register(app)
+    return app

@@ -11,7 +11,6 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from alphaloop.cli.pr import register
 from alphaloop.forge import LocalForge, render_block
 from alphaloop.repo import GitRepo, Identity
 
@@ -23,18 +22,6 @@ BRANCH = "alphaloop/c0001-momentum"
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                           text=True).stdout.strip()
-
-
-@pytest.fixture
-def app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """The alphaloop command line (only its pr group here)."""
-
-    register(app)
-    return app
 
 
 @pytest.fixture
