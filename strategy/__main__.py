@@ -7,14 +7,14 @@ Options and defaults follow the spec: ``--start`` six months before ``--end``, `
 the last day of the data, ``--frequency daily``, ``--capital 1000000``, ``--config
 default``, ``--log-level INFO``, ``--model gpt-4o-mini``; ``--data`` picks the data
 source (the embedded synthetic market by default) and ``--out`` the output directory.
-Trades smaller than the profile's ``trading.rebalance_threshold`` are skipped.
 
-This is a command-line entry point, not part of the engine the harness loads, so it is
-the one module of ``strategy`` that uses AlphaLoop beyond the contract: the trusted
-runner (:func:`alphaloop.harness.runner.run_backtest`) opens the data, simulates the
-engine with costs, and writes ``result.json`` and ``equity.png``; this module prints the
-metrics. The runner builds the engine without an LLM client, so the experts and managers
-run on their factor and rule paths; ``--model`` is reported, not called.
+The engine is never imported into this process: this checkout's ``strategy/`` files run
+in AlphaLoop's sandbox (no network, no secrets, resource limits) while the trusted
+harness accounts; ``--unsandboxed`` runs them in a plain child process, for a checkout
+you trust. This module reaches AlphaLoop through one documented entry point,
+:func:`alphaloop.backtest.run_strategy_command`, imported inside :func:`main` - the only
+import of AlphaLoop beyond the contract anywhere in ``strategy/``. The engine runs
+without an LLM client (factor and rule paths); ``--model`` is reported, not called.
 """
 
 from __future__ import annotations
@@ -24,31 +24,17 @@ import logging
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from alphaloop.contract import ContractError
-from alphaloop.data import DataError, open_source
-from alphaloop.harness.errors import HarnessError
-from alphaloop.harness.runner import BacktestRequest, run_backtest
-from strategy.config import PROFILES, load_profile
-
 __all__ = ["main", "parse_args"]
 
 EXIT_BAD_INPUT = 2
-
-
-def _day(text: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+PROFILES = ("default", "conservative", "aggressive")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m strategy",
-                                     description="Backtest the FinSage engine.")
-    parser.add_argument("--start", type=_day, help="first day (default: 6 months before end)")
-    parser.add_argument("--end", type=_day, help="last day (default: the data's last day)")
+                                     description="Backtest the FinSage engine (sandboxed).")
+    parser.add_argument("--start", help="first day, YYYY-MM-DD (default: 6 months before end)")
+    parser.add_argument("--end", help="last day, YYYY-MM-DD (default: the data's last day)")
     parser.add_argument("--frequency", choices=("daily", "weekly", "monthly"), default="daily")
     parser.add_argument("--capital", type=float, default=1_000_000.0)
     parser.add_argument("--config", choices=PROFILES, default="default",
@@ -58,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default="gpt-4o-mini", help="LLM model name")
     parser.add_argument("--data", default="synthetic", help="data source spec")
     parser.add_argument("--out", type=Path, default=Path("out/finsage"))
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="trusted checkout: run the engine without the sandbox")
     return parser.parse_args(argv)
 
 
@@ -75,24 +63,23 @@ def main(argv: list[str] | None = None) -> int:
     root.setLevel(args.log_level)
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
+    # The one entry point into AlphaLoop (see the module notes); imported here, not above.
+    from alphaloop.backtest.entry import USER_ERRORS, run_strategy_command
+
+    checkout = Path(__file__).resolve().parent.parent
     try:
-        start, end = args.start, args.end
-        if start is None:
-            end = end if end is not None else open_source(args.data).load().dates[-1]
-            start = end - pd.DateOffset(months=6)
-        threshold = load_profile(args.config).trading.rebalance_threshold
-        request = BacktestRequest(strategy="finsage", profile=args.config, data=args.data,
-                                  start=start.date(), end=end.date() if end is not None else None,
-                                  frequency=args.frequency, initial_capital=args.capital,
-                                  rebalance_threshold=threshold, out=args.out)
-        outcome = run_backtest(request)
-    except (HarnessError, ContractError, DataError, ValueError) as error:
+        outcome = run_strategy_command(
+            checkout, start=args.start, end=args.end, frequency=args.frequency,
+            capital=args.capital, profile=args.config, data=args.data, out=args.out,
+            unsandboxed=args.unsandboxed)
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     window = outcome.result.config.window
+    mode = "sandboxed" if outcome.source is None or outcome.source.sandboxed else "unsandboxed"
     print(f"FinSage ({args.config}) on {args.data}, {window.start} to {window.end}, "
-          f"{args.frequency} rebalancing; model {args.model} not called (no LLM client: "
-          "factor and rule paths)")
+          f"{args.frequency} rebalancing, {mode}; model {args.model} not called (no LLM "
+          "client: factor and rule paths)")
     print("\n".join(_metrics_lines(outcome.result)))
     print(f"wrote {outcome.result_path} and {outcome.plot_path}")
     return 0

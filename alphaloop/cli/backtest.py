@@ -1,8 +1,14 @@
-"""``alphaloop backtest``: backtest a strategy through the trusted harness.
+"""``alphaloop backtest``: backtest a repository's strategy through the trusted harness.
 
-Writes ``result.json`` and ``equity.png`` to ``--out`` and prints a metrics table (or,
-with ``--json``, only the result JSON on standard output). Bad input exits with code 2
-and one paragraph on standard error naming what is wrong, and leaves no output files.
+The strategy is the one in the repository it is pointed at (``--repo``, default the
+current directory; ``--rev``, default that work tree's ``HEAD``; ``--worktree-files`` for
+uncommitted files), run in the sandbox unless ``--unsandboxed`` says the checkout is
+trusted - never whichever copy of ``strategy`` happens to be installed. Defaults are the
+cycle's: weekly rebalancing, the seeds' costs, the default profile. Writes
+``result.json`` (with the strategy's commit and tree hash under ``source``) and
+``equity.png`` to ``--out`` and prints a metrics table (or, with ``--json``, only the
+result JSON on standard output). Bad input exits with code 2 and one paragraph on
+standard error naming what is wrong, and leaves no output files.
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from alphaloop.backtest import BacktestOutcome, StrategyLocation, run_backtest
+from alphaloop.backtest.outputs import result_json
 from alphaloop.cli._errors import fail, stderr
 from alphaloop.contract import ContractError
 from alphaloop.data.panel import DataError
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import MetricsError
 from alphaloop.harness.result import BacktestResult
-from alphaloop.harness.runner import BacktestOutcome, BacktestRequest, run_backtest
+from alphaloop.harness.runner import BacktestRequest
+from alphaloop.repo import GitError
+from alphaloop.sandbox import SandboxError
 
 __all__ = ["register"]
 
@@ -92,9 +102,10 @@ def metrics_table(result: BacktestResult) -> Table:
     return table
 
 
-def _run(request: BacktestRequest, *, show_progress: bool, errors: Console) -> BacktestOutcome:
+def _run(request: BacktestRequest, location: StrategyLocation, *, show_progress: bool,
+         errors: Console) -> BacktestOutcome:
     if not show_progress:
-        return run_backtest(request)
+        return run_backtest(request, location=location)
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
                TextColumn("decisions"), TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True) as bar:
@@ -103,12 +114,23 @@ def _run(request: BacktestRequest, *, show_progress: bool, errors: Console) -> B
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run_backtest(request, progress=progress)
+        return run_backtest(request, location=location, progress=progress)
 
 
 def backtest(
     strategy: Annotated[str, typer.Option(
-        help="finsage, inverse-vol, or package.module:factory")] = "finsage",
+        help="finsage (the repository's), inverse-vol, or package.module:factory")]
+    = "finsage",
+    repo: Annotated[Path, typer.Option(
+        "--repo", help="repository whose strategy runs (any folder in it)")] = Path("."),
+    rev: Annotated[str, typer.Option(
+        "--rev", help="commit to run (default: HEAD of that work tree)")] = "HEAD",
+    worktree_files: Annotated[bool, typer.Option(
+        "--worktree-files", help="run the work tree's current files instead of a commit")]
+    = False,
+    unsandboxed: Annotated[bool, typer.Option(
+        "--unsandboxed", help="trusted checkout: run the strategy without the sandbox")]
+    = False,
     profile: Annotated[str | None, typer.Option(
         help="FinSage profile: default, conservative or aggressive")] = None,
     data: Annotated[str, typer.Option(
@@ -122,7 +144,7 @@ def backtest(
     holdout_days: Annotated[int, typer.Option(
         help="trading days in the held-out window")] = 504,
     frequency: Annotated[FrequencyChoice, typer.Option(
-        help="rebalance frequency")] = FrequencyChoice.monthly,
+        help="rebalance frequency")] = FrequencyChoice.weekly,
     capital: Annotated[float, typer.Option(help="initial capital")] = 1_000_000.0,
     threshold: Annotated[float, typer.Option(
         help="skip trades whose largest weight change is below this")] = 0.0,
@@ -145,19 +167,28 @@ def backtest(
             holdout_days=holdout_days, frequency=frequency.value, initial_capital=capital,
             rebalance_threshold=threshold, out=out, checkpoint=checkpoint,
             checkpoint_every=checkpoint_every)
+        location = StrategyLocation(repo=repo, rev=rev, worktree_files=worktree_files,
+                                    unsandboxed=unsandboxed)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
                              for e in exc.errors())
         raise fail("backtest", f"invalid options: {problems}", EXIT_BAD_INPUT) from None
     try:
-        outcome = _run(request, show_progress=not json_output and errors.is_terminal,
-                       errors=errors)
-    except (HarnessError, ContractError, DataError, MetricsError) as exc:
+        outcome = _run(request, location,
+                       show_progress=not json_output and errors.is_terminal, errors=errors)
+    except (HarnessError, ContractError, DataError, MetricsError, GitError,
+            SandboxError) as exc:
         raise fail("backtest", str(exc), EXIT_BAD_INPUT) from None
     if json_output:
-        typer.echo(outcome.result.to_json())
+        typer.echo(result_json(outcome.result, outcome.source))
         return
     console = Console()
     console.print(headline(outcome.result), highlight=False)
+    if outcome.source is not None:
+        where = "work tree files" if outcome.source.worktree_files else "commit"
+        mode = "sandboxed" if outcome.source.sandboxed else "UNSANDBOXED"
+        console.print(f"strategy from {outcome.source.repository}, {where} "
+                      f"{outcome.source.commit[:10]}, tree {outcome.source.tree[:10]} "
+                      f"({mode})", highlight=False)
     console.print(metrics_table(outcome.result))
     console.print(f"wrote {outcome.result_path} and {outcome.plot_path}", highlight=False)

@@ -1,17 +1,23 @@
-"""``alphaloop backtest`` through typer's CliRunner and once as a real subprocess."""
+"""``alphaloop backtest`` and ``python -m strategy`` through typer's CliRunner and as real
+processes, on real repositories: the strategy that runs is the repository's, sandboxed."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
+from alphaloop.backtest import load_outputs
 from alphaloop.cli import app
 from alphaloop.harness import BacktestResult
 
@@ -126,7 +132,8 @@ def _assert_bad_input(run, out: Path, *fragments: str) -> None:
 def test_bad_strategies_exit_2_naming_date_and_asset(tmp_path: Path, strategies: str,
                                                       factory: str, fragments) -> None:
     out = tmp_path / "out"
-    run = _invoke("--strategy", f"{strategies}:{factory}", "--data", DATA, "--out", str(out))
+    run = _invoke("--strategy", f"{strategies}:{factory}", "--data", DATA, "--out", str(out),
+                  "--frequency", "monthly")
     _assert_bad_input(run, out, *fragments)
 
 
@@ -183,3 +190,130 @@ def test_the_command_runs_as_a_real_process(tmp_path: Path) -> None:
     assert payload["config"]["strategy"] == "inverse-vol"
     assert (out / "result.json").exists() and (out / "equity.png").exists()
 
+
+
+def _project(root: Path) -> Path:
+    """A repository holding the quick test strategy and this project's command line."""
+    from support.cycle_repos import git, make_repo
+
+    make_repo(root)
+    shutil.copy(REPO / "strategy" / "__main__.py", root / "strategy" / "__main__.py")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "command line")
+    return root
+
+
+LATER = "2005-09-01"  # the test strategy needs some history before its first decision
+
+
+def test_backtest_from_a_worktree_runs_that_worktrees_strategy(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from support.cycle_repos import git
+
+    main = _project(tmp_path / "main")
+    other = tmp_path / "other"
+    git(main, "worktree", "add", "-q", "-b", "more-cash", str(other))
+    tunables = other / "strategy" / "tunables.py"
+    tunables.write_text(tunables.read_text().replace("CASH_BUFFER = 0.10", "CASH_BUFFER = 0.40"))
+    git(other, "commit", "-q", "-am", "more cash")
+    runs = {}
+    for name, where in (("main", main), ("other", other)):
+        monkeypatch.chdir(where)
+        run = _invoke("--data", DATA, "--start", LATER, "--out", str(tmp_path / f"out-{name}"),
+                      "--json")
+        assert run.exit_code == 0, run.output
+        runs[name] = load_outputs(run.stdout)
+    (main_result, main_source), (other_result, other_source) = runs["main"], runs["other"]
+    assert other_source is not None and main_source is not None
+    assert other_source.tree == git(other, "rev-parse", "HEAD:strategy") != main_source.tree
+    assert other_source.commit == git(other, "rev-parse", "HEAD") and other_source.sandboxed
+    assert other_result.metrics != main_result.metrics
+    assert main_result.config.frequency == "weekly"  # the cycle's defaults
+    # --repo and --rev name the same code from anywhere
+    run = _invoke("--repo", str(main), "--rev", "more-cash", "--data", DATA, "--start", LATER,
+                  "--out", str(tmp_path / "out-rev"), "--json")
+    result, source = load_outputs(run.stdout)
+    assert source is not None and source.tree == other_source.tree
+    assert result.metrics == other_result.metrics
+    # uncommitted files run only when asked for
+    tunables.write_text(tunables.read_text().replace("CASH_BUFFER = 0.40", "CASH_BUFFER = 0.2"))
+    monkeypatch.chdir(other)
+    dirty = load_outputs(_invoke("--data", DATA, "--start", LATER, "--out",
+                                 str(tmp_path / "o4"), "--json", "--worktree-files").stdout)
+    assert dirty[1] is not None and dirty[1].worktree_files and dirty[1].tree != other_source.tree
+    assert dirty[0].metrics != other_result.metrics
+    _, recorded = load_outputs((tmp_path / "o4" / "result.json").read_text())
+    assert recorded == dirty[1]
+
+
+def test_backtest_outside_a_repository_is_explained(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    _assert_bad_input(_invoke("--data", DATA, "--out", str(out)), out,
+                      "not inside a git repository")
+    _assert_bad_input(_invoke("--repo", str(REPO), "--rev", "no-such-rev", "--data", DATA,
+                              "--out", str(out)), out, "'no-such-rev' names no commit")
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server on 127.0.0.1 that records what any connection sends."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                received.append(conn.recv(100) or b"(connected)")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], received
+    stop.set()
+    thread.join()
+    server.close()
+
+
+HOSTILE = """
+
+_build = create_strategy
+
+
+def create_strategy(*args, **kwargs):
+    import socket
+    with socket.create_connection(("127.0.0.1", {port}), timeout=2) as leak:
+        leak.sendall(b"secret")
+    return _build(*args, **kwargs)
+"""
+
+
+def test_python_m_strategy_reaches_no_network_unless_unsandboxed(
+        tmp_path: Path, listener: tuple[int, list[bytes]]) -> None:
+    port, received = listener
+    root = _project(tmp_path / "hostile")
+    init = root / "strategy" / "__init__.py"
+    init.write_text(init.read_text() + HOSTILE.format(port=port))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def strategy_command(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "strategy", "--data", DATA, "--frequency", "monthly",
+             "--out", str(tmp_path / "out"), *extra],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    sandboxed = strategy_command()
+    assert sandboxed.returncode == 2, sandboxed.stdout + sandboxed.stderr
+    assert "error:" in sandboxed.stderr and "Traceback (most recent call last)" not in \
+        sandboxed.stderr.split("error:")[0]
+    assert received == []
+    trusted = strategy_command("--unsandboxed")
+    assert trusted.returncode == 0, trusted.stderr
+    assert received == [b"secret"]
+    assert "unsandboxed" in trusted.stdout

@@ -11,13 +11,9 @@ import pytest
 from matplotlib.image import imread
 from matplotlib.ticker import PercentFormatter
 
+from alphaloop.backtest import run_backtest, write_outputs
 from alphaloop.harness import Window, WindowError
-from alphaloop.harness.runner import (
-    BacktestRequest,
-    resolve_window,
-    run_backtest,
-    write_outputs,
-)
+from alphaloop.harness.runner import BacktestRequest, resolve_window
 from alphaloop.report.plots import equity_figure, equity_png, plot_equity
 
 
