@@ -79,11 +79,12 @@ def test_import_allowlist_holds_the_agreed_modules(policies: Policies) -> None:
     assert imports.restricted_names("json") == ("JSONDecodeError", "dumps", "loads")
 
 
-def test_runner_may_import_the_harness_and_data(policies: Policies) -> None:
+def test_runner_reaches_alphaloop_through_its_entry_point_only(policies: Policies) -> None:
     imports = policies.imports
     assert imports.runner.path == "strategy/__main__.py"
-    assert imports.refusal("alphaloop.harness", runner=True) is None
-    assert imports.refusal("alphaloop.data.panel", runner=True) is None
+    assert imports.refusal("alphaloop.backtest.entry", runner=True) is None
+    assert imports.refusal("alphaloop.harness", runner=True) is not None
+    assert imports.refusal("alphaloop.data.panel", runner=True) is not None
     assert imports.refusal("os", runner=True) is not None
 
 
