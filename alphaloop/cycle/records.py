@@ -14,8 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.harness.compare import PairedComparison
+
 __all__ = [
     "STAGE_ORDER",
+    "Claim",
     "CycleSummary",
     "Escalation",
     "FoldScore",
@@ -141,6 +144,32 @@ class ParamEdit(_Record):
         return abs(float(self.new) - float(self.old)) / abs(float(self.old))
 
 
+ClaimMetric = Literal["reward", "sharpe", "max_drawdown", "annual_return",
+                      "annual_volatility", "turnover", "calmar"]
+
+
+class Claim(_Record):
+    """The metric a change means to move and which way; Risk tests exactly this.
+
+    ``direction="none"`` claims no effect on decisions (a refactor, docs, comments): Risk
+    then requires the branch to decide exactly as ``main`` does on every window.
+    """
+
+    metric: ClaimMetric | None = "reward"
+    direction: Literal["increase", "decrease", "none"] = "increase"
+    source: str = Field(default="default: the calibration reward",
+                        description="where the claim comes from (a task's goal, ...)")
+
+    @property
+    def no_effect(self) -> bool:
+        return self.direction == "none"
+
+    def text(self) -> str:
+        if self.no_effect:
+            return "no effect on decisions"
+        return f"{self.metric} {'up' if self.direction == 'increase' else 'down'}"
+
+
 class Hypothesis(_Record):
     """What the Quant proposes: a statement and the change that tests it."""
 
@@ -157,6 +186,8 @@ class Hypothesis(_Record):
     patch: str | None = Field(default=None, description="unified diff for a code change")
     search: dict[str, Any] = Field(default_factory=dict)
     task_id: str | None = None
+    claim: Claim = Field(default_factory=Claim,
+                         description="what the change claims to move (default: reward up)")
 
     @property
     def headline(self) -> str:
@@ -194,6 +225,22 @@ class RiskReviewRecord(_Record):
     isolation: str = ""
     policy_digest: str = ""
     duration_s: float = 0.0
+    claim: Claim | None = Field(default=None, description="the claim Risk tested")
+    identical_to_main: bool = Field(
+        default=False, description="the branch's target weights equal main's on every "
+                                   "window Risk ran (its returns are main's)")
+    walk_forward_test: PairedComparison | None = Field(
+        default=None, description="paired bootstrap over the walk-forward test folds")
+    holdout_test: PairedComparison | None = Field(
+        default=None, description="paired non-inferiority test on the held-out window")
+    distinct_trials: int = Field(default=0, description="distinct trials against this main "
+                                                        "the confidence was deflated by")
+    pbo_trials: int = Field(default=0, description="distinct configurations in the PBO")
+    base_tree: str = Field(default="", description="strategy tree of main")
+    head_tree: str = Field(default="", description="strategy tree of the branch")
+    exposures: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="branch and main: gross risky exposure and "
+                                          "peak class weights over in-sample and held-out")
 
 
 class MergeRecord(_Record):

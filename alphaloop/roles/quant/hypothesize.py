@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
+from alphaloop.roles.quant.claims import claim_for_task
 from alphaloop.roles.quant.review import task_focus
 from alphaloop.roles.quant.search import (
     Candidate,
@@ -113,7 +114,8 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
         for change in applicable_changes(sources, review.diagnosis):
             if change_key(patch_name=change.name) not in tried:
                 return _from_structural(change, review).model_copy(
-                    update={"task_id": task.id if task else None})
+                    update={"task_id": task.id if task else None,
+                            "claim": claim_for_task(task, review.metrics, change.claim)})
     usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
                         values={k: v for k, v in space.values.items() if k not in exclude})
     focus = dict(review.focus)  # what the review saw, 0-1 ...
@@ -131,4 +133,5 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     ranked.sort(key=lambda c: not _autonomous(c, autonomy_limit))  # stable: keeps the ranking
     hypothesis = _from_candidate(ranked[0], space, review, trials, lam, len(ranked),
                                  autonomy_limit)
-    return hypothesis.model_copy(update={"task_id": task.id if task else None})
+    return hypothesis.model_copy(update={"task_id": task.id if task else None,
+                                         "claim": claim_for_task(task, review.metrics)})

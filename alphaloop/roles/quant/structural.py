@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from alphaloop.cycle.records import Claim
+
 __all__ = ["CATALOGUE", "StructuralChange", "applicable_changes", "apply_structural",
            "patched_sources"]
 
@@ -33,6 +35,9 @@ class StructuralChange(BaseModel):
     expected_effect: str
     triggers: tuple[str, ...]
     module: str
+    claim: Claim = Claim(metric="max_drawdown", direction="decrease",
+                         source="the overlay scales risk down to cut drawdowns")
+    """What the change claims when its task's goal names no metric."""
 
 
 _VOL_REGIME = '''
