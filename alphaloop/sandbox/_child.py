@@ -1,7 +1,8 @@
-"""Entry point of the sandboxed side: ``python -m alphaloop.sandbox._child --root DIR``.
+"""The sandboxed side of the conversation, staged as ``alphaloop_sandbox_child``.
 
-It imports the trusted ``alphaloop`` first, then puts the checkout ``DIR`` on the path so
-that only ``strategy`` comes from the branch under review. The harness feeds it market
+It runs outside the ``alphaloop`` name (only ``alphaloop.contract`` exists in the
+sandbox); the bootstrap of :mod:`alphaloop.sandbox._runtime` puts the checkout last on
+``sys.path``, so only ``strategy`` comes from the branch under review. The harness feeds it market
 rows as they become known (never a row after the decision date) and portfolio states;
 it answers each ``decide`` with JSON weights. Anything the strategy prints goes to
 stderr, so it cannot corrupt the replies.
@@ -9,7 +10,6 @@ stderr, so it cannot corrupt the replies.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import math
 import os
@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from alphaloop.contract import AssetInfo, Decision, MarketView, PortfolioState
-from alphaloop.sandbox._wire import WireClosed, dumps_reply, read_frame, write_frame
+
+from ._wire import WireClosed, dumps_reply, read_frame, write_frame
 
 
 class _History:
@@ -124,13 +125,9 @@ def _serve(inp: int, out: Any) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="alphaloop-sandbox-child")
-    parser.add_argument("--root", required=True, help="checkout whose strategy/ to load")
-    args = parser.parse_args()
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # whatever the strategy prints goes to stderr
     sys.stdout = sys.stderr
-    sys.path.insert(0, os.path.abspath(args.root))
     _serve(sys.stdin.fileno(), out)
 
 

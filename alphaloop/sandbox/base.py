@@ -1,8 +1,9 @@
 """Records and the protocol shared by every sandbox backend.
 
-A sandbox runs a command that may execute untrusted strategy code: no network, the
-repository read-only, one writable scratch directory, CPU / memory / process-count /
-wall-time limits, and an environment that holds no secrets. Each backend states the
+A sandbox runs a command that may execute untrusted strategy code: no network, only the
+files the strategy needs (read-only), one writable scratch directory, CPU / memory /
+process-count / wall-time / output limits for the sandbox as a whole, and an environment
+that holds no secrets. Each backend states the
 isolation it actually obtained (:class:`Isolation`), so reviews can record it.
 """
 
@@ -42,7 +43,10 @@ class Limits(BaseModel):
     cpu_seconds: int = Field(default=900, gt=0)
     memory_mb: int = Field(default=4096, gt=64)
     max_processes: int = Field(default=64, gt=1)
-    max_output_bytes: int = Field(default=4_000_000, gt=0)
+    max_output_bytes: int = Field(default=4_000_000, gt=0,
+                                  description="output kept per stream; the rest is discarded")
+    max_output_total_bytes: int = Field(default=64 * 1024 * 1024, gt=0,
+                                        description="output past this stops the sandbox")
 
 
 class Isolation(BaseModel):
@@ -54,6 +58,7 @@ class Isolation(BaseModel):
     network: Literal["none", "host"]
     filesystem: Literal["read-only", "writable"]
     process_limit: Literal["cgroup", "rlimit", "none"]
+    memory_limit: Literal["cgroup", "rlimit"] = "rlimit"
     limits: Limits
     notes: tuple[str, ...] = ()
 
@@ -64,7 +69,8 @@ class Isolation(BaseModel):
     def describe(self) -> str:
         parts = [f"{self.backend}", f"network {self.network}", f"filesystem {self.filesystem}",
                  f"process limit by {self.process_limit}",
-                 f"{self.limits.memory_mb} MB", f"{self.limits.cpu_seconds} s CPU",
+                 f"{self.limits.memory_mb} MB by {self.memory_limit}",
+                 f"{self.limits.cpu_seconds} s CPU",
                  f"{self.limits.wall_seconds:g} s wall"]
         return ", ".join(parts)
 
@@ -81,6 +87,8 @@ class SandboxResult(BaseModel):
     timed_out: bool
     duration_s: float
     isolation: Isolation
+    limit: str | None = Field(default=None, description="the limit that stopped the command")
+    output_truncated: bool = False
 
     @property
     def ok(self) -> bool:

@@ -1,12 +1,20 @@
-"""The process sandbox: bubblewrap namespaces plus resource limits.
+"""The process sandbox: bubblewrap namespaces, a minimal filesystem and whole-sandbox limits.
 
 ``ProcessSandbox`` runs a command under ``bwrap`` with every namespace unshared (so no
-network: the sandbox has only its own loopback), the whole filesystem mounted read-only,
-a private ``/tmp``, one writable scratch directory, credential files under ``$HOME``
-masked, and an environment rebuilt from a short allowlist (no tokens, no keys). Limits:
-``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, a wall-clock timeout that kills the whole process
-tree, and a ``pids`` cgroup for the process count (falling back to ``RLIMIT_NPROC``, which
-root ignores; :class:`~alphaloop.sandbox.base.Isolation` says which one held).
+network: the sandbox has only its own loopback) on an empty, read-only root holding only
+what a strategy needs: the system libraries (``/usr``, ``/lib*``), the interpreter with
+its standard library (its ``site-packages`` hidden), the allowed third-party libraries
+and ``alphaloop.contract`` (see :mod:`alphaloop.sandbox._runtime`), the directories the
+caller names read-only, one writable scratch directory, a private ``/tmp``, ``/proc`` and
+``/dev``. No repository, no home directory, no data files. The environment is rebuilt
+from a short allowlist (no tokens, no keys).
+
+Limits hold for the sandbox as a whole: a memory and a pids cgroup take every process of
+one sandbox (falling back to ``RLIMIT_AS`` / ``RLIMIT_NPROC``, which root ignores, and
+:class:`~alphaloop.sandbox.base.Isolation` says which held); ``RLIMIT_CPU`` per process;
+a wall-clock deadline (the per-command limit, or the shorter remaining time of a budget
+opened with :meth:`budget`) that kills the whole process tree; output read in bounded
+chunks, the excess drained and discarded, the sandbox stopped past a hard cap.
 
 ``UnsandboxedRunner`` applies the same limits and environment without namespaces; it is
 only used when the user asked for it explicitly.
@@ -20,14 +28,14 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-import alphaloop
-from alphaloop.sandbox._cgroup import PidsCgroup
+from alphaloop.sandbox._cgroup import SandboxCgroups
+from alphaloop.sandbox._output import BoundedReader
+from alphaloop.sandbox._runtime import DEFAULT_LIBRARIES, SYSTEM_PATHS, Runtime, python_runtime
 from alphaloop.sandbox.base import (
     Isolation,
     Limits,
@@ -35,13 +43,12 @@ from alphaloop.sandbox.base import (
     SandboxResult,
     SandboxUnavailable,
 )
+from alphaloop.sandbox.redact import redact
 
 __all__ = ["ProcessSandbox", "RunningProcess", "UnsandboxedRunner", "open_sandbox",
            "sandbox_env"]
 
 _ENV_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-_SECRET_PATHS = (".ssh", ".gnupg", ".aws", ".azure", ".config", ".docker", ".kube",
-                 ".netrc", ".npmrc", ".pypirc", ".git-credentials", ".gitconfig")
 
 
 def sandbox_env(scratch: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -62,25 +69,7 @@ def sandbox_env(scratch: Path, extra: Mapping[str, str] | None = None) -> dict[s
     return env
 
 
-def _runtime_under_tmp() -> list[Path]:
-    """Interpreter and package directories that the private ``/tmp`` would hide.
-
-    A virtual environment or a checkout of AlphaLoop itself may live under ``/tmp``;
-    those directories are bound back, read-only, so the sandboxed Python still runs.
-    """
-    tmp = Path("/tmp")
-    candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent,
-                  Path(alphaloop.__file__).resolve().parents[1],
-                  *(Path(p) for p in sys.path if p)}
-    found: list[Path] = []
-    for path in sorted(c.resolve() for c in candidates if c.exists()):
-        if path.is_relative_to(tmp) and path != tmp and not any(
-                path.is_relative_to(kept) for kept in found):
-            found.append(path)
-    return found
-
-
-def _limiter(limits: Limits, cgroup: PidsCgroup | None) -> Callable[[], None]:
+def _limiter(limits: Limits, cgroups: SandboxCgroups) -> Callable[[], None]:
     memory = limits.memory_mb * 1024 * 1024
 
     def apply() -> None:  # runs in the child between fork and exec
@@ -88,9 +77,7 @@ def _limiter(limits: Limits, cgroup: PidsCgroup | None) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
-        if cgroup is not None:
-            with open(cgroup.join_path(), "w") as handle:
-                handle.write(str(os.getpid()))
+        cgroups.join(os.getpid())
 
     return apply
 
@@ -98,34 +85,68 @@ def _limiter(limits: Limits, cgroup: PidsCgroup | None) -> Callable[[], None]:
 class RunningProcess:
     """A sandboxed command started by ``spawn``; ``terminate`` kills its whole tree."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], cgroup: PidsCgroup | None) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], cgroups: SandboxCgroups,
+                 limits: Limits, deadline: float, deadline_name: str) -> None:
         self.popen = popen
-        self._cgroup = cgroup
+        self.cgroups = cgroups
+        self.limits = limits
+        self.deadline = deadline
+        self.deadline_name = deadline_name
+        self.timed_out = False
+        self.output_exceeded = False
+        self._limit: str | None = None
 
-    def terminate(self) -> None:
+    def limit_hit(self) -> str | None:
+        """The limit that stopped the command: memory, processes, CPU time, wall time,
+        output - or None. Read it after the process has ended."""
+        if self._limit is None:
+            self._limit = self._which_limit()
+        return self._limit
+
+    def _which_limit(self) -> str | None:
+        if self.output_exceeded:
+            return f"output (more than {self.limits.max_output_total_bytes} bytes)"
+        if self.timed_out:
+            return self.deadline_name
+        cgroup = self.cgroups.limit_hit()
+        if cgroup == "memory":
+            return f"memory ({self.limits.memory_mb} MB for the whole sandbox)"
+        code = self.popen.returncode
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            return f"CPU time ({self.limits.cpu_seconds} s)"
+        if cgroup == "processes":
+            return f"processes ({self.limits.max_processes})"
+        return None
+
+    def kill(self) -> None:
+        """Kill every process of the sandbox, leaving pipes and cgroups for inspection."""
         if self.popen.poll() is None:
             try:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 self.popen.kill()
-        if self._cgroup is not None:
-            self._cgroup.kill_all()
+        self.cgroups.kill_all()
+
+    def terminate(self) -> None:
+        self.kill()
         self.popen.wait()
+        self.limit_hit()  # read the cgroup counters before the groups go
         for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             if stream is not None and not stream.closed:
                 with contextlib.suppress(OSError):
                     stream.close()
-        if self._cgroup is not None:
-            self._cgroup.remove()
-            self._cgroup = None
+        self.cgroups.remove()
 
 
 class _Runner(ABC):
-    """Shared process handling: limits, environment, timeouts, output capture."""
+    """Shared process handling: limits, environment, deadlines, bounded output."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, *,
+                 libraries: tuple[str, ...] = DEFAULT_LIBRARIES) -> None:
         self.limits = limits or Limits()
-        self._cgroups_work: bool | None = None
+        self.libraries = tuple(libraries)
+        self._cgroup_kinds: tuple[bool, bool] | None = None
+        self._budget: tuple[float, float] | None = None  # (deadline, seconds)
 
     @abstractmethod
     def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
@@ -133,18 +154,56 @@ class _Runner(ABC):
         """The command line that runs ``argv`` under this backend."""
 
     @abstractmethod
-    def _describe(self, process_limit: str) -> Isolation:
+    def _describe(self, process_limit: str, memory_limit: str) -> Isolation:
         """The isolation this backend enforces."""
 
     @property
-    def isolation(self) -> Isolation:
-        if self._cgroups_work is None:
-            probe = PidsCgroup.create(self.limits.max_processes)
-            self._cgroups_work = probe is not None
-            if probe is not None:
-                probe.remove()
-        return self._describe("cgroup" if self._cgroups_work else "rlimit")
+    def runtime(self) -> Runtime:
+        return python_runtime(self.libraries)
 
+    def python_command(self, root: Path, *, module: str | None = None,
+                       code: str | None = None, args: Sequence[str] = ()) -> list[str]:
+        """The command that runs ``module`` or ``code`` in this backend's Python, with only
+        the contract, the allowed libraries and ``root`` (last) importable."""
+        return self.runtime.command(Path(root).resolve(), module=module, code=code,
+                                    args=tuple(args), sandboxed=self.sandboxed)
+
+    @property
+    def sandboxed(self) -> bool:
+        return True
+
+    @property
+    def isolation(self) -> Isolation:
+        if self._cgroup_kinds is None:
+            probe = SandboxCgroups.create(memory_bytes=self.limits.memory_mb << 20,
+                                          max_pids=self.limits.max_processes)
+            self._cgroup_kinds = (probe.memory is not None, probe.pids is not None)
+            probe.remove()
+        memory, pids = self._cgroup_kinds
+        return self._describe("cgroup" if pids else "rlimit", "cgroup" if memory else "rlimit")
+
+    # -- wall time ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def budget(self, seconds: float) -> Iterator[None]:
+        """Share one wall-time budget among every command started inside the block
+        (e.g. all backtests of one review); nested budgets keep the shorter one."""
+        previous = self._budget
+        deadline = time.monotonic() + seconds
+        if previous is None or deadline < previous[0]:
+            self._budget = (deadline, seconds)
+        try:
+            yield
+        finally:
+            self._budget = previous
+
+    def deadline(self) -> tuple[float, str]:
+        """When a command started now must end, and the name of the limit that says so."""
+        own = time.monotonic() + self.limits.wall_seconds
+        if self._budget is not None and self._budget[0] < own:
+            return self._budget[0], f"wall time (the review's budget of {self._budget[1]:g} s)"
+        return own, f"wall time ({self.limits.wall_seconds:g} s)"
+
+    # -- running --------------------------------------------------------------------------
     def spawn(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
               readonly: Sequence[Path] = (),
               env: Mapping[str, str] | None = None) -> RunningProcess:
@@ -152,47 +211,78 @@ class _Runner(ABC):
         full_env = sandbox_env(scratch, env)
         command = self.wrap(argv, workdir=workdir, scratch=scratch, readonly=readonly,
                             env=full_env)
-        cgroup = PidsCgroup.create(self.limits.max_processes)
+        deadline, name = self.deadline()
+        if deadline <= time.monotonic():
+            raise SandboxError(f"no time left: the {name} is used up")
+        cgroups = SandboxCgroups.create(memory_bytes=self.limits.memory_mb << 20,
+                                        max_pids=self.limits.max_processes)
         try:
             popen = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=workdir, env=full_env,
-                preexec_fn=_limiter(self.limits, cgroup),
+                preexec_fn=_limiter(self.limits, cgroups),
                 start_new_session=True,
             )
-        except OSError as exc:
-            if cgroup is not None:
-                cgroup.remove()
+        except (OSError, subprocess.SubprocessError) as exc:
+            cgroups.remove()
             raise SandboxError(f"could not start {command[0]}: {exc}") from exc
-        return RunningProcess(popen, cgroup)
+        return RunningProcess(popen, cgroups, self.limits, deadline, name)
 
     def run(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
             readonly: Sequence[Path] = (), env: Mapping[str, str] | None = None,
             stdin: bytes | None = None) -> SandboxResult:
         started = time.monotonic()
         proc = self.spawn(argv, workdir=workdir, scratch=scratch, readonly=readonly, env=env)
-        timed_out = False
+        cap = self.limits.max_output_bytes
+        out = BoundedReader(cap, keep="head", hard_cap=self.limits.max_output_total_bytes)
+        err = BoundedReader(cap, keep="tail", hard_cap=self.limits.max_output_total_bytes)
         try:
-            out, err = proc.popen.communicate(stdin, timeout=self.limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            proc.terminate()
-            out, err = proc.popen.communicate()
+            assert proc.popen.stdin is not None
+            assert proc.popen.stdout is not None and proc.popen.stderr is not None
+            _feed_stdin(proc.popen.stdin, stdin)
+            streams = {proc.popen.stdout.fileno(): out, proc.popen.stderr.fileno(): err}
+            BoundedReader.pump(streams, deadline=proc.deadline,
+                               on_excess=lambda: _over_output(proc),
+                               on_timeout=lambda: _timed_out(proc))
+            proc.popen.wait()
         finally:
             proc.terminate()
-        cap = self.limits.max_output_bytes
         return SandboxResult(
-            argv=tuple(argv), returncode=proc.popen.returncode, timed_out=timed_out,
-            stdout=out[:cap].decode(errors="replace"), stderr=err[-cap:].decode(errors="replace"),
+            argv=tuple(argv), returncode=proc.popen.returncode, timed_out=proc.timed_out,
+            stdout=redact(out.text(), limit=cap), stderr=redact(err.text(), limit=cap),
             duration_s=time.monotonic() - started, isolation=self.isolation,
+            limit=proc.limit_hit(), output_truncated=out.truncated or err.truncated,
         )
 
 
-class ProcessSandbox(_Runner):
-    """Bubblewrap: no network, read-only filesystem, scratch dir, limits."""
+def _feed_stdin(stream: object, data: bytes | None) -> None:
+    import threading
 
-    def __init__(self, limits: Limits | None = None, *, bwrap: str | None = None) -> None:
-        super().__init__(limits)
+    def write() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if data:
+                stream.write(data)  # type: ignore[attr-defined]
+            stream.close()  # type: ignore[attr-defined]
+
+    threading.Thread(target=write, daemon=True).start()
+
+
+def _over_output(proc: RunningProcess) -> None:
+    proc.output_exceeded = True
+    proc.kill()
+
+
+def _timed_out(proc: RunningProcess) -> None:
+    proc.timed_out = True
+    proc.kill()
+
+
+class ProcessSandbox(_Runner):
+    """Bubblewrap: no network, a minimal read-only filesystem, scratch dir, limits."""
+
+    def __init__(self, limits: Limits | None = None, *, bwrap: str | None = None,
+                 libraries: tuple[str, ...] = DEFAULT_LIBRARIES) -> None:
+        super().__init__(limits, libraries=libraries)
         self.bwrap = bwrap or shutil.which("bwrap") or ""
 
     def check(self) -> None:
@@ -203,7 +293,7 @@ class ProcessSandbox(_Runner):
                 "Install it (Debian: apt-get install bubblewrap), or pass "
                 "--allow-unsandboxed to run strategy code without isolation.")
         probe = subprocess.run(
-            [self.bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+            [self.bwrap, *_system_mounts(), "--unshare-all", "--die-with-parent", "true"],
             capture_output=True, text=True, check=False, timeout=30)
         if probe.returncode != 0:
             raise SandboxUnavailable(
@@ -213,63 +303,81 @@ class ProcessSandbox(_Runner):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
              readonly: Sequence[Path], env: Mapping[str, str]) -> list[str]:
-        cmd = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--tmpfs", "/tmp"]
-        home = Path(os.environ.get("HOME", "/root"))
-        for name in _SECRET_PATHS:
-            secret = home / name
-            if secret.is_dir():
-                cmd += ["--tmpfs", str(secret)]
-            elif secret.exists():
-                cmd += ["--ro-bind", "/dev/null", str(secret)]
-        for path in (*_runtime_under_tmp(), workdir, *readonly):
+        cmd = [self.bwrap, *_system_mounts()]
+        for source, target in self.runtime.binds:
+            cmd += ["--ro-bind", source, target]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        for path in (workdir, *readonly):
             resolved = str(Path(path).resolve())
             cmd += ["--ro-bind", resolved, resolved]
         scratch_dir = str(scratch.resolve())
-        cmd += ["--bind", scratch_dir, scratch_dir,
+        cmd += ["--bind", scratch_dir, scratch_dir, "--remount-ro", "/",
                 "--unshare-all", "--die-with-parent", "--new-session",
                 "--chdir", str(Path(workdir).resolve()), "--clearenv"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", *argv]
 
-    def _describe(self, process_limit: str) -> Isolation:
+    def _describe(self, process_limit: str, memory_limit: str) -> Isolation:
         notes = ("all namespaces unshared (net, pid, ipc, uts, user, cgroup)",
-                 "credential files under $HOME masked; environment rebuilt from an allowlist")
+                 "filesystem: system libraries, the interpreter, the allowed libraries "
+                 "and alphaloop.contract, the checkout, a scratch dir; no repository, "
+                 "home or data files",
+                 "environment rebuilt from an allowlist",
+                 "memory bounded per sandbox by a cgroup" if memory_limit == "cgroup" else
+                 "memory bounded per process by RLIMIT_AS only (no memory cgroup here)")
         return Isolation(backend="bubblewrap", network="none", filesystem="read-only",
-                         process_limit=process_limit, limits=self.limits,  # type: ignore[arg-type]
-                         notes=notes)
+                         process_limit=process_limit, memory_limit=memory_limit,  # type: ignore[arg-type]
+                         limits=self.limits, notes=notes)
+
+
+def _system_mounts() -> list[str]:
+    args: list[str] = []
+    for name in SYSTEM_PATHS:
+        path = Path(name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), name]
+        elif path.exists():
+            args += ["--ro-bind", name, name]
+    return args
 
 
 class UnsandboxedRunner(_Runner):
     """Limits and a clean environment, but no namespaces: network and files are open."""
 
+    @property
+    def sandboxed(self) -> bool:
+        return False
+
     def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
              readonly: Sequence[Path], env: Mapping[str, str]) -> list[str]:
         return list(argv)
 
-    def _describe(self, process_limit: str) -> Isolation:
+    def _describe(self, process_limit: str, memory_limit: str) -> Isolation:
         return Isolation(backend="none", network="host", filesystem="writable",
-                         process_limit=process_limit, limits=self.limits,  # type: ignore[arg-type]
+                         process_limit=process_limit, memory_limit=memory_limit,  # type: ignore[arg-type]
+                         limits=self.limits,
                          notes=("run without isolation at the user's explicit request",))
 
 
 def open_sandbox(kind: str = "process", *, limits: Limits | None = None,
-                 allow_unsandboxed: bool = False) -> ProcessSandbox | UnsandboxedRunner:
+                 allow_unsandboxed: bool = False,
+                 libraries: tuple[str, ...] = DEFAULT_LIBRARIES,
+                 ) -> ProcessSandbox | UnsandboxedRunner:
     """The sandbox for ``kind``; refuses to fall back to no isolation unless allowed."""
     if kind == "none":
         if not allow_unsandboxed:
             raise SandboxUnavailable(
                 "running strategy code without a sandbox needs the explicit "
                 "--allow-unsandboxed flag")
-        return UnsandboxedRunner(limits)
+        return UnsandboxedRunner(limits, libraries=libraries)
     if kind != "process":
         raise SandboxUnavailable(f"unknown sandbox {kind!r}; choose 'process' or 'none'")
-    sandbox = ProcessSandbox(limits)
+    sandbox = ProcessSandbox(limits, libraries=libraries)
     try:
         sandbox.check()
     except SandboxUnavailable:
         if allow_unsandboxed:
-            return UnsandboxedRunner(limits)
+            return UnsandboxedRunner(limits, libraries=libraries)
         raise
     return sandbox

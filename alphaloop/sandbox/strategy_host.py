@@ -11,11 +11,10 @@ harness still does all the accounting in the trusted process.
 
 from __future__ import annotations
 
-import collections
 import json
-import sys
+import os
+import re
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alphaloop.contract import Decision, MarketView, PortfolioState
+from alphaloop.sandbox._output import CHUNK, BoundedReader
 from alphaloop.sandbox._wire import (
     WireClosed,
     WireTimeout,
@@ -32,19 +32,53 @@ from alphaloop.sandbox._wire import (
 )
 from alphaloop.sandbox.base import Isolation, SandboxError
 from alphaloop.sandbox.process import ProcessSandbox, RunningProcess, UnsandboxedRunner
+from alphaloop.sandbox.redact import redact, redact_tree
 
 __all__ = ["SandboxedStrategy", "StrategyFailed"]
 
 
+#: Longest message and detail a failure carries into findings and records.
+MESSAGE_LIMIT = 2000
+DETAIL_LIMIT = 4000
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
 class StrategyFailed(SandboxError):
-    """The sandboxed strategy raised, crashed, hung or answered nonsense."""
+    """The sandboxed strategy raised, crashed, hung or answered nonsense.
+
+    ``limit`` names the sandbox limit that stopped it (memory, processes, CPU time, wall
+    time, output), if one did; ``location`` is the strategy's ``file:line`` taken from
+    the traceback, if there is one. Message and detail are redacted (see
+    :mod:`alphaloop.sandbox.redact`): they come from untrusted code and end up in records.
+    """
 
     def __init__(self, message: str, *, as_of: pd.Timestamp | None = None,
-                 detail: str = "") -> None:
+                 detail: str = "", limit: str | None = None,
+                 location: str | None = None) -> None:
         self.as_of = as_of
-        self.detail = detail
+        self.detail = redact(detail, limit=DETAIL_LIMIT)
+        self.limit = limit
+        self.location = location
         where = f" on {as_of.date()}" if as_of is not None else ""
-        super().__init__(f"strategy failed in the sandbox{where}: {message}")
+        text = redact(message, limit=MESSAGE_LIMIT)
+        if limit:
+            text = f"stopped by the sandbox's {limit} limit; {text}"
+        if location:
+            text += f" (at {location})"
+        super().__init__(f"strategy failed in the sandbox{where}: {text}")
+
+
+def strategy_location(traceback: str, checkout: Path) -> str | None:
+    """``strategy/...py:LINE`` of the innermost strategy frame of ``traceback``."""
+    root = str(Path(checkout).resolve()).rstrip("/") + "/"
+    found = None
+    for match in _FRAME.finditer(traceback or ""):
+        name = match.group("file")
+        if name.startswith(root):
+            name = name[len(root):]
+        if name.startswith("strategy/") and ".." not in name:
+            found = f"{redact(name, limit=200)}:{match.group('line')}"
+    return found
 
 
 class _Reply(BaseModel):
@@ -73,7 +107,8 @@ class SandboxedStrategy:
         self.kwargs = dict(kwargs or {})
         self.lookback: int | None = None
         self._proc: RunningProcess | None = None
-        self._stderr: collections.deque[str] = collections.deque(maxlen=200)
+        self._stderr = BoundedReader(64 * 1024, keep="tail",
+                                     hard_cap=sandbox.limits.max_output_total_bytes)
         self._sent_until: pd.Timestamp | None = None
         self._deadline = 0.0
         self._has_state = False
@@ -89,11 +124,12 @@ class SandboxedStrategy:
         """Start the child and build the strategy (``view`` gives the universe)."""
         if self._proc is not None:
             return
-        self._deadline = time.monotonic() + self.sandbox.limits.wall_seconds
-        argv = [sys.executable, "-I", "-m", "alphaloop.sandbox._child",
-                "--root", str(self.checkout.resolve())]
+        argv = self.sandbox.python_command(self.checkout, module="alphaloop_sandbox_child")
+        self._stderr = BoundedReader(64 * 1024, keep="tail",
+                                     hard_cap=self.sandbox.limits.max_output_total_bytes)
         self._proc = self.sandbox.spawn(argv, workdir=self.checkout, scratch=self.scratch)
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._deadline = self._proc.deadline
+        threading.Thread(target=self._drain_stderr, args=(self._proc,), daemon=True).start()
         self._assets = [a.model_dump() for a in view.assets]
         reply = self._call({"op": "init", "factory": self.factory, "kwargs": self.kwargs,
                             "assets": self._assets}, None)
@@ -104,13 +140,14 @@ class SandboxedStrategy:
         """Build a fresh strategy in the running child (a new backtest, no carried state).
 
         Reusing the process saves the interpreter start and imports between backtests;
-        the wall-time limit starts again.
+        the per-backtest wall-time limit starts again, but never beyond the budget the
+        sandbox holds (see ``budget``), which all backtests of a review share.
         """
         self._sent_until = None
         self.decisions = 0
         if self._proc is None:
             return
-        self._deadline = time.monotonic() + self.sandbox.limits.wall_seconds
+        self._deadline, self._proc.deadline_name = self.sandbox.deadline()
         reply = self._call({"op": "init", "factory": self.factory, "kwargs": self.kwargs,
                             "assets": self._assets}, None)
         self.lookback = reply.lookback
@@ -128,7 +165,8 @@ class SandboxedStrategy:
         self.close()
 
     def stderr_tail(self, lines: int = 20) -> str:
-        return "".join(list(self._stderr)[-lines:])
+        """The last lines the strategy wrote to stderr, redacted."""
+        return redact(self._stderr.lines(lines), limit=DETAIL_LIMIT)
 
     # -- the contract -------------------------------------------------------------------
     def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:
@@ -138,13 +176,16 @@ class SandboxedStrategy:
                             "portfolio": portfolio.model_dump()}, view.as_of)
         self._sent_until = view.as_of
         self.decisions += 1
-        weights: dict[str, Any] = dict(reply.weights or {})
-        return Decision.model_construct(weights=weights, record=reply.record or {})
+        weights: dict[str, Any] = {
+            redact(k, limit=200): (redact(v, limit=200) if isinstance(v, str) else v)
+            for k, v in (reply.weights or {}).items()}
+        return Decision.model_construct(weights=weights,
+                                        record=redact_tree(reply.record or {}))
 
     def get_state(self) -> dict[str, Any]:
         if not self._has_state:
             return {}
-        return self._call({"op": "get_state"}, None).state or {}
+        return redact_tree(self._call({"op": "get_state"}, None).state or {})
 
     def set_state(self, state: dict[str, Any]) -> None:
         if self._has_state:
@@ -162,12 +203,23 @@ class SandboxedStrategy:
         arrays.update({f"m:{k}": view.macro(k)[start:] for k in view.macro_series})
         return {"dates": dates[start:], "arrays": arrays}, reset
 
-    def _drain_stderr(self) -> None:
-        proc = self._proc
-        if proc is None or proc.popen.stderr is None:
+    def _drain_stderr(self, proc: RunningProcess) -> None:
+        """Read the child's stderr in bounded chunks; stop the sandbox past the cap."""
+        if proc.popen.stderr is None:
             return
-        for raw in iter(proc.popen.stderr.readline, b""):
-            self._stderr.append(raw.decode(errors="replace"))
+        fd = proc.popen.stderr.fileno()
+        reader = self._stderr
+        while True:
+            try:
+                chunk = os.read(fd, CHUNK)
+            except (OSError, ValueError):
+                return
+            if not chunk:
+                return
+            reader.feed(chunk)
+            if reader.exceeded and not proc.output_exceeded:
+                proc.output_exceeded = True
+                proc.kill()
 
     def _call(self, message: dict[str, Any], as_of: pd.Timestamp | None) -> _Reply:
         proc = self._proc
@@ -177,18 +229,25 @@ class SandboxedStrategy:
             write_frame(proc.popen.stdin, dumps_request(message))
             raw = read_frame(proc.popen.stdout.fileno(), deadline=self._deadline)
         except WireTimeout:
+            proc.timed_out = True
+            limit = proc.deadline_name
             self.close()
-            raise StrategyFailed(
-                f"no answer within the wall-time limit of {self.sandbox.limits.wall_seconds:g} s;"
-                " the sandbox was killed", as_of=as_of) from None
-        except (WireClosed, BrokenPipeError):
+            raise StrategyFailed("no answer in time; the sandbox was killed", as_of=as_of,
+                                 limit=limit, detail=self.stderr_tail()) from None
+        except (WireClosed, BrokenPipeError, ValueError) as exc:
+            if isinstance(exc, ValueError):  # an oversized frame
+                proc.kill()
             code = proc.popen.wait()
-            detail = self.stderr_tail()
             self.close()
+            detail = self.stderr_tail()
+            limit = proc.limit_hit()
+            if limit is None and isinstance(exc, ValueError):
+                limit = "output (an answer larger than the reply limit)"
             raise StrategyFailed(
                 f"the sandboxed process exited with code {code} "
                 f"({_explain_exit(code)}); last output:\n{detail}", as_of=as_of,
-                detail=detail) from None
+                detail=detail, limit=limit,
+                location=strategy_location(detail, self.checkout)) from None
         try:
             reply = _Reply.model_validate(json.loads(raw))
         except (ValueError, ValidationError) as exc:
@@ -196,11 +255,13 @@ class SandboxedStrategy:
             raise StrategyFailed(f"malformed answer from the sandbox: {exc}", as_of=as_of) from None
         if not reply.ok:
             raise StrategyFailed(reply.error or "unknown error", as_of=as_of,
-                                 detail=reply.traceback or "")
+                                 detail=reply.traceback or "",
+                                 location=strategy_location(reply.traceback or "",
+                                                            self.checkout))
         return reply
 
 
 def _explain_exit(code: int) -> str:
-    signals = {-9: "killed: memory, process or time limit", -24: "CPU time limit exceeded",
+    signals = {-9: "killed", -24: "CPU time limit exceeded",
                -11: "segmentation fault", 137: "killed"}
     return signals.get(code, "crashed" if code else "exited early")

@@ -1,14 +1,14 @@
 """The strategy's declared parameter space, read through the sandbox.
 
 The Quant never imports strategy code into the trusted process: it asks a sandboxed
-Python to import ``strategy.parameters`` from a checkout and print the space and the
-current values as JSON, and validates that answer here.
+Python (which sees only the checkout, the contract and the allowed libraries) to import
+``strategy.parameters`` and print the space and the current values as JSON, and
+validates that answer here. Whatever the sandbox says on failure is redacted first.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Literal
 
@@ -20,8 +20,7 @@ from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 __all__ = ["ParamSpace", "ParamSpec", "read_param_space"]
 
 _INTROSPECT = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
+import json
 from strategy.parameters import PARAMETER_SPACE, current_values
 print(json.dumps({
     "specs": [s.model_dump(mode="json") for s in PARAMETER_SPACE.values()],
@@ -64,13 +63,13 @@ class ParamSpace(BaseModel):
 def read_param_space(sandbox: ProcessSandbox | UnsandboxedRunner, checkout: Path,
                      scratch: Path) -> ParamSpace:
     """Import ``strategy.parameters`` from ``checkout`` in the sandbox and read it."""
-    root = str(Path(checkout).resolve())
-    result = sandbox.run([sys.executable, "-I", "-c", _INTROSPECT, root], workdir=checkout,
-                         scratch=scratch)
+    argv = sandbox.python_command(checkout, code=_INTROSPECT)
+    result = sandbox.run(argv, workdir=checkout, scratch=scratch)
     if not result.ok:
+        stopped = f"stopped by the sandbox's {result.limit} limit; " if result.limit else ""
         raise SandboxError(
             "could not read the strategy's parameter space (strategy/parameters.py): "
-            f"{result.stderr.strip()[-800:] or 'timed out'}")
+            f"{stopped}{result.stderr.strip()[-800:] or 'no output'}")
     try:
         raw = json.loads(result.stdout.strip().splitlines()[-1])
         specs = {s["name"]: ParamSpec.model_validate(s) for s in raw["specs"]}
