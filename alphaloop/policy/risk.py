@@ -15,6 +15,7 @@ __all__ = [
     "LiquidityRules",
     "OverfittingGuards",
     "PortfolioChecks",
+    "LookaheadRules",
     "ProcessRules",
     "RiskPolicy",
     "SoftLimits",
@@ -164,6 +165,27 @@ class ProcessRules(_Section):
 
     deadlock_vetoes: int = Field(ge=1)
     reward_lambda: float = Field(ge=0)
+    review_wall_seconds: float = Field(
+        default=3600.0, gt=0, le=86_400,
+        description="wall time shared by every sandboxed run of one review")
+
+
+class LookaheadRules(_Section):
+    """The dynamic look-ahead check (``[lookahead]``, see roles/risk/lookahead.py).
+
+    Prefix invariance: ``probes`` decision dates recomputed on a replaced future must
+    agree within ``tolerance``. Oracle test: the decisions' mean forward return over
+    ``horizon_days`` is vetoed when it lies more than ``max_z`` standard deviations above
+    its distribution over ``resamples`` replaced futures and exceeds it by ``min_effect``.
+    """
+
+    probes: int = Field(default=3, ge=1, le=50)
+    block_days: int = Field(default=10, ge=1, le=250)
+    tolerance: float = Field(default=1e-9, ge=0, le=0.01)
+    horizon_days: int = Field(default=5, ge=1, le=60)
+    resamples: int = Field(default=400, ge=50, le=100_000)
+    max_z: float = Field(default=5.0, ge=2, le=50)
+    min_effect: float = Field(default=0.002, ge=0, le=1)
 
 
 class LimitException(_Section):
@@ -195,6 +217,7 @@ class RiskPolicy(_Section):
     overfitting: OverfittingGuards
     compliance: ComplianceRules = ComplianceRules()
     process: ProcessRules
+    lookahead: LookaheadRules = Field(default_factory=LookaheadRules)
     limit_names: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     limit_exceptions: tuple[LimitException, ...] = ()
 
