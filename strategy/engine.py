@@ -9,7 +9,9 @@ On each rebalance date :meth:`FinSageStrategy.decide`:
    discussion rounds; 60/40 integration with the hedge adjustment);
 5. passes the result through the **risk controller** (drawdown trigger, soft limits,
    hard limits), whose output can never break a hard limit;
-6. returns the target weights and the :class:`~strategy.records.IntegratedDecision` as
+6. keeps the current holdings when no weight would move by more than the
+   **rebalance threshold** (:mod:`strategy.risk.rebalance`);
+7. returns the target weights and the :class:`~strategy.records.IntegratedDecision` as
    the decision's record, completed with per-class and per-expert contributions, the
    portfolio's factor exposures and every fallback that fired.
 
@@ -46,10 +48,12 @@ from strategy.records import (
     ExpertContribution,
     Fallback,
     IntegratedDecision,
+    Rebalance,
 )
 from strategy.risk.alerts import AlertHandler
 from strategy.risk.controller import RiskController
 from strategy.risk.model import estimate_risk_model
+from strategy.risk.rebalance import check_rebalance
 from strategy.risk.screen import UniverseScreen, screen_universe
 
 __all__ = ["EngineError", "FinSageStrategy", "TimingHook"]
@@ -148,8 +152,13 @@ class FinSageStrategy:
         with self._step(as_of, "risk_controller"):
             outcome = self.controller.review(integrated.target_allocation, view, portfolio,
                                              model=model, screen=screen)
+        with self._step(as_of, "rebalance"):
+            rebalance = check_rebalance(outcome.weights, portfolio.weights,
+                                        s.rebalance_threshold, model, s.limits)
+            chosen = outcome.weights if rebalance.trade else {
+                t: float(w) for t, w in portfolio.weights.items() if t != CASH and w > 0}
         with self._step(as_of, "record"):
-            final = dict(outcome.weights)
+            final = dict(chosen)
             final[CASH] = max(0.0, 1.0 - sum(final.values()))
             fallbacks = [*_data_fallbacks(screen, model.fallback, reading.source, reports),
                          *integrated.fallbacks, *outcome.report.fallbacks]
@@ -165,9 +174,13 @@ class FinSageStrategy:
                 "excluded_assets": dict(screen.excluded),
                 "fallbacks": fallbacks,
                 "risk_report": outcome.report,
+                "rebalance": Rebalance(traded=rebalance.trade,
+                                       largest_move=rebalance.largest_move,
+                                       threshold=s.rebalance_threshold,
+                                       reason=rebalance.reason),
             })
             payload = record.model_dump(mode="json")
-        return Decision(weights=outcome.weights, record=payload)
+        return Decision(weights=chosen, record=payload)
 
     # -- attribution ----------------------------------------------------------------------
     def _class_contributions(self, integrated: IntegratedDecision, final: Mapping[str, float],

@@ -37,6 +37,7 @@ __all__ = [
     "IntegratedDecision",
     "PortfolioDecision",
     "PositionSizingDecision",
+    "Rebalance",
     "RiskAlert",
     "RiskCheck",
     "RiskReport",
@@ -269,6 +270,15 @@ class ExpertContribution(_Record):
     source: str = "factors"
 
 
+class Rebalance(_Record):
+    """Whether the engine traded to its target or kept the holdings (spec 2.3)."""
+
+    traded: bool = True
+    largest_move: float = 0.0
+    threshold: float = 0.0
+    reason: str = ""
+
+
 class IntegratedDecision(_Record):
     """The coordinator's integrated decision (spec 4.1.4), completed by the risk controller."""
 
@@ -294,3 +304,4 @@ class IntegratedDecision(_Record):
     excluded_assets: dict[str, str] = Field(default_factory=dict)
     fallbacks: list[Fallback] = Field(default_factory=list)
     risk_report: RiskReport | None = None
+    rebalance: Rebalance | None = None

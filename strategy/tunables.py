@@ -68,7 +68,7 @@ HEDGE_MAX_RATIO = 0.25  # largest share of the portfolio a hedge may move
 MAX_DISCUSSION_ROUNDS = 2  # rounds of revision between the managers (spec: max_rounds=2)
 CONSENSUS_SIZING_TOLERANCE = 0.05  # total position change below which sizing has converged
 CONSENSUS_HEDGE_TOLERANCE = 0.02  # hedge-ratio change below which hedging has converged
-DRAWDOWN_DERISK_FACTOR = 0.5  # share of risky exposure kept once the drawdown trigger hits
+DRAWDOWN_DERISK_FACTOR = 0.25  # share of risky exposure kept once the drawdown trigger hits
 DRAWDOWN_COOLDOWN_DAYS = 21  # trading days de-risking lasts before drawdown is re-measured
 
 # -- managers and risk controller ----------------------------------------------------------

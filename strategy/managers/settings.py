@@ -23,6 +23,7 @@ CONSENSUS_*
 DRAWDOWN_DERISK_FACTOR,        de-risking depth and duration
 DRAWDOWN_COOLDOWN_DAYS
 VOLATILITY_SCALING_STRENGTH    soft volatility-target adjustment
+REBALANCE_THRESHOLD            largest weight move the engine leaves untraded
 DIVERSIFICATION_BLEND          soft diversification adjustment
 LLM_MAX_RETRIES                retries after an invalid LLM answer
 trading.transaction_cost +     cost per unit of turnover (expected hedge cost)
@@ -59,6 +60,8 @@ class EngineSettings(BaseModel):
     min_history: int = Field(default=60, ge=1, description="valid prices an asset needs")
     stale_days: int = Field(default=10, ge=0, description="unchanged prices that mean stale")
     costs: float = Field(ge=0, description="commission + slippage per unit of turnover")
+    rebalance_threshold: float = Field(default=0.0, ge=0,
+                                       description="weight move below which holdings are kept")
     limits: RiskLimits
     manager: ManagerSettings
     sizing: SizingSettings
@@ -78,6 +81,7 @@ class EngineSettings(BaseModel):
             window=window,
             shrinkage=cast(Literal["ledoit_wolf", "sample"], p["COVARIANCE_SHRINKAGE"]),
             costs=config.trading.transaction_cost + config.trading.slippage,
+            rebalance_threshold=float(p["REBALANCE_THRESHOLD"]),
             limits=limits,
             manager=ManagerSettings(
                 allocation=AllocationSettings(

@@ -2,11 +2,11 @@
 
 Three layers, in this order, on each decision:
 
-1. **Drawdown trigger** (hard): once the portfolio has fallen ``max_drawdown_trigger``
-   from its peak, every weight is scaled by ``derisk_factor`` (full de-risking keeps
-   that share of risky exposure) for ``cooldown_days`` trading days. After the cooldown
-   the drawdown is measured from the value at that moment, so one crash does not keep
-   the portfolio de-risked for ever; a new all-time high returns to the harness's peak.
+1. **Drawdown trigger** (hard, :mod:`strategy.risk.drawdown`): once the portfolio has
+   fallen ``max_drawdown_trigger`` from its peak, every weight is scaled by
+   ``derisk_factor`` (full de-risking keeps that share of risky exposure) for at least
+   ``cooldown_days`` trading days, and until the drawdown is back within the trigger
+   or the sell-off has stopped.
 2. **Soft limits** (warn and adjust): a diversification ratio below the minimum or a
    correlation cluster above the maximum moves ``diversification_blend`` of the way to
    the most diversified portfolio of the same assets and exposure; an ex-ante volatility
@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.contract import MarketView, PortfolioState
 from strategy.optimizers import optimize
 from strategy.records import CASH, Fallback, RiskAlert, RiskCheck, RiskReport
 from strategy.risk.alerts import AlertHandler, AlertSettings, bar_alerts
+from strategy.risk.drawdown import DrawdownState, apply_drawdown_rule, current_drawdown
 from strategy.risk.limits import RiskLimits, enforce_hard_limits
 from strategy.risk.model import RiskModel, estimate_risk_model
 from strategy.risk.screen import UniverseScreen, screen_universe
@@ -46,22 +46,12 @@ class ControllerSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    derisk_factor: float = Field(default=0.5, ge=0, le=1)
+    derisk_factor: float = Field(default=0.25, ge=0, le=1)
     cooldown_days: int = Field(default=21, ge=0)
     volatility_scaling: float = Field(default=1.0, ge=0, le=1)
     diversification_blend: float = Field(default=0.5, ge=0, le=1)
     window: int = Field(default=252, ge=2, description="days behind the risk model")
     alerts: AlertSettings = Field(default_factory=AlertSettings)
-
-
-class DrawdownState(BaseModel):
-    """Where the drawdown is measured from, and whether de-risking is in force."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    derisk_since: str | None = None
-    reference_peak: float | None = None
-    reset_at_peak: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,53 +103,7 @@ class RiskController:
 
     # -- drawdown rule ----------------------------------------------------------------
     def _peek_drawdown(self, portfolio: PortfolioState) -> float:
-        peak = portfolio.peak_value
-        state = self._state
-        if state.reference_peak is not None and state.reset_at_peak is not None \
-                and portfolio.peak_value <= state.reset_at_peak * (1 + 1e-12):
-            peak = max(state.reference_peak, portfolio.value)
-        return max(0.0, 1.0 - portfolio.value / peak)
-
-    def _drawdown_rule(self, view: MarketView, portfolio: PortfolioState
-                       ) -> tuple[bool, float, RiskCheck, list[RiskAlert]]:
-        state = self._state
-        trigger = self.limits.max_drawdown_trigger
-        as_of = str(view.as_of.date())
-        if state.reference_peak is not None:
-            if state.reset_at_peak is None or \
-                    portfolio.peak_value > state.reset_at_peak * (1 + 1e-12):
-                state.reference_peak = state.reset_at_peak = None
-            else:
-                state.reference_peak = max(state.reference_peak, portfolio.value)
-        drawdown = self._peek_drawdown(portfolio)
-        alerts: list[RiskAlert] = []
-        if state.derisk_since is not None:
-            since = pd.Timestamp(state.derisk_since)
-            elapsed = int((view.dates > since).sum())
-            if elapsed < self.settings.cooldown_days:
-                check = RiskCheck(
-                    name="drawdown", kind="hard", limit=trigger, before=drawdown,
-                    after=drawdown, status="derisked",
-                    message=(f"de-risked since {state.derisk_since} ({elapsed} of "
-                             f"{self.settings.cooldown_days} cooldown days)"))
-                return True, drawdown, check, alerts
-            state.derisk_since = None
-            state.reference_peak = portfolio.value
-            state.reset_at_peak = portfolio.peak_value
-            drawdown = 0.0
-        if drawdown >= trigger:
-            state.derisk_since = as_of
-            message = (f"drawdown {drawdown:.1%} reached the trigger {trigger:.0%}: exposure "
-                       f"cut to {self.settings.derisk_factor:.0%} for "
-                       f"{self.settings.cooldown_days} trading days")
-            alerts.append(RiskAlert(as_of=as_of, code="drawdown_trigger", severity=3,
-                                    value=drawdown, limit=trigger, message=message))
-            check = RiskCheck(name="drawdown", kind="hard", limit=trigger, before=drawdown,
-                              after=drawdown, status="derisked", message=message)
-            return True, drawdown, check, alerts
-        check = RiskCheck(name="drawdown", kind="hard", limit=trigger, before=drawdown,
-                          after=drawdown, status="ok")
-        return False, drawdown, check, alerts
+        return current_drawdown(portfolio)
 
     # -- soft limits ------------------------------------------------------------------
     def _diversify(self, w: np.ndarray, model: RiskModel, as_of: str
@@ -267,9 +211,13 @@ class RiskController:
         checks: list[RiskCheck] = []
         alerts: list[RiskAlert] = []
 
-        derisk, drawdown, dd_check, dd_alerts = self._drawdown_rule(view, portfolio)
-        checks.append(dd_check)
-        alerts += dd_alerts
+        proposed = {t: float(x) for t, x in zip(model.tickers, w0, strict=True) if x > 0}
+        rule = apply_drawdown_rule(
+            self._state, view, portfolio, proposed, trigger=self.limits.max_drawdown_trigger,
+            derisk_factor=self.settings.derisk_factor, cooldown_days=self.settings.cooldown_days)
+        derisk, drawdown = rule.derisk, rule.drawdown
+        checks.append(rule.check)
+        alerts += rule.alerts
         w = w0
         if derisk:
             w = w0 * self.settings.derisk_factor

@@ -1,5 +1,6 @@
 """The FinSage risk controller: hard limits always hold, soft limits warn and adjust,
-the drawdown trigger de-risks for a cooldown, alerts reach their handlers."""
+the drawdown trigger de-risks for a cooldown and re-enters on a recovery, alerts reach
+their handlers."""
 
 from __future__ import annotations
 
@@ -205,7 +206,7 @@ def prefix(view: MarketView, n_days: int) -> MarketView:
                       macro={k: view.macro(k)[:n_days] for k in view.macro_series})
 
 
-def test_drawdown_trigger_derisks_for_the_cooldown_then_remeasures():
+def test_drawdown_trigger_derisks_for_the_cooldown_then_reenters_within_the_trigger():
     view = make_view(5, n_days=200)
     controller = RiskController(RiskLimits(max_portfolio_var_95=1.0, target_volatility=5.0),
                                 ControllerSettings(derisk_factor=0.5, cooldown_days=5))
@@ -216,18 +217,50 @@ def test_drawdown_trigger_derisks_for_the_cooldown_then_remeasures():
     assert hit.report.derisked
     assert sum(hit.weights.values()) == pytest.approx(0.5 * sum(calm.weights.values()), rel=1e-6)
     assert any(a.code == "drawdown_trigger" and a.severity == 3 for a in hit.report.alerts)
-    during = controller.review(upstream, prefix(view, 153), portfolio(view, 8.5e5, 1e6))
-    assert during.report.derisked, "3 of 5 cooldown days: still de-risked"
-    later = controller.review(upstream, prefix(view, 160), portfolio(view, 8.2e5, 1e6))
-    assert not later.report.derisked, "cooldown over: drawdown re-measured from here"
-    assert controller.get_state()["reference_peak"] == pytest.approx(8.2e5)
-    fall = controller.review(upstream, prefix(view, 165), portfolio(view, 8.2e5 * 0.84, 1e6))
-    assert fall.report.derisked, "a new 16% fall from the reset point triggers again"
-    recovered = RiskController(controller.limits, controller.settings)
-    recovered.set_state({"reference_peak": 8e5, "reset_at_peak": 1e6})
-    fresh = recovered.review(upstream, prefix(view, 170), portfolio(view, 1.1e6, 1.1e6))
-    assert not fresh.report.derisked
-    assert recovered.get_state()["reference_peak"] is None, "a new high returns to the peak"
+    during = controller.review(upstream, prefix(view, 153), portfolio(view, 8.9e5, 1e6))
+    assert during.report.derisked, "3 of 5 cooldown days: still de-risked, even within the trigger"
+    later = controller.review(upstream, prefix(view, 160), portfolio(view, 8.6e5, 1e6))
+    assert not later.report.derisked, "cooldown over and the drawdown (14%) is within the trigger"
+    assert controller.get_state() == {"derisk_since": None, "reentry_drawdown": None}
+    fall = controller.review(upstream, prefix(view, 165), portfolio(view, 8.45e5, 1e6))
+    assert fall.report.derisked, "15.5% from the same peak (never reset) triggers again"
+
+
+def _trending_view(seed: int, n_days: int, daily: float) -> MarketView:
+    """A view whose last 30 days move every price by ``daily`` a day."""
+    view = make_view(seed, n_days=n_days)
+    prices = np.array(view.prices)
+    prices[-30:] = prices[-31] * np.cumprod(np.full((30, prices.shape[1]), 1 + daily), axis=0)
+    return MarketView(as_of=view.as_of, assets=view.assets, dates=view.dates, prices=prices,
+                      volumes=view.volumes, macro={"VIX": view.macro("VIX")})
+
+
+def test_after_the_cooldown_a_falling_market_keeps_the_portfolio_derisked():
+    limits = RiskLimits(max_portfolio_var_95=1.0, target_volatility=5.0)
+    controller = RiskController(limits, ControllerSettings(derisk_factor=0.25, cooldown_days=5))
+    falling = _trending_view(11, 200, -0.004)
+    upstream = {t: 0.05 for t in falling.tickers[:12]}
+    controller.set_state({"derisk_since": str(falling.dates[-10].date())})
+    outcome = controller.review(upstream, falling, portfolio(falling, 8e5, 1e6))
+    assert outcome.report.derisked
+    assert "lost" in outcome.report.checks[0].message
+    assert controller.get_state()["derisk_since"] == str(falling.as_of.date()), \
+        "a fresh cooldown starts"
+
+
+def test_a_reentry_beyond_the_trigger_is_on_probation():
+    limits = RiskLimits(max_portfolio_var_95=1.0, target_volatility=5.0)
+    controller = RiskController(limits, ControllerSettings(derisk_factor=0.25, cooldown_days=5))
+    rising = _trending_view(12, 200, 0.004)
+    upstream = {t: 0.05 for t in rising.tickers[:12]}
+    controller.set_state({"derisk_since": str(rising.dates[-10].date())})
+    back = controller.review(upstream, rising, portfolio(rising, 8e5, 1e6))
+    assert not back.report.derisked, "the proposed portfolio gained over the cooldown"
+    assert controller.get_state()["reentry_drawdown"] == pytest.approx(0.2)
+    held = controller.review(upstream, rising, portfolio(rising, 8.1e5, 1e6))
+    assert not held.report.derisked, "a drawdown shallower than at re-entry is kept"
+    worse = controller.review(upstream, rising, portfolio(rising, 7.95e5, 1e6))
+    assert worse.report.derisked, "deeper than at re-entry: de-risked again at once"
 
 
 def test_state_round_trips_and_a_fresh_controller_continues_identically():
