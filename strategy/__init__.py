@@ -11,21 +11,23 @@ harness saves and restores its state through ``get_state`` / ``set_state``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
-from strategy.config import PROFILES, FinSageConfig, load_profile
-from strategy.engine import EngineError, FinSageStrategy, TimingHook
-from strategy.experts import LLMClient
-from strategy.managers.coordinator import ManagerCoordinator
-from strategy.managers.settings import EngineSettings
-from strategy.records import (
-    HedgingDecision,
-    IntegratedDecision,
-    PortfolioDecision,
-    PositionSizingDecision,
-)
-from strategy.risk import AlertHandler, RiskController, RiskLimits
+if TYPE_CHECKING:
+    from strategy.config import PROFILES, FinSageConfig, load_profile
+    from strategy.engine import EngineError, FinSageStrategy, TimingHook
+    from strategy.experts import LLMClient
+    from strategy.factory import create_strategy
+    from strategy.managers.coordinator import ManagerCoordinator
+    from strategy.managers.settings import EngineSettings
+    from strategy.records import (
+        HedgingDecision,
+        IntegratedDecision,
+        PortfolioDecision,
+        PositionSizingDecision,
+    )
+    from strategy.risk import AlertHandler, RiskController, RiskLimits
 
 __all__ = [
     "PROFILES",
@@ -47,36 +49,32 @@ __all__ = [
     "load_profile",
 ]
 
-_SECTIONS = ("llm", "trading", "risk", "assets", "data")
 
 
-def create_strategy(
-    profile: str = "default",
-    *,
-    llm: LLMClient | None = None,
-    alert_handlers: Sequence[AlertHandler] = (),
-    timings: TimingHook | None = None,
-    **overrides: Any,
-) -> FinSageStrategy:
-    """The FinSage engine for a named profile, with optional overrides.
+@functools.cache
+def _exports() -> dict[str, Any]:
+    """The public names, importing the engine (on first use, never at package import)."""
+    from strategy import config, engine, experts, factory, records, risk
+    from strategy.managers import coordinator, settings
 
-    ``overrides`` are tunables by their upper-case name (``MOMENTUM_LOOKBACK_DAYS=126``)
-    or config sections by name, given as a mapping of fields to change
-    (``risk={"target_volatility": 0.10}``). Unknown names raise ``ValueError``.
-    """
-    params = {k: v for k, v in overrides.items() if k.isupper()}
-    sections = {k: v for k, v in overrides.items() if not k.isupper()}
-    unknown = sorted(set(sections) - set(_SECTIONS))
-    if unknown:
-        raise ValueError(f"unknown override(s) {unknown}: give tunables by their upper-case "
-                         f"name or one of the config sections {', '.join(_SECTIONS)}")
-    config = load_profile(profile, params=params)
-    if sections:
-        data = config.model_dump()
-        for name, changes in sections.items():
-            if not isinstance(changes, dict):
-                raise ValueError(f"override {name}= must be a mapping of fields to change")
-            data[name] = {**data[name], **changes}
-        config = FinSageConfig.model_validate(data)
-    return FinSageStrategy(config, llm, profile=profile, alert_handlers=alert_handlers,
-                           timings=timings)
+    homes = {config: ("PROFILES", "FinSageConfig", "load_profile"),
+             engine: ("EngineError", "FinSageStrategy", "TimingHook"),
+             experts: ("LLMClient",), factory: ("create_strategy",),
+             coordinator: ("ManagerCoordinator",), settings: ("EngineSettings",),
+             records: ("HedgingDecision", "IntegratedDecision", "PortfolioDecision",
+                       "PositionSizingDecision"),
+             risk: ("AlertHandler", "RiskController", "RiskLimits")}
+    return {name: getattr(module, name) for module, names in homes.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    # Importing the package runs nothing else: ``python -m strategy`` loads only this file
+    # and ``__main__`` (both protected from the bot's changes) before it hands the engine
+    # to the sandbox. The engine is imported when a public name is first used.
+    if name not in __all__:
+        raise AttributeError(f"module 'strategy' has no attribute {name!r}")
+    return _exports()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,14 +1,13 @@
 """Building a strategy object from a short spec, as the command line names it.
 
 - ``inverse-vol``: the :class:`~alphaloop.harness.reference.InverseVolatility` reference;
-- ``finsage``: the FinSage engine, ``strategy.create_strategy(profile)`` from the
-  repository's ``strategy`` package (imported from ``sys.path``, so run from the
-  repository root or install the project);
 - ``package.module:factory``: any importable callable returning a strategy; it is called
-  with ``profile`` when one is given.
+  with ``profile`` when one is given. It runs in this process, unsandboxed: use it only
+  for code you trust.
 
-The harness never imports strategy code by itself: this module is how trusted callers
-(the command line, the sandboxed runner) hand it one.
+A repository's FinSage strategy is never loaded here: :mod:`alphaloop.backtest` runs it
+from the commit it names, in the sandbox. The harness never imports strategy code by
+itself: this module is how trusted callers hand it one.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from alphaloop.harness.reference import InverseVolatility
 
 __all__ = ["BUILTIN_STRATEGIES", "load_strategy"]
 
-BUILTIN_STRATEGIES: tuple[str, ...] = ("finsage", "inverse-vol")
+BUILTIN_STRATEGIES: tuple[str, ...] = ("inverse-vol",)
 
 
 def _import(module: str, spec: str) -> Any:
@@ -59,14 +58,6 @@ def load_strategy(spec: str, profile: str | None = None) -> Any:
             raise StrategyLoadError("the inverse-vol reference strategy has no profiles; "
                                     "drop --profile")
         return InverseVolatility()
-    if spec == "finsage":
-        module = _import("strategy", spec)
-        factory = getattr(module, "create_strategy", None)
-        if not callable(factory):
-            raise StrategyLoadError(
-                f"the strategy package at {getattr(module, '__file__', '?')} has no "
-                "create_strategy(profile) function; it is not the FinSage engine")
-        return _build(factory, spec, profile or "default")
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise StrategyLoadError(

@@ -283,14 +283,10 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 
 HOSTILE = """
 
-_build = create_strategy
+import socket as _socket
 
-
-def create_strategy(*args, **kwargs):
-    import socket
-    with socket.create_connection(("127.0.0.1", {port}), timeout=2) as leak:
-        leak.sendall(b"secret")
-    return _build(*args, **kwargs)
+with _socket.create_connection(("127.0.0.1", {port}), timeout=2) as _leak:
+    _leak.sendall(b"secret")  # at import time, before any strategy object exists
 """
 
 
@@ -298,8 +294,10 @@ def test_python_m_strategy_reaches_no_network_unless_unsandboxed(
         tmp_path: Path, listener: tuple[int, list[bytes]]) -> None:
     port, received = listener
     root = _project(tmp_path / "hostile")
-    init = root / "strategy" / "__init__.py"
-    init.write_text(init.read_text() + HOSTILE.format(port=port))
+    # strategy/__init__.py and __main__.py are the human-owned entry files; a change may
+    # put code anywhere else in the package, e.g. run when the engine module is imported.
+    engine = root / "strategy" / "engine.py"
+    engine.write_text(engine.read_text() + HOSTILE.format(port=port))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def strategy_command(*extra: str) -> subprocess.CompletedProcess[str]:
