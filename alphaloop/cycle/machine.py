@@ -154,7 +154,8 @@ class CycleRunner:
         record = reviewer.review_change(ReviewRequest(
             base_sha=ctx.base_sha, head_sha=impl.head_sha,
             worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
-            windows=ctx.windows, ledger_entries=ctx.ledger_entries))
+            windows=ctx.windows, ledger_entries=ctx.ledger_entries,
+            claim=self.records[Stage.HYPOTHESIS].claim))
         existing = [r for r in ctx.forge.valid_reviews(impl.pr_number)  # signed by the bot
                     if r.reviewer == reviewer.role and r.commit_sha == impl.head_sha]
         if not existing:

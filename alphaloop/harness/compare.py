@@ -207,13 +207,15 @@ def compare_paired(
     seed: int = 0,
     periods_per_year: float = 252.0,
     window: str = "walk_forward",
+    higher_is_better: Mapping[str, bool] | None = None,
 ) -> PairedComparison:
     """The paired bootstrap comparison of two daily return series on the same days.
 
     ``branch_turnover``/``main_turnover`` are the traded fractions per day (0 without a
     trade); without them turnover is compared as 0 against 0. ``min_effect`` and
     ``margin`` map a metric to its thresholds (0 where missing), in the metric's units
-    (drawdown and volatility as positive fractions). Raises
+    (drawdown and volatility as positive fractions). ``higher_is_better`` overrides
+    :data:`HIGHER_IS_BETTER` for a metric claimed to move the other way. Raises
     :class:`~alphaloop.harness.metrics.MetricsError` for series that cannot be paired.
     """
     b = _checked(branch_returns, "branch returns", None)
@@ -242,9 +244,10 @@ def compare_paired(
         bootstrap = StationaryBootstrap(block, b, m, bt, mt,  # type: ignore[arg-type]
                                         seed=np.random.default_rng(seed))
         draws = bootstrap.apply(stats, n_resamples)
+    better = {**HIGHER_IS_BETTER, **(higher_is_better or {})}
     out: dict[str, MetricComparison] = {}
     for j, name in enumerate(names):
-        sign = 1.0 if HIGHER_IS_BETTER[name] else -1.0
+        sign = 1.0 if better[name] else -1.0
         diffs = draws[:, j]
         finite = diffs[np.isfinite(diffs)]
         effect = float((min_effect or {}).get(name, 0.0))
@@ -258,7 +261,7 @@ def compare_paired(
         if identical:
             estimate = low = high = 0.0
         out[name] = MetricComparison(
-            metric=name, higher_is_better=HIGHER_IS_BETTER[name],  # type: ignore[arg-type]
+            metric=name, higher_is_better=better[name],  # type: ignore[arg-type]
             branch=observed_b[name], main=observed_m[name], estimate=estimate,
             ci_low=low, ci_high=high, min_effect=effect, margin=loss,
             p_superior=p_sup, p_noninferior=p_non,

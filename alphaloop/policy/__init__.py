@@ -16,6 +16,7 @@ from alphaloop.policy.paths import PathPolicy, RolePaths
 from alphaloop.policy.risk import (
     ComplianceRules,
     HardLimits,
+    ImprovementTests,
     LimitException,
     LiquidityRules,
     OverfittingGuards,
@@ -35,6 +36,7 @@ __all__ = [
     "HardLimits",
     "HumanApprovalRules",
     "ImportPolicy",
+    "ImprovementTests",
     "LimitException",
     "LiquidityRules",
     "MergePolicy",

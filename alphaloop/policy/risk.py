@@ -11,11 +11,12 @@ from alphaloop.contract import WeightPolicy
 __all__ = [
     "ComplianceRules",
     "HardLimits",
+    "ImprovementTests",
     "LimitException",
     "LiquidityRules",
+    "LookaheadRules",
     "OverfittingGuards",
     "PortfolioChecks",
-    "LookaheadRules",
     "ProcessRules",
     "RiskPolicy",
     "SoftLimits",
@@ -126,14 +127,14 @@ class StressLimits(_Section):
 
 
 class OverfittingGuards(_Section):
-    """Statistical guards that veto improvements which are likely noise."""
+    """Overfitting statistics: PBO over distinct configurations vetoes; the deflated
+    Sharpe ratio is reported as evidence (the level of a Sharpe is not the question)."""
 
     min_deflated_sharpe_probability: float = Field(ge=0, le=1)
     max_pbo: float = Field(ge=0, le=1)
     pbo_splits: int = Field(ge=2, le=64)
-    max_oos_sharpe_shortfall: float = Field(ge=0)
-    min_reward_gain: float = Field(default=1e-4, ge=0)
-    """Smallest walk-forward reward gain that counts as an improvement."""
+    min_pbo_trials: int = Field(default=4, ge=2, le=1000)
+    """Distinct configurations (identical return series counted once) PBO needs to be used."""
 
     @field_validator("pbo_splits")
     @classmethod
@@ -141,6 +142,56 @@ class OverfittingGuards(_Section):
         if value % 2:
             raise ValueError(f"pbo_splits must be even (CSCV halves the splits), got {value}")
         return value
+
+
+#: The metrics a claim may name, and the largest sensible threshold of each (in the
+#: metric's units: ratios for reward, Sharpe and Calmar, annualised fractions otherwise).
+_IMPROVEMENT_RANGES: dict[str, float] = {
+    "reward": 5.0, "sharpe": 5.0, "calmar": 10.0, "max_drawdown": 1.0,
+    "annual_return": 1.0, "annual_volatility": 1.0, "turnover": 50.0,
+}
+
+
+def _per_metric(value: dict[str, float], what: str) -> dict[str, float]:
+    missing = sorted(set(_IMPROVEMENT_RANGES) - set(value))
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(missing)}; give every metric a value")
+    for name, threshold in value.items():
+        if name not in _IMPROVEMENT_RANGES:
+            raise ValueError(f"{what}.{name} names no metric; use one of "
+                             f"{', '.join(_IMPROVEMENT_RANGES)}")
+        top = _IMPROVEMENT_RANGES[name]
+        if not 0 <= threshold <= top:
+            raise ValueError(f"{what}.{name} = {threshold} is outside [0, {top:g}]")
+    return value
+
+
+class ImprovementTests(_Section):
+    """The paired tests of a change against ``main`` (``[improvement]``).
+
+    A change's claimed metric must be superior beyond ``min_effect`` at ``confidence``,
+    Sidak-deflated by the number of distinct trials; the reward must be non-inferior
+    within ``margin``; on the held-out window the reward must be non-inferior within
+    ``holdout_margin`` at ``holdout_confidence`` (it confirms, it does not select).
+    """
+
+    confidence: float = Field(ge=0.5, le=0.999)
+    holdout_confidence: float = Field(ge=0.5, le=0.999)
+    n_resamples: int = Field(ge=200, le=100_000)
+    seed: int = Field(ge=0)
+    holdout_margin: float = Field(ge=0, le=5)
+    min_effect: dict[str, float]
+    margin: dict[str, float]
+
+    @field_validator("min_effect")
+    @classmethod
+    def _effects(cls, value: dict[str, float]) -> dict[str, float]:
+        return _per_metric(value, "improvement.min_effect")
+
+    @field_validator("margin")
+    @classmethod
+    def _margins(cls, value: dict[str, float]) -> dict[str, float]:
+        return _per_metric(value, "improvement.margin")
 
 
 class ComplianceRules(_Section):
@@ -215,6 +266,7 @@ class RiskPolicy(_Section):
     liquidity: LiquidityRules
     stress: StressLimits
     overfitting: OverfittingGuards
+    improvement: ImprovementTests
     compliance: ComplianceRules = ComplianceRules()
     process: ProcessRules
     lookahead: LookaheadRules = Field(default_factory=LookaheadRules)

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from alphaloop.cycle.records import Claim
 from alphaloop.data.panel import MarketData
 from alphaloop.harness.windows import ResearchWindows
 
@@ -30,6 +31,8 @@ class ReviewRequest(BaseModel):
     data: MarketData
     windows: ResearchWindows
     ledger_entries: list[dict[str, Any]]
+    claim: Claim | None = None
+    """What the change claims to move (its hypothesis's claim); None: the reward, up."""
 
 
 class ReviewResult(Protocol):

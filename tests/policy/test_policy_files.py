@@ -21,7 +21,7 @@ def test_guards_process_and_compliance(policies: Policies) -> None:
     guards = policies.risk.overfitting
     assert guards.min_deflated_sharpe_probability == 0.95
     assert guards.max_pbo == 0.5
-    assert guards.max_oos_sharpe_shortfall >= 0
+    assert guards.min_pbo_trials >= 2
     assert policies.risk.process.deadlock_vetoes == 3
     assert policies.risk.process.reward_lambda == 5.0
     assert isinstance(policies.risk.compliance.blocklist, tuple)
@@ -114,3 +114,27 @@ def test_merge_policy(policies: Policies) -> None:
     assert set(merge.required_approvals) <= {"risk", "qa", "engineer"}
     assert merge.human_approval.max_parameter_change == 0.20
     assert merge.human_approval.max_exposure == 0.80
+
+
+def test_improvement_tests_state_confidence_effects_and_margins(policies: Policies) -> None:
+    tests = policies.risk.improvement
+    assert 0.5 <= tests.confidence < 1 and 0.5 <= tests.holdout_confidence < 1
+    assert tests.min_effect["reward"] > 0 and tests.margin["reward"] > 0
+    assert set(tests.min_effect) == set(tests.margin)
+
+
+@pytest.mark.parametrize(("section", "value", "needle"), [
+    ("min_effect", {"reward": 0.05}, "lacks"),
+    ("margin", {**dict.fromkeys(("reward", "sharpe", "calmar", "max_drawdown",
+                                 "annual_return", "annual_volatility", "turnover"), 0.1),
+                "max_drawdown": 2.0}, "outside [0, 1]"),
+])
+def test_improvement_thresholds_are_validated(policies: Policies, section: str,
+                                               value: dict[str, float], needle: str) -> None:
+    from pydantic import ValidationError
+
+    from alphaloop.policy import ImprovementTests
+    raw = policies.risk.improvement.model_dump()
+    raw[section] = value
+    with pytest.raises(ValidationError, match=needle.replace("[", r"\[")):
+        ImprovementTests.model_validate(raw)

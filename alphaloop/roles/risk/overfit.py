@@ -1,16 +1,16 @@
-"""Overfitting guards: veto "improvements" that are noise.
+"""Overfitting statistics over the trials: PBO vetoes, the deflated Sharpe informs.
 
-Four tests, with thresholds from ``policies/risk.toml`` ``[overfitting]``:
+- The probability of backtest overfitting (CSCV) is computed over the in-sample returns
+  of the *distinct* configurations the cache still holds - identical return series
+  counted once, ``main`` once - and vetoes above ``max_pbo`` only once there are
+  ``min_pbo_trials`` of them; below that it is reported, not used.
+- The deflated Sharpe ratio of the branch's in-sample returns (deflated by every trial
+  the ledger recorded) is reported as evidence. It never vetoes: the level of a Sharpe
+  ratio is not the question a merge asks; the paired improvement test is
+  (:mod:`alphaloop.roles.risk.improvement`).
 
-- the deflated Sharpe ratio of the branch's in-sample returns, deflated by every trial
-  the ledger has recorded (the variance of their per-period Sharpe ratios and their
-  count), must reach ``min_deflated_sharpe_probability``;
-- the probability of backtest overfitting (CSCV over the in-sample returns of all trials
-  the cache still holds) must not exceed ``max_pbo`` once there are enough trials;
-- on the held-out window the branch must not do worse than ``main``: its reward may not
-  be lower, and its Sharpe may trail by at most ``max_oos_sharpe_shortfall``;
-- an in-sample gain must show on the held-out window too: a change that improves the
-  walk-forward reward but leaves the held-out reward no better is fitted to history.
+Thresholds come from ``policies/risk.toml`` ``[overfitting]``. Messages print enough
+digits that a failing value never reads as its threshold.
 """
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from alphaloop.checks.findings import Finding, Severity
-from alphaloop.cycle.records import RunMetrics
 from alphaloop.harness.metrics import kurtosis, sharpe_ratio, skew
 from alphaloop.harness.overfitting import (
     deflated_sharpe_ratio,
     probability_of_backtest_overfitting,
 )
 from alphaloop.policy.risk import OverfittingGuards
+from alphaloop.roles.risk._format import beside
+from alphaloop.roles.risk.trials import distinct_series
 
-__all__ = ["MIN_TRIALS_FOR_PBO", "OverfitResult", "overfitting_findings"]
-
-#: CSCV needs a population of configurations; below this the PBO is reported, not used.
-MIN_TRIALS_FOR_PBO = 4
-#: Reward differences smaller than this are rounding, not a change.
-_NOISE = 1e-6
+__all__ = ["OverfitResult", "overfitting_findings"]
 
 
 class OverfitResult(BaseModel):
@@ -42,78 +38,64 @@ class OverfitResult(BaseModel):
     deflated_sharpe: float | None
     pbo: float | None
     n_trials: int
+    pbo_trials: int
 
 
-def overfitting_findings(
-    branch_returns: np.ndarray,
-    trial_sharpes: list[float],
-    trial_returns: list[np.ndarray],
-    *,
-    branch_holdout: RunMetrics,
-    main_holdout: RunMetrics,
-    in_sample_gain: float,
-    guards: OverfittingGuards,
-) -> OverfitResult:
-    """Grade the branch against the overfitting guards.
-
-    ``trial_sharpes`` are the per-period (not annualised) in-sample Sharpe ratios of every
-    trial so far, this branch's included; ``trial_returns`` the in-sample daily returns of
-    the trials still in the cache, aligned on the same days, this branch's included;
-    ``in_sample_gain`` the walk-forward reward gain over ``main``.
-    """
-    findings: list[Finding] = []
+def _deflated_sharpe(branch_returns: np.ndarray, trial_sharpes: list[float],
+                     guards: OverfittingGuards) -> tuple[Finding, float, int]:
     n_trials = max(1, len(trial_sharpes))
     sr = float(sharpe_ratio(branch_returns, periods_per_year=1))
     variance = float(np.var(trial_sharpes, ddof=1)) if len(trial_sharpes) > 1 else 0.0
     dsr = float(deflated_sharpe_ratio(sr, len(branch_returns), float(skew(branch_returns)),
                                       float(kurtosis(branch_returns, excess=False)),
                                       variance, n_trials))
-    if not dsr >= guards.min_deflated_sharpe_probability:
-        findings.append(Finding(
-            check="overfit.deflated_sharpe", severity=Severity.BLOCK,
-            message=f"deflated Sharpe probability is {dsr:.3f} after {n_trials} trials, "
-                    f"below {guards.min_deflated_sharpe_probability:g}: the in-sample Sharpe "
-                    "is not distinguishable from the best of that many tries of noise",
-            evidence={"dsr": dsr, "sharpe_per_period": sr, "n_trials": n_trials,
-                      "sharpe_variance": variance}))
+    level = guards.min_deflated_sharpe_probability
+    verdict = ("at or above" if dsr >= level else "below")
+    finding = Finding(
+        check="overfit.deflated_sharpe", severity=Severity.PASS,
+        message=f"deflated Sharpe probability of the branch's in-sample Sharpe is "
+                f"{beside(dsr, level)} "
+                f"after {n_trials} trials, {verdict} {level:g} (evidence only: the merge "
+                "tests the improvement over main, not the level)",
+        evidence={"dsr": dsr, "sharpe_per_period": sr, "n_trials": n_trials,
+                  "sharpe_variance": variance, "level": level})
+    return finding, dsr, n_trials
+
+
+def overfitting_findings(branch_returns: np.ndarray, trial_sharpes: list[float],
+                         trial_returns: list[np.ndarray], *,
+                         guards: OverfittingGuards) -> OverfitResult:
+    """The deflated Sharpe (evidence) and the PBO over distinct configurations.
+
+    ``trial_sharpes`` are the per-period in-sample Sharpe ratios of every trial so far,
+    this branch's included; ``trial_returns`` the in-sample daily returns of the trials
+    the cache still holds, on the same days, ``main``'s and this branch's included.
+    """
+    dsr_finding, dsr, n_trials = _deflated_sharpe(branch_returns, trial_sharpes, guards)
+    findings = [dsr_finding]
+    distinct = distinct_series(trial_returns)
     pbo: float | None = None
-    if len(trial_returns) >= MIN_TRIALS_FOR_PBO:
-        matrix = np.column_stack(trial_returns)
+    if len(distinct) >= guards.min_pbo_trials:
+        matrix = np.column_stack(distinct)
         splits = guards.pbo_splits
         while splits > 2 and matrix.shape[0] < splits * 10:
             splits -= 2
         pbo = float(probability_of_backtest_overfitting(matrix, n_splits=splits).pbo)
-        if pbo > guards.max_pbo:
-            findings.append(Finding(
-                check="overfit.pbo", severity=Severity.BLOCK,
-                message=f"probability of backtest overfitting is {pbo:.2f} over "
-                        f"{len(trial_returns)} trials, above {guards.max_pbo:g}",
-                evidence={"pbo": pbo, "trials": len(trial_returns), "splits": splits}))
+        above = pbo > guards.max_pbo
+        findings.append(Finding(
+            check="overfit.pbo", severity=Severity.BLOCK if above else Severity.PASS,
+            message=f"probability of backtest overfitting is {beside(pbo, guards.max_pbo)} "
+                    f"over {len(distinct)} distinct configurations ({len(trial_returns)} "
+                    f"series, duplicates counted once), "
+                    f"{'above' if above else 'within'} {guards.max_pbo:g}",
+            evidence={"pbo": pbo, "distinct": len(distinct), "series": len(trial_returns),
+                      "splits": splits}))
     else:
         findings.append(Finding(
             check="overfit.pbo", severity=Severity.PASS,
-            message=f"PBO not computed: {len(trial_returns)} trials in the cache, "
-                    f"{MIN_TRIALS_FOR_PBO} needed", evidence={"trials": len(trial_returns)}))
-    holdout_gain = branch_holdout.reward - main_holdout.reward
-    if holdout_gain < -_NOISE:
-        findings.append(Finding(
-            check="overfit.holdout", severity=Severity.BLOCK,
-            message=f"held-out reward {branch_holdout.reward:.3f} is worse than main's "
-                    f"{main_holdout.reward:.3f}",
-            evidence={"branch": branch_holdout.reward, "main": main_holdout.reward}))
-    elif in_sample_gain > _NOISE and holdout_gain <= _NOISE:
-        findings.append(Finding(
-            check="overfit.degradation", severity=Severity.BLOCK,
-            message=f"the in-sample gain ({in_sample_gain:+.3f} reward) does not appear out "
-                    f"of sample (held-out reward {holdout_gain:+.3f}): it is fitted to the "
-                    "in-sample history",
-            evidence={"in_sample_gain": in_sample_gain, "holdout_gain": holdout_gain}))
-    shortfall = main_holdout.sharpe - branch_holdout.sharpe
-    if shortfall > guards.max_oos_sharpe_shortfall:
-        findings.append(Finding(
-            check="overfit.holdout_sharpe", severity=Severity.BLOCK,
-            message=f"held-out Sharpe {branch_holdout.sharpe:.2f} trails main's "
-                    f"{main_holdout.sharpe:.2f} by more than "
-                    f"{guards.max_oos_sharpe_shortfall:g}",
-            evidence={"branch": branch_holdout.sharpe, "main": main_holdout.sharpe}))
-    return OverfitResult(findings=findings, deflated_sharpe=dsr, pbo=pbo, n_trials=n_trials)
+            message=f"PBO reported, not used: {len(distinct)} distinct configurations "
+                    f"({len(trial_returns)} series, duplicates counted once), "
+                    f"{guards.min_pbo_trials} needed",
+            evidence={"distinct": len(distinct), "series": len(trial_returns)}))
+    return OverfitResult(findings=findings, deflated_sharpe=dsr, pbo=pbo, n_trials=n_trials,
+                         pbo_trials=len(distinct))

@@ -2,10 +2,10 @@
 
 Given the branch's simulated weights (every day of a window) and the market data, grade
 the portfolio the way the Risk-MAS framework does: hard limits (single asset, asset
-class, 95% VaR, compliance blocklist) block; volatility, correlation clustering and the
-diversification ratio warn; concentration (HHI, top weight, effective N) and liquidity
-(days to liquidate at a share of ADV, quoted spread) are graded 0 pass, 1 warn,
-2 restrict by the thresholds in ``policies/risk.toml``.
+class, 95% VaR, compliance blocklist; :mod:`.limits`) block; volatility, correlation
+clustering and the diversification ratio warn; concentration (HHI, top weight,
+effective N) and liquidity (days to liquidate at a share of ADV, quoted spread) are
+graded 0 pass, 1 warn, 2 restrict by the thresholds in ``policies/risk.toml``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import numpy as np
 from alphaloop.checks.findings import Finding, Severity
 from alphaloop.data.panel import MarketData
 from alphaloop.harness import BacktestResult
-from alphaloop.harness.metrics import annual_volatility, value_at_risk
+from alphaloop.harness.metrics import annual_volatility
 from alphaloop.policy.risk import RiskPolicy, Threshold
+from alphaloop.roles.risk.limits import hard_limit_findings
 
 __all__ = ["portfolio_findings", "summarise_holdings"]
 
@@ -61,35 +62,12 @@ def portfolio_findings(result: BacktestResult, data: MarketData, policy: RiskPol
     """Every Risk-MAS finding for the holdings of ``result`` (a window of ``data``)."""
     weights, rows = _positions(result, data)
     tickers = data.tickers
-    classes = np.array([a.asset_class for a in data.assets])
     dates = [str(d) for d in result.dates]
     findings: list[Finding] = []
     hard = policy.hard_limits
 
-    # -- hard limits on what the strategy decided: block --------------------------------
-    targets = np.array([np.asarray(d.target) for d in result.decisions]) if \
-        result.decisions else weights[:1]
-    target_dates = [str(d.date) for d in result.decisions] or dates[:1]
-    day, col = np.unravel_index(int(np.argmax(targets)), targets.shape)
-    top = float(targets[day, col])
-    if top > hard.max_single_asset + _TOLERANCE:
-        findings.append(Finding(
-            check="risk.single_asset", severity=Severity.BLOCK,
-            message=f"the strategy put {top:.1%} in {tickers[col]} on {target_dates[day]} "
-                    f"({label}), above the hard limit of {hard.max_single_asset:.0%} for one "
-                    "asset",
-            evidence={"ticker": tickers[col], "date": target_dates[day], "weight": top}))
-    for cls in sorted(set(classes) - {"cash"}):
-        per_day = targets[:, classes == cls].sum(axis=1)
-        worst = int(np.argmax(per_day))
-        if per_day[worst] > hard.max_asset_class + _TOLERANCE:
-            findings.append(Finding(
-                check="risk.asset_class", severity=Severity.BLOCK,
-                message=f"the strategy put {per_day[worst]:.1%} in {cls} on "
-                        f"{target_dates[worst]} ({label}), above the hard limit of "
-                        f"{hard.max_asset_class:.0%} for one class",
-                evidence={"asset_class": cls, "date": target_dates[worst],
-                          "weight": float(per_day[worst])}))
+    # -- hard limits on every decision: block ------------------------------------------
+    findings += hard_limit_findings(result, data, policy, label=label)
     # Between rebalances weights drift with prices; a drift past a limit is worth a warning.
     day, col = np.unravel_index(int(np.argmax(weights)), weights.shape)
     drifted = float(weights[day, col])
@@ -100,21 +78,6 @@ def portfolio_findings(result: BacktestResult, data: MarketData, policy: RiskPol
                     "rebalances; a tighter rebalance threshold would keep it nearer the limit",
             evidence={"ticker": tickers[col], "date": dates[day], "weight": drifted}))
     returns = np.asarray(result.returns)
-    var95 = float(value_at_risk(returns, 0.05)) if len(returns) > 20 else 0.0
-    if var95 > hard.max_portfolio_var_95 + _TOLERANCE:
-        findings.append(Finding(
-            check="risk.var", severity=Severity.BLOCK,
-            message=f"one-day 95% VaR over {label} is {var95:.2%}, above the hard limit of "
-                    f"{hard.max_portfolio_var_95:.0%}", evidence={"var_95": var95}))
-    for ticker in policy.compliance.blocklist:
-        if ticker in tickers:
-            held = weights[:, tickers.index(ticker)]
-            if (held > 0).any():
-                first = int(np.argmax(held > 0))
-                findings.append(Finding(
-                    check="risk.compliance", severity=Severity.BLOCK,
-                    message=f"{ticker} is on the compliance blocklist but was held from "
-                            f"{dates[first]} ({label})", evidence={"ticker": ticker}))
 
     # -- soft limits: warn ----------------------------------------------------------------
     soft = policy.soft_limits

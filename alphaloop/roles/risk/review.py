@@ -2,16 +2,20 @@
 
 Order, as in DESIGN.md: path ownership, ruff, bandit and the AST policy over the change
 (any block stops the review before strategy code runs); the declared parameter space;
-then the branch's strategy in the sandbox: in-sample, held-out, walk-forward folds and
-the stress scenarios, each against ``main``; the Risk-MAS portfolio checks on the
-resulting holdings; and the overfitting guards. Severity 3 vetoes, 2 requests changes,
-0-1 approve. Only Risk reads the held-out window, and every read is counted.
+then the branch's strategy in the sandbox: in-sample, held-out and the stress scenarios,
+each against ``main``. The hard limits are checked on every decision of every one of
+those windows; the Risk-MAS portfolio checks grade the holdings; the paired improvement
+test asks whether the change does what its hypothesis claims without harming the reward
+(:mod:`.improvement`); PBO over distinct configurations guards against selection noise
+(:mod:`.overfit`). Severity 3 vetoes, 2 requests changes, 0-1 approve. Only Risk reads
+the held-out window, and every read is counted.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,10 +23,10 @@ from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
 from alphaloop.cycle.history import TrialHistory, read_history
-from alphaloop.cycle.records import FoldScore, RiskReviewRecord, RunMetrics
+from alphaloop.cycle.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import STRESS_SCENARIOS, stress_panel
-from alphaloop.harness import Window
+from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
 from alphaloop.harness.windows import ResearchWindows
@@ -30,8 +34,16 @@ from alphaloop.policy import Policies, policies_digest
 from alphaloop.roles.base import ReviewRequest
 from alphaloop.roles.evaluation import Evaluator, fold_scores
 from alphaloop.roles.quant.space import read_param_space
+from alphaloop.roles.risk.improvement import improvement_findings
+from alphaloop.roles.risk.limits import (
+    decisions_identical,
+    drawdown_finding,
+    exposure_profile,
+    hard_limit_findings,
+)
 from alphaloop.roles.risk.overfit import overfitting_findings
-from alphaloop.roles.risk.portfolio import portfolio_findings, summarise_holdings
+from alphaloop.roles.risk.portfolio import portfolio_findings
+from alphaloop.roles.risk.trials import distinct_trials
 from alphaloop.sandbox import SandboxError
 
 __all__ = ["HOLDOUT_READS_WARNING", "RiskOfficer", "TrialHistory"]
@@ -53,10 +65,12 @@ class RiskOfficer:
         history = read_history(request.ledger_entries)
         return self.review(base_sha=request.base_sha, head_sha=request.head_sha,
                            worktree=request.worktree, data=request.data,
-                           windows=request.windows, history=history.risk)
+                           windows=request.windows, history=history.risk,
+                           claim=request.claim or Claim(), entries=request.ledger_entries)
 
     def review(self, *, base_sha: str, head_sha: str, worktree: Path, data: MarketData,
-               windows: ResearchWindows, history: TrialHistory) -> RiskReviewRecord:
+               windows: ResearchWindows, history: TrialHistory, claim: Claim | None = None,
+               entries: list[dict[str, Any]] | None = None) -> RiskReviewRecord:
         started = time.monotonic()
         report = check_change(worktree, base_sha, head_sha, "quant", self.policies)
         findings: list[Finding] = list(report.findings)
@@ -71,7 +85,7 @@ class RiskOfficer:
         try:
             findings += self._param_space(head_sha)
             metrics = self._backtests(record, base_sha, head_sha, data, windows, history,
-                                      findings)
+                                      findings, claim=claim or Claim(), entries=entries or [])
         except (SandboxError, HarnessError, ContractError) as exc:
             findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
                                     message=f"{type(exc).__name__}: {exc}"))
@@ -98,43 +112,46 @@ class RiskOfficer:
 
     def _backtests(self, record: RiskReviewRecord, base_sha: str, head_sha: str,
                    data: MarketData, windows: ResearchWindows, history: TrialHistory,
-                   findings: list[Finding]) -> RiskReviewRecord:
+                   findings: list[Finding], *, claim: Claim,
+                   entries: list[dict[str, Any]]) -> RiskReviewRecord:
         ev, policy = self.evaluator, self.policies.risk
         in_sample_data = data.slice(end=windows.in_sample.end)
-        results = {}
+        panels = {"in_sample": (in_sample_data, windows.in_sample),
+                  "holdout": (data, windows.holdout)}
+        runs: dict[str, dict[str, BacktestResult]] = {"branch": {}, "main": {}}
         for who, sha in (("branch", head_sha), ("main", base_sha)):
-            for label, panel, window in (("in_sample", in_sample_data, windows.in_sample),
-                                         ("holdout", data, windows.holdout)):
-                results[who, label] = ev.backtest(sha, panel, window)
-        branch = {k: ev.metrics(results["branch", k], k) for k in ("in_sample", "holdout")}
-        main = {k: ev.metrics(results["main", k], k) for k in ("in_sample", "holdout")}
+            for label, (panel, window) in panels.items():
+                runs[who][label] = ev.backtest(sha, panel, window)
+        branch = {k: ev.metrics(r, k) for k, r in runs["branch"].items()}
+        main = {k: ev.metrics(r, k) for k, r in runs["main"].items()}
         lam = ev.settings.reward_lambda
-        branch_folds = fold_scores(results["branch", "in_sample"], windows.folds, lam)
-        main_folds = fold_scores(results["main", "in_sample"], windows.folds, lam)
-        fold_reward = {"branch": float(np.mean([f.reward for f in branch_folds] or [np.nan])),
-                       "main": float(np.mean([f.reward for f in main_folds] or [np.nan]))}
-        if not fold_reward["branch"] > fold_reward["main"] + policy.overfitting.min_reward_gain:
-            findings.append(Finding(
-                check="performance.walk_forward", severity=Severity.RESTRICT,
-                message=f"walk-forward reward {fold_reward['branch']:.3f} does not improve on "
-                        f"main's {fold_reward['main']:.3f}: the change does not meet its goal",
-                evidence={"branch_folds": [f.model_dump() for f in branch_folds],
-                          "main_folds": [f.model_dump() for f in main_folds]}))
-        for label in ("in_sample", "holdout"):
-            findings += portfolio_findings(results["branch", label],
-                                           in_sample_data if label == "in_sample" else data,
-                                           policy, label=label.replace("_", "-"))
-        peaks: dict[str, float] = {}
-        for label, panel in (("in_sample", in_sample_data), ("holdout", data)):
-            for key, value in summarise_holdings(results["branch", label], panel).items():
-                if key.startswith("class:"):
-                    peaks[key] = max(value, peaks.get(key, 0.0))
-        findings.append(Finding(check="risk.exposures", severity=Severity.PASS,
-                                message="peak weight per asset class over both windows",
-                                evidence=peaks))
-        stress = self._stress(base_sha, head_sha, in_sample_data, findings)
-        branch_returns = np.asarray(results["branch", "in_sample"].returns)
-        trial_returns = [np.asarray(results["main", "in_sample"].returns), branch_returns]
+        branch_folds = fold_scores(runs["branch"]["in_sample"], windows.folds, lam)
+        main_folds = fold_scores(runs["main"]["in_sample"], windows.folds, lam)
+        for label, (panel, _) in panels.items():
+            findings += portfolio_findings(runs["branch"][label], panel, policy,
+                                           label=label.replace("_", "-"))
+        identical = {label.replace("_", "-"): decisions_identical(runs["branch"][label],
+                                                                  runs["main"][label])
+                     for label in panels}
+        stress = self._stress(base_sha, head_sha, in_sample_data, findings, identical)
+        exposures = {who: exposure_profile([(runs[who][k], panels[k][0]) for k in panels])
+                     for who in ("branch", "main")}
+        findings.append(Finding(
+            check="risk.exposures", severity=Severity.PASS,
+            message=f"peak decided gross risky exposure {exposures['branch']['gross']:.4g} "
+                    f"(main {exposures['main']['gross']:.4g}) over in-sample and held-out; "
+                    "evidence holds each asset class's peak weight",
+            evidence=exposures))
+        findings.append(drawdown_finding(branch, main, policy.hard_limits.max_drawdown_trigger))
+        base_tree, head_tree = ev.strategy_tree(base_sha), ev.strategy_tree(head_sha)
+        n_distinct = distinct_trials(entries, base_tree=base_tree, head_tree=head_tree)
+        improvement = improvement_findings(
+            claim=claim, identical=identical, branch=runs["branch"], main=runs["main"],
+            folds=windows.folds, reward_lambda=lam, tests=policy.improvement,
+            n_trials=n_distinct)
+        findings += improvement.findings
+        branch_returns = np.asarray(runs["branch"]["in_sample"].returns)
+        trial_returns = [np.asarray(runs["main"]["in_sample"].returns), branch_returns]
         for sha in history.trial_shas:
             if sha not in (base_sha, head_sha) and ev.is_cached(sha, in_sample_data,
                                                                 windows.in_sample):
@@ -142,11 +159,8 @@ class RiskOfficer:
         trial_returns = [r for r in trial_returns if len(r) == len(branch_returns)]
         sharpes = [*history.trial_sharpes,
                    float(sharpe_ratio(branch_returns, periods_per_year=1))]
-        overfit = overfitting_findings(
-            branch_returns, sharpes, trial_returns, branch_holdout=branch["holdout"],
-            main_holdout=main["holdout"],
-            in_sample_gain=fold_reward["branch"] - fold_reward["main"],
-            guards=policy.overfitting)
+        overfit = overfitting_findings(branch_returns, sharpes, trial_returns,
+                                       guards=policy.overfitting)
         findings += overfit.findings
         reads = history.holdout_reads + 1
         findings.append(Finding(
@@ -160,34 +174,49 @@ class RiskOfficer:
             "branch_metrics": {**branch, "walk_forward": _fold_metrics(branch_folds, branch)},
             "main_metrics": {**main, "walk_forward": _fold_metrics(main_folds, main)},
             "stress": stress, "deflated_sharpe": overfit.deflated_sharpe, "pbo": overfit.pbo,
-            "n_trials": overfit.n_trials, "holdout_reads": reads})
+            "n_trials": overfit.n_trials, "holdout_reads": reads, "claim": claim,
+            "identical_to_main": all(identical.values()),
+            "walk_forward_test": improvement.walk_forward, "holdout_test": improvement.holdout,
+            "distinct_trials": n_distinct, "pbo_trials": overfit.pbo_trials,
+            "base_tree": base_tree, "head_tree": head_tree, "exposures": exposures})
 
     def _stress(self, base_sha: str, head_sha: str, data: MarketData,
-                findings: list[Finding]) -> dict[str, RunMetrics]:
-        ev, limits = self.evaluator, self.policies.risk.stress
+                findings: list[Finding], identical: dict[str, bool]) -> dict[str, RunMetrics]:
+        limits = self.policies.risk.stress
         out: dict[str, RunMetrics] = {}
         for name in STRESS_SCENARIOS:
             panel, span = stress_panel(data, name)
             window = Window(start=span.start, end=span.end, label=f"stress-{name}")
-            branch = ev.metrics(ev.backtest(head_sha, panel, window), name)
-            main = ev.metrics(ev.backtest(base_sha, panel, window), name)
-            out[name] = branch
-            limit = limits.limit_for(name)
-            if branch.max_drawdown > limit and branch.max_drawdown > main.max_drawdown + 0.01:
-                findings.append(Finding(
-                    check=f"stress.{name}", severity=Severity.BLOCK,
-                    message=f"in the {name} scenario the branch draws down "
-                            f"{branch.max_drawdown:.1%}, above the {limit:.0%} limit and worse "
-                            f"than main's {main.max_drawdown:.1%}",
-                    evidence={"branch": branch.max_drawdown, "main": main.max_drawdown}))
-            elif branch.max_drawdown > limit:
-                findings.append(Finding(
-                    check=f"stress.{name}", severity=Severity.WARN,
-                    message=f"in the {name} scenario the branch draws down "
-                            f"{branch.max_drawdown:.1%}, above the {limit:.0%} limit; main "
-                            f"does too ({main.max_drawdown:.1%}), so the change is no worse",
-                    evidence={"branch": branch.max_drawdown, "main": main.max_drawdown}))
+            out[name] = self._scenario(name, panel, window, base_sha, head_sha, findings,
+                                       identical, limits.limit_for(name))
         return out
+
+    def _scenario(self, name: str, panel: MarketData, window: Window, base_sha: str,
+                  head_sha: str, findings: list[Finding], identical: dict[str, bool],
+                  limit: float) -> RunMetrics:
+        """One stress scenario: hard limits on every decision, drawdown against main's."""
+        ev = self.evaluator
+        branch_run, main_run = ev.backtest(head_sha, panel, window), ev.backtest(base_sha,
+                                                                                 panel, window)
+        branch, main = ev.metrics(branch_run, name), ev.metrics(main_run, name)
+        identical[f"stress {name}"] = decisions_identical(branch_run, main_run)
+        findings += hard_limit_findings(branch_run, panel, self.policies.risk,
+                                        label=f"stress {name}", main=main_run)
+        if branch.max_drawdown > limit and branch.max_drawdown > main.max_drawdown + 0.01:
+            findings.append(Finding(
+                check=f"stress.{name}", severity=Severity.BLOCK,
+                message=f"in the {name} scenario the branch draws down "
+                        f"{branch.max_drawdown:.2%}, above the {limit:.0%} limit and worse "
+                        f"than main's {main.max_drawdown:.2%}",
+                evidence={"branch": branch.max_drawdown, "main": main.max_drawdown}))
+        elif branch.max_drawdown > limit:
+            findings.append(Finding(
+                check=f"stress.{name}", severity=Severity.WARN,
+                message=f"in the {name} scenario the branch draws down "
+                        f"{branch.max_drawdown:.2%}, above the {limit:.0%} limit; main "
+                        f"does too ({main.max_drawdown:.2%}), so the change is no worse",
+                evidence={"branch": branch.max_drawdown, "main": main.max_drawdown}))
+        return branch
 
     def _close(self, record: RiskReviewRecord, findings: list[Finding], started: float, *,
                note: str) -> RiskReviewRecord:
