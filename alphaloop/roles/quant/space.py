@@ -38,6 +38,8 @@ class ParamSpec(BaseModel):
     high: float | None = None
     choices: tuple[str, ...] = ()
     description: str = ""
+    requires: tuple[str, ...] = ()  # tags the data or run must hold for it to act
+    acts_when: dict[str, tuple[str, ...]] = {}  # choices of other tunables it needs
 
     def normalise(self, value: float | int | str) -> float:
         """Map a value to [0, 1] for the search (choices by index)."""
