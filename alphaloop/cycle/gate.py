@@ -3,8 +3,10 @@
 A PR merges only when every role in ``policies/merge.toml`` ``required_approvals``
 approved *this exact commit* (reviews bound to older commits are void), no reviewer's
 latest review of this commit vetoes or requests changes, and - where the human-approval
-rules apply (a tunable moved more than 20%, an exposure above 0.8, a change outside the
-paths the bot may merge alone) - a human approved this commit too. Changes to protected
+rules apply (a tunable moved more than 20% from main or from the last value a human
+approved, see :mod:`.approved`; a change raising an exposure the backtests measured
+above 0.8; a change outside the paths the bot may merge alone) - a human approved this
+commit too. Changes to protected
 paths (``policies/``, ``roles/``, ``.github/``) are never merged by AlphaLoop. A role's
 review counts only if the bot signed it for this commit and its tree; others are listed
 as ignored.
@@ -12,19 +14,15 @@ as ignored.
 
 from __future__ import annotations
 
-import ast
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.cycle.approved import TUNABLES_PATH, approved_tunables, tunable_literals
 from alphaloop.forge import Forge, PullRequest
 from alphaloop.forge.records import latest_by_reviewer
 from alphaloop.policy import Policies
 from alphaloop.repo import GitRepo
 
 __all__ = ["GateDecision", "evaluate_gate", "tunable_changes"]
-
-TUNABLES_PATH = "strategy/tunables.py"
-
 
 class GateDecision(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,30 +37,11 @@ class GateDecision(BaseModel):
         default_factory=list, description="reviews of the head that do not count, and why")
 
 
-def _literals(source: bytes) -> dict[str, float | int | str]:
-    """``NAME = literal`` assignments of a tunables file, read without running it."""
-    out: dict[str, float | int | str] = {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return out
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-            if isinstance(value, int | float | str) and not isinstance(value, bool):
-                out[node.targets[0].id] = value
-    return out
-
-
 def tunable_changes(repo: GitRepo, base: str, head: str) -> dict[str, tuple[object, object]]:
     """Tunables whose literal differs between two commits: name -> (old, new)."""
     def read(rev: str) -> dict[str, float | int | str]:
         try:
-            return _literals(repo.read_file(rev, TUNABLES_PATH))
+            return tunable_literals(repo.read_file(rev, TUNABLES_PATH))
         except Exception:  # the file may not exist on one side
             return {}
 
@@ -71,18 +50,25 @@ def tunable_changes(repo: GitRepo, base: str, head: str) -> dict[str, tuple[obje
             if old.get(name) != new.get(name)}
 
 
-def _exposures(reviews: list, names: set[str]) -> dict[str, float]:
-    """Peak exposures the Risk review measured (its ``risk.exposures`` finding)."""
-    out: dict[str, float] = {}
+def _exposures(reviews: list, names: set[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """Peak exposures the Risk review measured (its ``risk.exposures`` finding): the
+    branch's and ``main``'s (empty when the review has none of main's)."""
+    branch: dict[str, float] = {}
+    main: dict[str, float] = {}
     for review in reviews:
         if review.reviewer not in names:
             continue
         for finding in review.findings:
-            if finding.get("check") == "risk.exposures":
-                for label, value in finding.get("evidence", {}).items():
+            if finding.get("check") != "risk.exposures":
+                continue
+            evidence = finding.get("evidence", {})
+            sides = ((evidence.get("branch", {}), branch), (evidence.get("main", {}), main)) \
+                if isinstance(evidence.get("branch"), dict) else ((evidence, branch),)
+            for values, into in sides:
+                for label, value in values.items():
                     if isinstance(value, int | float):
-                        out[label] = float(value)
-    return out
+                        into[label] = float(value)
+    return branch, main
 
 
 def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
@@ -119,11 +105,14 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
                 "veto", "request_changes"):
             reasons.append(f"{name} {review.verdict.replace('_', ' ')}: {review.summary}")
     changes = tunable_changes(repo, merge_base, head)
+    _, approved = approved_tunables(repo, forge, merge_base)
+    exposures, main_exposures = _exposures(list(latest.values()),
+                                           set(policies.merge.required_approvals))
     human_reasons = policies.merge.human_approval_reasons(
         changed_paths=changed,
         parameter_changes={k: v for k, v in changes.items()
                            if v[0] is not None and v[1] is not None},
-        exposures=_exposures(list(latest.values()), set(policies.merge.required_approvals)),
+        approved_values=approved, exposures=exposures, base_exposures=main_exposures,
     )
     human_approved = any(r.human and r.verdict == "approve" for r in latest.values())
     if human_reasons and not human_approved:

@@ -47,11 +47,17 @@ class MergePolicy(BaseModel):
         changed_paths: Iterable[str] = (),
         parameter_changes: Mapping[str, tuple[ParameterValue, ParameterValue]] | None = None,
         exposures: Mapping[str, float] | None = None,
+        approved_values: Mapping[str, ParameterValue] | None = None,
+        base_exposures: Mapping[str, float] | None = None,
     ) -> list[str]:
         """Why a human must approve this change; an empty list when no rule applies.
 
-        ``parameter_changes`` maps a tunable to ``(old, new)``; ``exposures`` maps a
-        label (an exposure setting, an asset class) to the value the change leads to.
+        ``parameter_changes`` maps a tunable to ``(old, new)``; a move counts against
+        ``old`` and against ``approved_values[name]``, the last value a human approved
+        (so small automatic steps cannot add up past the limit). ``exposures`` maps a
+        label (gross exposure, an asset class) to the value the change leads to;
+        ``base_exposures`` the same figures for the base: where given, the rule fires
+        only when the change raises an exposure above the limit.
         """
         rules = self.human_approval
         reasons: list[str] = []
@@ -59,17 +65,37 @@ class MergePolicy(BaseModel):
             if not any(path_matches(path, g) for g in rules.bot_paths):
                 reasons.append(f"{path} is outside the paths the bot may merge alone "
                                f"({', '.join(rules.bot_paths)})")
+        limit = rules.max_parameter_change
         for name, (old, new) in (parameter_changes or {}).items():
             change = _relative_change(old, new)
-            if change > rules.max_parameter_change:
-                shown = f"{change:.0%}" if math.isfinite(change) else "no proportional measure"
-                reasons.append(f"tunable {name} moved from {old!r} to {new!r} ({shown}), more "
-                               f"than {rules.max_parameter_change:.0%} of its value")
+            approved = (approved_values or {}).get(name)
+            cumulative = _relative_change(approved, new) if approved is not None else 0.0
+            if change > limit:
+                reasons.append(f"tunable {name} moved from {old!r} to {new!r} "
+                               f"({_share(change, limit)}), more than {limit:.0%} of its value")
+            elif cumulative > limit:
+                reasons.append(f"tunable {name} moved from {old!r} to {new!r}, "
+                               f"{_share(cumulative, limit)} from {approved!r}, the last value "
+                               f"a human approved: more than {limit:.0%} in automatic steps")
         for label, value in (exposures or {}).items():
-            if not value <= rules.max_exposure:
-                reasons.append(f"exposure {label} = {value:.3g} is above "
+            base = (base_exposures or {}).get(label)
+            if not value <= rules.max_exposure and (base is None or value > base):
+                raised = f" (main {base:.4g})" if base is not None else ""
+                reasons.append(f"exposure {label} = {value:.4g}{raised} is above "
                                f"{rules.max_exposure:g}")
         return reasons
+
+
+def _share(change: float, limit: float) -> str:
+    """A relative change as a percent, with the digits it takes to stay off ``limit``."""
+    if not math.isfinite(change):
+        return "no proportional measure"
+    for digits in range(0, 12):
+        text = f"{change:.{digits}%}"
+        if (float(text[:-1]) / 100 > limit) == (change > limit) and \
+                (float(text[:-1]) / 100 < limit) == (change < limit):
+            return text
+    return f"{change!r}"
 
 
 def _relative_change(old: ParameterValue, new: ParameterValue) -> float:

@@ -97,11 +97,9 @@ def hard_limit_findings(result: BacktestResult, data: MarketData, policy: RiskPo
 
 
 def exposure_profile(results: list[tuple[BacktestResult, MarketData]]) -> dict[str, float]:
-    """Peak decided exposures over runs: ``gross`` risky weight and each ``class:<name>``.
-
-    Risky means any asset whose class is not ``cash``; figures are the largest over every
-    decision of every run.
-    """
+    """Peak decided exposures over runs: ``gross`` risky weight and each risky
+    ``class:<name>`` (risky: any class but ``cash``), the largest over every decision of
+    every run."""
     out: dict[str, float] = {}
     for result, data in results:
         targets, _ = _targets(result)
@@ -110,7 +108,7 @@ def exposure_profile(results: list[tuple[BacktestResult, MarketData]]) -> dict[s
         risky = classes != "cash"
         gross = float(np.abs(targets[:, risky]).sum(axis=1).max()) if targets.size else 0.0
         out["gross"] = max(gross, out.get("gross", 0.0))
-        for cls in sorted(set(classes)):
+        for cls in sorted(set(classes) - {"cash"}):
             peak = float(targets[:, classes == cls].sum(axis=1).max()) if targets.size else 0.0
             out[f"class:{cls}"] = max(peak, out.get(f"class:{cls}", 0.0))
     return out
