@@ -85,7 +85,7 @@ def test_small_automatic_steps_cannot_add_up_past_the_limit(setup) -> None:
 
 
 def test_a_human_commit_sets_the_reference(setup, cycle_repo: Path) -> None:
-    repo, forge, policies = setup
+    repo, forge, _ = setup
     path = cycle_repo / "strategy" / "tunables.py"
     path.write_text(path.read_text().replace("MOMENTUM_TILT = 0.5", "MOMENTUM_TILT = 0.4"))
     git(cycle_repo, "commit", "-qam", "a human retunes the tilt")
