@@ -11,6 +11,14 @@ Two layouts are understood:
 the ``asset_class`` column, else from ``asset_classes``, else from the FinSage default
 universe. Every problem raises :class:`DataError` naming the file, the row (the 1-based
 line of a CSV file, the 1-based row of a Parquet table) and the column.
+
+Assets may start and end on different dates (a *ragged* file): in the long layout an
+asset simply has no rows outside its life, in the wide layout its cells are empty. The
+rows are placed on one calendar by the rule of :mod:`alphaloop.data.calendar` (NYSE
+sessions by default, crypto bars in the session after their UTC day); each asset's
+price is NaN before its first and after its last row, and a session missing inside its
+life keeps the last price (volume NaN). :meth:`FileSource.load_aligned` also returns the
+:class:`~alphaloop.data.calendar.Alignment` report saying how each asset was aligned.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import pandas as pd
 
 from alphaloop.contract import ASSET_CLASSES, AssetInfo
 from alphaloop.data._table import RawTable, read_table
+from alphaloop.data.calendar import AUTO, Alignment, align
 from alphaloop.data.panel import DataError, MarketData
 from alphaloop.data.schema import FUNDAMENTAL_FIELDS, default_asset_class
 
@@ -38,18 +47,23 @@ class FileSource:
     """A :class:`~alphaloop.data.base.DataSource` reading one CSV or Parquet file."""
 
     def __init__(self, path: str | Path, *, asset_classes: Mapping[str, str] | None = None,
-                 layout: Layout = "auto") -> None:
+                 layout: Layout = "auto", calendar: str = AUTO) -> None:
         if layout not in ("auto", "long", "wide"):
             raise DataError(f"unknown layout {layout!r}; use 'auto', 'long' or 'wide'")
         self.path = Path(path)
         self.asset_classes = dict(asset_classes or {})
         self.layout: Layout = layout
+        self.calendar = calendar
 
     @property
     def name(self) -> str:
         return f"file:{self.path}"
 
     def load(self) -> MarketData:
+        return self.load_aligned()[0]
+
+    def load_aligned(self) -> tuple[MarketData, Alignment]:
+        """The panel and the report of how each asset was placed on the calendar."""
         table = read_table(self.path)
         for ticker, asset_class in self.asset_classes.items():
             if asset_class not in ASSET_CLASSES:
@@ -64,10 +78,11 @@ class FileSource:
         return self.load().content_hash()
 
     def __repr__(self) -> str:
-        return f"FileSource({str(self.path)!r}, layout={self.layout!r})"
+        return (f"FileSource({str(self.path)!r}, layout={self.layout!r}, "
+                f"calendar={self.calendar!r})")
 
     # -- long layout --------------------------------------------------------------------
-    def _load_long(self, table: RawTable) -> MarketData:
+    def _load_long(self, table: RawTable) -> tuple[MarketData, Alignment]:
         frame = table.frame.rename(columns=str.lower)
         table = RawTable(table.path, frame, table.place)
         allowed = set(LONG_COLUMNS) | set(FUNDAMENTAL_FIELDS)
@@ -97,18 +112,8 @@ class FileSource:
 
         order = list(dict.fromkeys(tickers))
         classes = self._classes_long(table, tickers, order)
-        calendar = dates.unique().sort_values()
-        position = pd.MultiIndex.from_arrays([dates, tickers])
-        _check_rectangular(table, position, calendar, order)
-
-        row_of = calendar.get_indexer(dates)
         column_of = pd.Index(order).get_indexer(tickers)
         row_class = np.array([classes[t] for t in order])[column_of]
-
-        def grid(values: np.ndarray) -> np.ndarray:
-            out = np.full((len(calendar), len(order)), np.nan)
-            out[row_of, column_of] = values
-            return out
 
         fundamentals = {}
         for field in (c for c in frame.columns if c in FUNDAMENTAL_FIELDS):
@@ -122,16 +127,21 @@ class FileSource:
                                   f"{field!r} describes {described} only, but "
                                   f"{tickers[row]} is in {classes[tickers[row]]}; "
                                   "leave the cell empty")
-            fundamentals[field] = grid(values)
-        n = len(calendar)
-        return MarketData(
-            dates=calendar,
+            fundamentals[field] = values
+        return self._panel(dates, column_of, order, classes, close, volume, fundamentals)
+
+    def _panel(self, dates: pd.DatetimeIndex, column_of: np.ndarray, order: list[str],
+               classes: Mapping[str, str], close: np.ndarray, volume: np.ndarray | None,
+               fundamentals: Mapping[str, np.ndarray]) -> tuple[MarketData, Alignment]:
+        grids = align(pd.DatetimeIndex(dates), column_of, order, classes, close, volume,
+                      fundamentals, self.calendar)
+        data = MarketData(
+            dates=grids.sessions,
             assets=tuple(AssetInfo(ticker=t, asset_class=classes[t])  # type: ignore[arg-type]
                          for t in order),
-            prices=grid(close),
-            volumes=grid(volume) if volume is not None else np.full((n, len(order)), np.nan),
-            fundamentals=fundamentals, source=self.name,
-        )
+            prices=grids.prices, volumes=grids.volumes, fundamentals=grids.fundamentals,
+            source=self.name)
+        return data, grids.alignment
 
     def _classes_long(self, table: RawTable, tickers: np.ndarray, order: list[str]
                       ) -> dict[str, str]:
@@ -167,7 +177,7 @@ class FileSource:
         return self._resolve_classes(table, order)
 
     # -- wide layout --------------------------------------------------------------------
-    def _load_wide(self, table: RawTable) -> MarketData:
+    def _load_wide(self, table: RawTable) -> tuple[MarketData, Alignment]:
         columns = list(table.frame.columns)
         date_columns = [c for c in columns if c.lower() == "date"]
         if not date_columns:
@@ -186,17 +196,18 @@ class FileSource:
             raise table.error(None, None, "no ticker columns next to 'date'")
         dates = table.dates(date_column)
         _check_date_order(table, dates, np.full(len(dates), ""))
-        prices = np.column_stack([table.numbers(t, required=True) for t in tickers])
+        prices = np.column_stack([table.numbers(t, required=False) for t in tickers])
         for j, ticker in enumerate(tickers):
             _check_positive(table, prices[:, j], ticker)
+            if np.isnan(prices[:, j]).all():
+                raise table.error(None, ticker, "no price in the whole column")
         self._check_mapping(table, set(tickers))
         classes = self._resolve_classes(table, tickers)
-        return MarketData(
-            dates=pd.DatetimeIndex(dates),
-            assets=tuple(AssetInfo(ticker=t, asset_class=classes[t])  # type: ignore[arg-type]
-                         for t in tickers),
-            prices=prices, volumes=np.full(prices.shape, np.nan), source=self.name,
-        )
+        rows, cols = np.nonzero(~np.isnan(prices))  # row-major: dates stay in order
+        order = np.lexsort((rows, cols))
+        rows, cols = rows[order], cols[order]
+        return self._panel(pd.DatetimeIndex(dates)[rows], cols, tickers, classes,
+                           prices[rows, cols], None, {})
 
     # -- asset classes ------------------------------------------------------------------
     def _check_mapping(self, table: RawTable, tickers: set[str]) -> None:
@@ -251,18 +262,3 @@ def _check_date_order(table: RawTable, dates: pd.DatetimeIndex, keys: np.ndarray
     raise table.error(row, "date", f"unsorted dates: {day}{who} comes after "
                                    f"{dates[earlier].date()} ({table.place(earlier)}); "
                                    "sort the rows by date")
-
-
-def _check_rectangular(table: RawTable, position: pd.MultiIndex,
-                       calendar: pd.DatetimeIndex, tickers: list[str]) -> None:
-    """Every ticker needs a row on every date that any ticker has."""
-    if len(position) == len(calendar) * len(tickers):
-        return  # dates are unique per ticker, so the grid is complete
-    present = set(position)
-    for ticker in tickers:
-        for day in calendar:
-            if (day, ticker) not in present:
-                raise table.error(None, "close",
-                                  f"missing value: {ticker} has no row for {day.date()} "
-                                  "while other tickers do; every ticker needs a close on "
-                                  "every date")

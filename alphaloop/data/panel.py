@@ -6,6 +6,11 @@ read-only :class:`~alphaloop.contract.MarketView`.
 
 Arrays are ``[day, asset]`` (or ``[day]`` for macro series); prices are positive closes
 (total-return adjusted), volumes are units traded per day.
+
+Ragged panels: an asset is *listed* from its first to its last price. Outside that span
+its price is NaN (not tradable); inside it every day has a finite positive price (files
+forward-fill a missing day, see :mod:`alphaloop.data.calendar`). :attr:`MarketData.listed`
+is the ``[day, asset]`` mask, :meth:`MarketData.listing` the span of one asset.
 """
 
 from __future__ import annotations
@@ -50,11 +55,7 @@ class MarketData:
             if arr.shape != (n_days, n_assets):
                 raise DataError(f"{self.source}: {name} has shape {arr.shape}, "
                                 f"expected {(n_days, n_assets)}")
-        if not np.all(np.isfinite(self.prices)) or np.any(self.prices <= 0):
-            bad = np.argwhere(~np.isfinite(self.prices) | (self.prices <= 0))[0]
-            raise DataError(
-                f"{self.source}: price of {tickers[bad[1]]} on {self.dates[bad[0]].date()} "
-                f"is {self.prices[bad[0], bad[1]]}; prices must be positive and finite")
+        _check_prices(self.prices, self.dates, tickers, self.source)
         for name, arr in self.fundamentals.items():
             if arr.shape != (n_days, n_assets):
                 raise DataError(f"{self.source}: fundamental {name!r} has shape {arr.shape}")
@@ -80,10 +81,52 @@ class MarketData:
 
     @property
     def returns(self) -> np.ndarray:
-        """Simple daily returns ``[day, asset]``; row 0 is zero (no prior close)."""
+        """Simple daily returns ``[day, asset]``; zero where there is no prior close
+        (row 0, an asset's first listed day) or no close (not listed)."""
         out = np.zeros_like(self.prices)
-        out[1:] = self.prices[1:] / self.prices[:-1] - 1.0
+        with np.errstate(invalid="ignore"):
+            out[1:] = self.prices[1:] / self.prices[:-1] - 1.0
+        out[~np.isfinite(out)] = 0.0
         return out
+
+    # -- listing ----------------------------------------------------------------------
+    @property
+    def listed(self) -> np.ndarray:
+        """``[day, asset]`` mask: True where the asset has a price (is tradable)."""
+        cached = self.__dict__.get("_listed")
+        if cached is None:
+            cached = np.isfinite(self.prices)
+            cached.setflags(write=False)
+            object.__setattr__(self, "_listed", cached)
+        return cached
+
+    @property
+    def first_listed(self) -> np.ndarray:
+        """Position of each asset's first listed day (``[asset]``, ints; 0 for an asset
+        never listed in the panel, whose :attr:`listed` column is all False)."""
+        return np.argmax(self.listed, axis=0)
+
+    @property
+    def last_listed(self) -> np.ndarray:
+        """Position of each asset's last listed day (``[asset]``, ints)."""
+        return self.n_days - 1 - np.argmax(self.listed[::-1], axis=0)
+
+    @property
+    def is_ragged(self) -> bool:
+        """True when some asset is not listed on some day of the panel."""
+        return not bool(self.listed.all())
+
+    def listing(self, ticker: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last listed day of ``ticker``."""
+        column = self._column(ticker)
+        return (self.dates[int(self.first_listed[column])],
+                self.dates[int(self.last_listed[column])])
+
+    def _column(self, ticker: str) -> int:
+        try:
+            return self.tickers.index(ticker)
+        except ValueError:
+            raise DataError(f"{self.source}: unknown ticker {ticker!r}") from None
 
     def price_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.prices, index=self.dates, columns=list(self.tickers))
@@ -170,3 +213,30 @@ class MarketData:
             h.update(name.encode())
             h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
         return h.hexdigest()
+
+
+def _check_prices(prices: np.ndarray, dates: pd.DatetimeIndex, tickers: list[str],
+                  source: str) -> None:
+    """Prices are positive and finite where listed, NaN outside one contiguous span.
+
+    A column may be NaN throughout (an asset not listed in this stretch of time)."""
+    listed = np.isfinite(prices)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(prices) | (listed & (prices <= 0))
+    if bad.any():
+        day, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{source}: price of {tickers[col]} on {dates[day].date()} is "
+            f"{prices[day, col]}; prices must be positive and finite (NaN means not listed)")
+    n_days = prices.shape[0]
+    first = np.argmax(listed, axis=0)
+    last = n_days - 1 - np.argmax(listed[::-1], axis=0)
+    days = np.arange(n_days)[:, None]
+    span = (days >= first) & (days <= last) & listed.any(axis=0)
+    hole = span & ~listed
+    if hole.any():
+        day, col = np.argwhere(hole)[0]
+        raise DataError(
+            f"{source}: {tickers[col]} has no price on {dates[day].date()}, inside its "
+            f"listing ({dates[first[col]].date()} to {dates[last[col]].date()}); a listed "
+            "asset needs a price every day (fill the gap, e.g. with the last close)")

@@ -83,7 +83,9 @@ def test_long_rows_may_come_in_any_ticker_order(tmp_path) -> None:
 def test_wide_csv_takes_classes_from_the_default_universe(tmp_path) -> None:
     data = FileSource(_write(tmp_path, WIDE)).load()
     assert data.asset_classes == {"SPY": "stocks", "TLT": "bonds", "BTC-USD": "crypto"}
-    assert data.prices[2, 2] == 41000 and np.isnan(data.volumes).all()
+    # a crypto bar is usable at the session after its UTC day; the last one is left out
+    assert np.array_equal(data.prices[:, 2], [np.nan, 42000, 43000], equal_nan=True)
+    assert np.isnan(data.volumes).all()
     assert not data.fundamentals and not data.macro
 
 
@@ -126,7 +128,7 @@ def test_a_synthetic_panel_survives_a_round_trip(tmp_path, small_panel) -> None:
         **{k: v.ravel() for k, v in panel.fundamentals.items()},
     })
     frame.to_csv(tmp_path / "panel.csv", index=False)
-    loaded = FileSource(tmp_path / "panel.csv").load()
+    loaded = FileSource(tmp_path / "panel.csv", calendar="file").load()
     assert loaded.tickers == panel.tickers
     assert np.array_equal(loaded.prices, panel.prices)
     for name, values in panel.fundamentals.items():
@@ -142,7 +144,7 @@ def test_wide_round_trip_keeps_every_price(tmp_path, prices) -> None:
     frame = pd.DataFrame(prices, columns=["SPY", "GLD"])
     frame.insert(0, "date", dates.strftime("%Y-%m-%d"))
     frame.to_csv(tmp_path / "wide.csv", index=False)
-    data = FileSource(tmp_path / "wide.csv").load()
+    data = FileSource(tmp_path / "wide.csv", calendar="file").load()
     assert np.array_equal(data.prices, np.array(prices))
 
 
@@ -180,11 +182,21 @@ def test_a_blank_line_is_reported_where_it_is(tmp_path) -> None:
     assert "line 4, column 'date': missing value" in _error(_write(tmp_path, text))
 
 
-def test_a_missing_row_of_a_ticker_is_a_missing_value(tmp_path) -> None:
+def test_a_missing_row_inside_a_life_is_filled_and_reported(tmp_path) -> None:
+    lines = LONG.splitlines(keepends=True)
+    text = "".join(lines[:3] + lines[4:])  # drop SPY on 2024-01-03
+    data, alignment = FileSource(_write(tmp_path, text)).load_aligned()
+    assert np.array_equal(data.prices[:, 0], [470.5, 470.5, 471.0])
+    assert np.array_equal(data.volumes[:, 0], [1000, np.nan, 900], equal_nan=True)
+    spy = alignment.assets[0]
+    assert (spy.filled, spy.filled_sessions) == (1, [pd.Timestamp("2024-01-03").date()])
+
+
+def test_a_missing_last_row_ends_the_listing(tmp_path) -> None:
     lines = LONG.splitlines(keepends=True)
     text = "".join(lines[:5] + lines[6:])  # drop SPY on 2024-01-04
-    message = _error(_write(tmp_path, text))
-    assert "missing value: SPY has no row for 2024-01-04" in message
+    data = FileSource(_write(tmp_path, text)).load()
+    assert np.isnan(data.prices[2, 0]) and not data.listed[2, 0]
 
 
 def test_unknown_long_column_is_named(tmp_path) -> None:
@@ -207,7 +219,7 @@ def test_asset_class_conflict_between_file_and_mapping(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("old, new, expected", [
-    ("471.0,95.5", "471.0,", r"line 4, column 'TLT': missing value"),
+    (",95.25,", ",,", r"no price in the whole column"),
     ("2024-01-04", "2024-01-03", r"line 4, column 'date': duplicate date 2024-01-03 "
                                  r"\(already at line 3\)"),
     ("2024-01-04", "2024-01-01", r"line 4, column 'date': unsorted dates: 2024-01-01 comes "
@@ -216,8 +228,16 @@ def test_asset_class_conflict_between_file_and_mapping(tmp_path) -> None:
     ("43000", "n/a", r"line 3, column 'BTC-USD': 'n/a' is not a finite number"),
 ])
 def test_wide_errors_name_line_and_column(tmp_path, old, new, expected) -> None:
-    message = _error(_write(tmp_path, WIDE.replace(old, new, 1)))
+    text = WIDE.replace(old, new, 1)
+    if "whole column" in expected:
+        text = text.replace(",96.0,", ",,").replace(",95.5,", ",,")
+    message = _error(_write(tmp_path, text))
     assert re.search(expected, message), message
+
+
+def test_an_empty_wide_cell_means_not_listed(tmp_path) -> None:
+    data = FileSource(_write(tmp_path, WIDE.replace("471.0,95.5", "471.0,"))).load()
+    assert np.array_equal(data.prices[:, 1], [95.25, 96.0, np.nan], equal_nan=True)
 
 
 @pytest.mark.parametrize("header, column", [
