@@ -42,6 +42,8 @@ SYSTEM_PATHS = ("/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/loca
 #: Where the staged parts appear inside the sandbox.
 SANDBOX_CODE = "/opt/alphaloop/code"
 SANDBOX_SITE = "/opt/alphaloop/site"
+SANDBOX_CHECKOUT = "/sandbox/checkout"
+SANDBOX_SCRATCH = "/sandbox/scratch"
 
 BOOTSTRAP = (
     "import sys\n"
@@ -75,11 +77,14 @@ class Runtime:
     def command(self, root: Path, *, module: str | None = None, code: str | None = None,
                 args: tuple[str, ...] = (), sandboxed: bool = True) -> list[str]:
         """The interpreter command running ``module`` (``-m``) or ``code`` with ``root`` last
-        on ``sys.path``; unsandboxed, the host's site directories stand in for the view."""
+        on ``sys.path``; unsandboxed, the host's site directories stand in for the view.
+        Sandboxed, ``root`` must be the command's working directory, which the sandbox
+        mounts at :data:`SANDBOX_CHECKOUT`."""
         if (module is None) == (code is None):
             raise ValueError("give exactly one of module and code")
         if sandboxed:
             paths = [SANDBOX_CODE, SANDBOX_SITE]
+            root = Path(SANDBOX_CHECKOUT)
         else:
             paths = [str(self.code_dir), *sorted(_host_site_dirs())]
         mode, target = ("-m", module) if module is not None else ("-c", code)

@@ -6,7 +6,9 @@ what a strategy needs: the system libraries (``/usr``, ``/lib*``), the interpret
 its standard library (its ``site-packages`` hidden), the allowed third-party libraries
 and ``alphaloop.contract`` (see :mod:`alphaloop.sandbox._runtime`), the directories the
 caller names read-only, one writable scratch directory, a private ``/tmp``, ``/proc`` and
-``/dev``. No repository, no home directory, no data files. The environment is rebuilt
+``/dev``. No repository, no home directory, no data files. The checkout (the command's
+working directory) appears as ``/sandbox/checkout`` and the scratch directory (also
+``$HOME``) as ``/sandbox/scratch``, so no host path shows inside. The environment is rebuilt
 from a short allowlist (no tokens, no keys).
 
 Limits hold for the sandbox as a whole: a memory and a pids cgroup take every process of
@@ -35,7 +37,14 @@ from pathlib import Path
 
 from alphaloop.sandbox._cgroup import SandboxCgroups
 from alphaloop.sandbox._output import BoundedReader
-from alphaloop.sandbox._runtime import DEFAULT_LIBRARIES, SYSTEM_PATHS, Runtime, python_runtime
+from alphaloop.sandbox._runtime import (
+    DEFAULT_LIBRARIES,
+    SANDBOX_CHECKOUT,
+    SANDBOX_SCRATCH,
+    SYSTEM_PATHS,
+    Runtime,
+    python_runtime,
+)
 from alphaloop.sandbox.base import (
     Isolation,
     Limits,
@@ -200,8 +209,8 @@ class _Runner(ABC):
         """When a command started now must end, and the name of the limit that says so."""
         own = time.monotonic() + self.limits.wall_seconds
         if self._budget is not None and self._budget[0] < own:
-            return self._budget[0], f"wall time (the review's budget of {self._budget[1]:g} s)"
-        return own, f"wall time ({self.limits.wall_seconds:g} s)"
+            return self._budget[0], f"wall-time (the review's budget of {self._budget[1]:g} s)"
+        return own, f"wall-time ({self.limits.wall_seconds:g} s)"
 
     # -- running --------------------------------------------------------------------------
     def spawn(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
@@ -307,15 +316,17 @@ class ProcessSandbox(_Runner):
         for source, target in self.runtime.binds:
             cmd += ["--ro-bind", source, target]
         cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        for path in (workdir, *readonly):
+        for path in readonly:
             resolved = str(Path(path).resolve())
             cmd += ["--ro-bind", resolved, resolved]
-        scratch_dir = str(scratch.resolve())
-        cmd += ["--bind", scratch_dir, scratch_dir, "--remount-ro", "/",
+        # the checkout and the scratch dir appear under fixed names: no host path inside
+        cmd += ["--ro-bind", str(Path(workdir).resolve()), SANDBOX_CHECKOUT,
+                "--bind", str(scratch.resolve()), SANDBOX_SCRATCH, "--remount-ro", "/",
                 "--unshare-all", "--die-with-parent", "--new-session",
-                "--chdir", str(Path(workdir).resolve()), "--clearenv"]
+                "--chdir", SANDBOX_CHECKOUT, "--clearenv"]
+        host_scratch = str(scratch)
         for key, value in env.items():
-            cmd += ["--setenv", key, value]
+            cmd += ["--setenv", key, SANDBOX_SCRATCH if value == host_scratch else value]
         return [*cmd, "--", *argv]
 
     def _describe(self, process_limit: str, memory_limit: str) -> Isolation:

@@ -108,7 +108,7 @@ def redact(text: str, *, limit: int = 4000, environ: Mapping[str, str] | None = 
     text = _ASSIGNMENT.sub(
         lambda m: (m.group("key") + m.group("sep") + REDACTED
                    if _looks_random(m.group("value")) else m.group(0)), text)
-    text = re.sub(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{40,}={0,2}",
+    text = re.sub(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+_\-]{40,}={0,2}",
                   lambda m: REDACTED if _looks_random(m.group(0)) else m.group(0), text)
     if len(text) > limit:
         text = "[...] " + text[-(limit - 6):]

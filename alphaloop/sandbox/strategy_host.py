@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alphaloop.contract import Decision, MarketView, PortfolioState
 from alphaloop.sandbox._output import CHUNK, BoundedReader
+from alphaloop.sandbox._runtime import SANDBOX_CHECKOUT
 from alphaloop.sandbox._wire import (
     WireClosed,
     WireTimeout,
@@ -70,12 +71,13 @@ class StrategyFailed(SandboxError):
 
 def strategy_location(traceback: str, checkout: Path) -> str | None:
     """``strategy/...py:LINE`` of the innermost strategy frame of ``traceback``."""
-    root = str(Path(checkout).resolve()).rstrip("/") + "/"
+    roots = (str(Path(checkout).resolve()).rstrip("/") + "/", SANDBOX_CHECKOUT + "/")
     found = None
     for match in _FRAME.finditer(traceback or ""):
         name = match.group("file")
-        if name.startswith(root):
-            name = name[len(root):]
+        for root in roots:
+            if name.startswith(root):
+                name = name[len(root):]
         if name.startswith("strategy/") and ".." not in name:
             found = f"{redact(name, limit=200)}:{match.group('line')}"
     return found
@@ -253,6 +255,14 @@ class SandboxedStrategy:
         except (ValueError, ValidationError) as exc:
             self.close()
             raise StrategyFailed(f"malformed answer from the sandbox: {exc}", as_of=as_of) from None
+        stopped = proc.cgroups.limit_hit()
+        if stopped is not None:  # a process of the sandbox was killed or refused a fork
+            limit = proc.limit_hit()
+            self.close()
+            raise StrategyFailed(
+                f"a process of the sandbox hit the {stopped} limit; last output:\n"
+                f"{self.stderr_tail()}", as_of=as_of, limit=limit,
+                detail=self.stderr_tail()) from None
         if not reply.ok:
             raise StrategyFailed(reply.error or "unknown error", as_of=as_of,
                                  detail=reply.traceback or "",

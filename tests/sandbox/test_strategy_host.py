@@ -116,7 +116,7 @@ def test_hanging_strategy_is_killed(tmp_path: Path) -> None:
     view = data.view(30)
     box = open_sandbox(limits=Limits(wall_seconds=3))
     with SandboxedStrategy(box, checkout=root, scratch=tmp_path / "s") as strat, \
-            pytest.raises(StrategyFailed, match="wall time"):
+            pytest.raises(StrategyFailed, match="wall-time"):
         strat.decide(view, _state(view))
 
 
