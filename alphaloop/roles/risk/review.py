@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from alphaloop.audit.keys import bot_key
 from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
@@ -41,6 +42,7 @@ from alphaloop.roles.risk.limits import (
     exposure_profile,
     hard_limit_findings,
 )
+from alphaloop.roles.risk.lookahead import lookahead_findings, lookahead_seed
 from alphaloop.roles.risk.overfit import overfitting_findings
 from alphaloop.roles.risk.portfolio import portfolio_findings
 from alphaloop.roles.risk.trials import distinct_trials
@@ -83,9 +85,15 @@ class RiskOfficer:
                                note="deterministic gates blocked the change; its code was "
                                     "not run")
         try:
-            findings += self._param_space(head_sha)
-            metrics = self._backtests(record, base_sha, head_sha, data, windows, history,
-                                      findings, claim=claim or Claim(), entries=entries or [])
+            with self.evaluator.sandbox.budget(self.policies.risk.process.review_wall_seconds):
+                findings += self._param_space(head_sha)
+                metrics = self._backtests(record, base_sha, head_sha, data, windows, history,
+                                          findings, claim=claim or Claim(),
+                                          entries=entries or [])
+                findings += lookahead_findings(
+                    self.evaluator, head_sha, data.slice(end=windows.in_sample.end),
+                    windows.in_sample, self.policies.risk.lookahead,
+                    seed=lookahead_seed(bot_key(), head_sha, data.content_hash()))
         except (SandboxError, HarnessError, ContractError) as exc:
             findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
                                     message=f"{type(exc).__name__}: {exc}"))
