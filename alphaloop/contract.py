@@ -90,6 +90,10 @@ class MarketView:
     the last row is the ``as_of`` date. ``fundamentals`` maps a field name (for example
     ``"book_to_market"``) to a ``[day, asset]`` array with NaN where a field does not
     apply; ``macro`` maps a series name (for example ``"VIX"``) to a ``[day]`` array.
+
+    A NaN price means "not listed on that day": the universe grows and shrinks (an asset
+    has prices from its first to its last listed day only). An asset with a NaN price on
+    ``as_of`` cannot be traded; a weight on it is a :class:`WeightError`.
     """
 
     __slots__ = ("_as_of", "_as_of_stamp", "_assets", "_dates", "_fundamentals", "_index",
@@ -225,7 +229,10 @@ class MarketView:
 
     @property
     def returns(self) -> np.ndarray:
-        """Simple daily returns, ``[day - 1, asset]`` (one row fewer than prices)."""
+        """Simple daily returns, ``[day - 1, asset]`` (one row fewer than prices).
+
+        NaN where either close is missing (the asset was not listed on one of the days):
+        no return, never a number made across a gap."""
         out = self._prices[1:] / self._prices[:-1] - 1.0
         out.setflags(write=False)
         return out

@@ -72,5 +72,7 @@ class EqualWeight:
         self.invested = invested
 
     def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:
-        share = self.invested / len(view.tickers)
-        return Decision(weights=dict.fromkeys(view.tickers, share))
+        listed = [t for t, p in zip(view.tickers, view.prices[-1], strict=True)
+                  if np.isfinite(p)]  # a NaN price: not listed that day
+        share = self.invested / max(len(listed), 1)
+        return Decision(weights=dict.fromkeys(listed, share))

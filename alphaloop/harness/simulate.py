@@ -16,6 +16,12 @@ Accounting, per window day ``d`` (positions in the data, closes ``P[d]``):
 - Between decisions the units are fixed and the weights drift with prices: the values of
   a holding period are ``P[block] @ units + cash`` for the whole block at once (the
   cumulative product of gross returns, read straight from the price ratios).
+- Ragged data (see :attr:`~alphaloop.data.panel.MarketData.listed`): a target weight on
+  an asset without a price on the decision date is a
+  :class:`~alphaloop.contract.WeightError` naming the asset, the date and its listing.
+  When a held asset's series ends (its last listed day ``L``), the holding is
+  liquidated to cash at its last price ``P[L]``, without cost, and counts as cash from
+  ``L + 1`` on; the value of an unlisted asset is never read, so no value is NaN.
 
 The strategy never computes P&L: returns, weights, costs and metrics all come from here.
 """
@@ -31,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from alphaloop.contract import Decision, PortfolioState, WeightPolicy, validate_weights
+from alphaloop.contract import (
+    Decision,
+    PortfolioState,
+    WeightError,
+    WeightPolicy,
+    validate_weights,
+)
 from alphaloop.data.panel import MarketData
 from alphaloop.harness._json import jsonable
 from alphaloop.harness.checkpoint import (
@@ -127,6 +139,11 @@ class _Run:
         self.schedule = rebalance_positions(data.dates, first, last, config.frequency)
         self.positions: list[int] = self.schedule.tolist()
         self.prices = data.prices
+        self.ragged = data.is_ragged
+        if self.ragged:  # unlisted prices read as 0: only ever multiplied by zero units
+            self.prices = np.where(data.listed, data.prices, 0.0)
+            self.prices.setflags(write=False)
+            self.last_listed = data.last_listed
         self.tickers = data.tickers
         self.rate = config.costs.rate
         self.threshold = config.rebalance_threshold
@@ -151,6 +168,8 @@ class _Run:
         block = ledger.values[start - self.first:to + 1 - self.first]  # filled in place
         _sum(self.prices[start:to + 1] * ledger.units, axis=1, out=block)
         block += ledger.cash
+        if self.ragged:
+            self._liquidate(block, start, to)
         # A holding period is a few dozen days: plain min/max over a list beat NumPy here.
         listed = block.tolist()
         low = min(listed)
@@ -163,6 +182,38 @@ class _Run:
                 "can wipe a portfolio out)")
         ledger.peak = max(ledger.peak, max(listed))
         return listed[-1]
+
+    def _liquidate(self, block: np.ndarray, start: int, to: int) -> None:
+        """Holdings whose series ends before ``to`` become cash at their last price."""
+        ledger = self.ledger
+        ending = np.flatnonzero((ledger.units != 0.0) & (self.last_listed < to))
+        if not ending.size:
+            return
+        units = ledger.units.copy()
+        for column in ending.tolist():
+            last = int(self.last_listed[column])
+            proceeds = float(units[column] * self.prices[last, column])
+            block[max(last + 1, start) - start:] += proceeds
+            ledger.cash += proceeds
+            units[column] = 0.0
+        ledger.units = units
+
+    def _check_listed(self, target: np.ndarray, position: int, stamp: datetime) -> None:
+        unlisted = np.flatnonzero((target != 0.0) & ~self.data.listed[position])
+        if not unlisted.size:
+            return
+        column = int(unlisted[0])
+        ticker = self.tickers[column]
+        listed = self.data.listed[:, column]
+        if listed.any():
+            first, last = self.data.listing(ticker)
+            span = f"it is listed from {first.date()} to {last.date()}"
+        else:
+            span = "it has no price in the data"
+        raise WeightError(
+            f"weight {target[column]:.6g} on {ticker}, which has no price that day "
+            f"({span}); give weight only to listed assets (a NaN price means not listed)",
+            as_of=stamp, asset=ticker, value=float(target[column]))
 
     def _decide(self, j: int) -> None:
         ledger, position = self.ledger, self.positions[j]
@@ -185,6 +236,8 @@ class _Run:
             raise StrategyError(day, exc) from exc
         target = validate_weights(answer, self.tickers, as_of=stamp,
                                   policy=self.config.weight_policy)
+        if self.ragged:
+            self._check_listed(target, position, stamp)
         target.setflags(write=False)
         change = np.abs(target - drifted)
         deviation = float(_max(change))
@@ -194,7 +247,9 @@ class _Run:
             turnover = float(_sum(change))
             cost = self.rate * turnover
             amount = cost * value
-            ledger.units = target * value / price
+            ledger.units = (target * value / price if not self.ragged else
+                            np.divide(target * value, price, out=np.zeros_like(target),
+                                      where=price > 0.0))
             ledger.cash = value * (1.0 - float(_sum(target))) - amount
             ledger.values[position - self.first] = value - amount
             ledger.last_rebalance = stamp
@@ -276,6 +331,8 @@ class _Run:
         values = ledger.values
         lengths = np.diff(np.append(self.schedule, last + 1))
         units = np.repeat(np.array(ledger.period_units), lengths, axis=0)
+        if self.ragged:  # liquidated holdings: units end with the series
+            units[np.arange(first, last + 1)[:, None] > self.last_listed] = 0.0
         weights = units * self.prices[first:last + 1] / values[:, None]
         previous = np.empty_like(values)
         previous[0] = self.config.initial_capital
