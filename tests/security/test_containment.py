@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from security.conftest import Canaries, hostile_checkout
 
 from alphaloop.checks.ast_policy import check_strategy_package
 from alphaloop.contract import PortfolioState
 from alphaloop.policy import load_policies
 from alphaloop.sandbox import Limits, ProcessSandbox, SandboxedStrategy, StrategyFailed
+from security.conftest import Canaries, hostile_checkout
 
 PROJECT = Path(__file__).resolve().parents[2]
+
+
+SANDBOX_LIMITS = Limits(wall_seconds=20, cpu_seconds=20, memory_mb=2048)
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Case:
     body: str
     expect: str  # text the failure must contain (the error or the limit)
     prelude: str = ""
-    limits: Limits = Limits(wall_seconds=20, cpu_seconds=20, memory_mb=2048)
+    limits: Limits = SANDBOX_LIMITS
 
 
 NET = "import socket\nimport urllib.request\nimport logging\nimport importlib"

@@ -107,11 +107,14 @@ def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Win
         return Finding(check="lookahead.prefix", severity=Severity.PASS,
                        message="too few decisions to probe for look-ahead")
     # The normal run: the review's reused process, after its other backtests.
-    reference = ev.backtest(sha, data, Window(start=window.start, end=probes[-1].date(),
+    def after(day: pd.Timestamp) -> pd.Timestamp:  # a window decides up to its last day
+        return data.dates[min(int(data.dates.get_loc(day)) + 1, len(data.dates) - 1)]
+
+    reference = ev.backtest(sha, data, Window(start=window.start, end=after(probes[-1]).date(),
                                               label="lookahead-reference"))
     ref_dates, ref_targets = _decisions(reference)
     rng = np.random.default_rng(seed)
-    worst, worst_date = 0.0, probes[0]
+    worst, worst_date, compared = 0.0, probes[0], 0
     with tempfile.TemporaryDirectory(prefix="alphaloop-lookahead-") as scratch, \
             SandboxedStrategy(ev.sandbox, checkout=ev.checkout(sha), scratch=Path(scratch),
                               kwargs={"profile": ev.settings.profile}) as fresh:
@@ -120,19 +123,24 @@ def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Win
             cut = int(data.dates.get_loc(probe))
             panel = perturb_future(data, cut, rng, block=rules.block_days)
             fresh.reset()
-            result = simulate(fresh, panel, Window(start=window.start, end=probe.date(),
+            result = simulate(fresh, panel, Window(start=window.start, end=after(probe).date(),
                                                    label="lookahead-probe"),
                               frequency=ev.settings.frequency, costs=ev.settings.costs,
                               lookback=fresh.lookback)
             dates, targets = _decisions(result)
             if probe not in ref_dates or probe not in dates:
                 continue
+            compared += 1
             gap = float(np.max(np.abs(targets[dates.get_loc(probe)]
                                       - ref_targets[ref_dates.get_loc(probe)])))
             if not gap <= worst:
                 worst, worst_date = (gap if np.isfinite(gap) else float("inf")), probe
-    evidence = {"probes": [str(p.date()) for p in probes], "max_weight_difference": worst,
+    evidence = {"probes": [str(p.date()) for p in probes], "compared": compared,
+                "max_weight_difference": worst,
                 "tolerance": rules.tolerance}
+    if compared == 0:
+        return Finding(check="lookahead.prefix", severity=Severity.WARN, evidence=evidence,
+                       message="no probe date could be compared: look-ahead not assessed")
     if worst > rules.tolerance:
         return Finding(
             check="lookahead.prefix", severity=Severity.BLOCK, evidence=evidence,
@@ -142,7 +150,7 @@ def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Win
                     f"{rules.tolerance:g}); the strategy carries the future in state or "
                     f"reads it past the view")
     return Finding(check="lookahead.prefix", severity=Severity.PASS, evidence=evidence,
-                   message=f"decisions on {len(probes)} probe dates are unchanged when the "
+                   message=f"decisions on {compared} probe dates are unchanged when the "
                            f"future after each is replaced")
 
 
