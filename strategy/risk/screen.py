@@ -1,9 +1,15 @@
 """Which assets of a view may be traded today, and why the others may not.
 
 An asset is left out (its target weight is zero) when its data cannot support a
-decision: no valid price on the decision date, too little price history in the
-estimation window, or a price that has not moved for ``stale_days`` days (a stale feed).
-Each exclusion is named with its reason so the decision record can say what happened.
+decision: no valid price on the decision date (a NaN price: not listed), too little
+price history in the estimation window, or a price that has not moved for
+``stale_days`` days (a stale feed). Each exclusion is named with its reason so the
+decision record can say what happened.
+
+Ragged data: an asset listed after the view's first day (NaN before its first price)
+is a newcomer. Days before its listing count as missing history, and a newcomer enters
+only once it has ``history`` listed days (by default ``window + 1``: the whole
+estimation window), so the risk model and the experts never see its missing prefix.
 """
 
 from __future__ import annotations
@@ -29,13 +35,19 @@ class UniverseScreen(BaseModel):
 
 
 def screen_universe(
-    view: MarketView, *, window: int = 252, min_history: int = 60, stale_days: int = 10
+    view: MarketView, *, window: int = 252, min_history: int = 60, stale_days: int = 10,
+    history: int | None = None,
 ) -> UniverseScreen:
     """Screen every asset of ``view`` over its last ``window`` days.
 
     ``min_history`` is capped at the number of days the view holds, so a short view
     (early in the data) does not exclude everything; the risk model then uses its prior.
+    A newcomer (not listed on the view's first day) needs ``history`` listed days.
     """
+    history = window + 1 if history is None else history
+    listed = np.isfinite(view.prices)
+    newcomer = ~listed[0] & listed.any(axis=0)
+    listed_days = listed.shape[0] - np.argmax(listed, axis=0)
     prices = view.prices[-window:]
     n_days = prices.shape[0]
     with np.errstate(invalid="ignore"):
@@ -53,6 +65,9 @@ def screen_universe(
     for j, ticker in enumerate(view.tickers):
         if not valid[-1, j]:
             excluded[ticker] = f"no valid price on {date} (got {float(prices[-1, j])})"
+        elif newcomer[j] and listed_days[j] < history:
+            excluded[ticker] = (f"listed for {listed_days[j]} days, fewer than the "
+                                f"{history} its windows need")
         elif counts[j] < needed:
             excluded[ticker] = (f"only {counts[j]} valid prices in the last {n_days} days "
                                 f"(needs {needed})")
