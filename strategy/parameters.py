@@ -10,6 +10,18 @@ changes inside this space; the review checks that a change stays inside it.
     {'FACTOR_WEIGHT': 0.5}
 
 To add a tunable: assign it in ``tunables.py`` (with a comment) and declare it here.
+
+A tunable may act only when the data or the run provides something: ``requires`` lists
+tags, all of which must hold (a tag ``a|b`` holds when either does):
+
+- ``llm``: an LLM answers the experts (offline, the engine is factor-only);
+- ``macro:NAME``: the data has the macro series ``NAME`` (e.g. ``macro:VIX``);
+- ``class:NAME``: the universe holds assets of the class ``NAME`` (e.g. ``class:crypto``);
+- ``fundamental:NAME``: the data has the fundamental field ``NAME``;
+- ``volume``: the data has traded volumes.
+
+``acts_when`` names other tunables' choices it needs (Kelly's fraction acts only when
+the sizing method is ``kelly``). A research loop leaves alone what cannot act on its data.
 """
 
 from __future__ import annotations
@@ -20,13 +32,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strategy import tunables
 
 __all__ = [
     "OPTIMIZER_NAMES",
     "PARAMETER_SPACE",
+    "REQUIREMENT_KINDS",
     "SIZING_METHODS",
     "ParameterError",
     "ParameterSpec",
@@ -49,6 +62,10 @@ SIZING_METHODS: tuple[str, ...] = (
 )
 
 
+#: The kinds of tag ``requires`` may hold (``kind`` or ``kind:NAME``).
+REQUIREMENT_KINDS: tuple[str, ...] = ("llm", "macro", "class", "fundamental", "volume")
+
+
 class ParameterError(ValueError):
     """A tunable is unknown, of the wrong type or outside its declared range."""
 
@@ -64,9 +81,16 @@ class ParameterSpec(BaseModel):
     high: float | None = None
     choices: tuple[str, ...] = ()
     description: str
+    requires: tuple[str, ...] = ()
+    acts_when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> ParameterSpec:
+        for tag in (t for group in self.requires for t in group.split("|")):
+            kind, _, name = tag.partition(":")
+            if kind not in REQUIREMENT_KINDS or bool(name) == (kind in ("llm", "volume")):
+                raise ValueError(f"{self.name}: requirement {tag!r} is not one of "
+                                 "llm, volume, macro:NAME, class:NAME, fundamental:NAME")
         if self.kind == "choice":
             if not self.choices or self.low is not None or self.high is not None:
                 raise ValueError(f"{self.name}: a choice needs choices and no low/high")
@@ -100,57 +124,86 @@ class ParameterSpec(BaseModel):
         return number
 
 
-def _int(name: str, low: int, high: int, description: str) -> ParameterSpec:
-    return ParameterSpec(name=name, kind="int", low=low, high=high, description=description)
+def _int(name: str, low: int, high: int, description: str, *,
+         requires: tuple[str, ...] = ()) -> ParameterSpec:
+    return ParameterSpec(name=name, kind="int", low=low, high=high, description=description,
+                         requires=requires)
 
 
-def _float(name: str, low: float, high: float, description: str) -> ParameterSpec:
-    return ParameterSpec(name=name, kind="float", low=low, high=high, description=description)
+def _float(name: str, low: float, high: float, description: str, *,
+           requires: tuple[str, ...] = (),
+           acts_when: dict[str, tuple[str, ...]] | None = None) -> ParameterSpec:
+    return ParameterSpec(name=name, kind="float", low=low, high=high, description=description,
+                         requires=requires, acts_when=acts_when or {})
 
 
 def _choice(name: str, choices: tuple[str, ...], description: str) -> ParameterSpec:
     return ParameterSpec(name=name, kind="choice", choices=choices, description=description)
 
 
-def _weight(name: str, description: str) -> ParameterSpec:
-    return _float(name, 0.0, 3.0, f"relative weight of the {description} factor")
+def _weight(name: str, description: str, *requires: str) -> ParameterSpec:
+    return _float(name, 0.0, 3.0, f"relative weight of the {description} factor",
+                  requires=requires)
 
+
+#: Any fundamental field at all (the fundamental factors' own-history window).
+_ANY_FUNDAMENTAL = "|".join(f"fundamental:{f}" for f in (
+    "profitability", "book_to_market", "earnings_yield", "investment", "yield",
+    "credit_spread", "roll_yield", "basis", "nav_discount", "sector_outlook",
+    "active_addresses", "adoption"))
 
 _SPECS: tuple[ParameterSpec, ...] = (
     _int("MOMENTUM_LOOKBACK_DAYS", 42, 504, "trading days of the momentum window"),
     _int("MOMENTUM_SKIP_DAYS", 0, 63, "most recent days excluded from momentum"),
     _int("VOLATILITY_LOOKBACK_DAYS", 10, 252, "trading days of realised volatility"),
-    _int("FUNDAMENTAL_HISTORY_DAYS", 21, 756, "days of a fundamental's own history used"),
-    _int("GROWTH_HORIZON_DAYS", 5, 252, "horizon of network and adoption growth rates"),
+    _int("FUNDAMENTAL_HISTORY_DAYS", 21, 756, "days of a fundamental's own history used",
+         requires=(_ANY_FUNDAMENTAL,)),
+    _int("GROWTH_HORIZON_DAYS", 5, 252, "horizon of network and adoption growth rates",
+         requires=("class:crypto",
+                   "fundamental:active_addresses|fundamental:adoption|volume")),
     _int("COVARIANCE_LOOKBACK_DAYS", 63, 756, "trading days behind the covariance matrix"),
     _choice("COVARIANCE_SHRINKAGE", ("ledoit_wolf", "sample"), "covariance estimator"),
-    _float("FACTOR_WEIGHT", 0.0, 1.0, "weight of the factor view against the LLM view"),
+    _float("FACTOR_WEIGHT", 0.0, 1.0, "weight of the factor view against the LLM view",
+           requires=("llm",)),
     _float("FACTOR_CROSS_SECTION_WEIGHT", 0.0, 1.0,
            "share of a factor score from ranking within the class (rest: own history)"),
     _float("FACTOR_SIGNAL_THRESHOLD", 0.05, 1.0, "composite z-score for BUY / SELL"),
     _float("FACTOR_STRONG_SIGNAL_THRESHOLD", 0.25, 3.0,
-           "composite z-score for STRONG_BUY / STRONG_SELL"),
+           "composite z-score for STRONG_BUY / STRONG_SELL (weighs only in LLM blending)",
+           requires=("llm",)),
     _float("FACTOR_INFORMATION_COEFFICIENT", 0.0, 0.3,
            "information coefficient turning a composite z-score into expected alpha"),
-    _int("LLM_MAX_RETRIES", 0, 5, "extra LLM requests after an invalid JSON answer"),
-    _weight("STOCK_WEIGHT_PROFITABILITY", "stock profitability (RMW)"),
-    _weight("STOCK_WEIGHT_VALUE", "stock value (HML)"),
-    _weight("STOCK_WEIGHT_SIZE", "stock size (SMB)"),
-    _weight("STOCK_WEIGHT_INVESTMENT", "stock investment (CMA)"),
-    _weight("STOCK_WEIGHT_MOMENTUM", "stock momentum"),
-    _weight("BOND_WEIGHT_CARRY", "bond carry"),
-    _weight("BOND_WEIGHT_VALUE", "bond value (credit spread)"),
-    _weight("BOND_WEIGHT_LOW_RISK", "bond low-risk (duration)"),
-    _weight("BOND_WEIGHT_MOMENTUM", "bond momentum"),
-    _weight("COMMODITY_WEIGHT_TERM_STRUCTURE", "commodity term-structure"),
-    _weight("COMMODITY_WEIGHT_MOMENTUM", "commodity momentum"),
-    _weight("COMMODITY_WEIGHT_BASIS", "commodity basis"),
-    _weight("REITS_WEIGHT_NAV_DISCOUNT", "REIT NAV-discount"),
-    _weight("REITS_WEIGHT_SECTOR_OUTLOOK", "REIT sector-outlook"),
-    _weight("REITS_WEIGHT_IDIOSYNCRATIC_RISK", "REIT idiosyncratic-risk"),
-    _weight("CRYPTO_WEIGHT_NETWORK_EFFECT", "crypto network-effect"),
-    _weight("CRYPTO_WEIGHT_ADOPTION", "crypto adoption"),
-    _weight("CRYPTO_WEIGHT_CRASH_RISK", "crypto crash-risk"),
+    _int("LLM_MAX_RETRIES", 0, 5, "extra LLM requests after an invalid JSON answer",
+         requires=("llm",)),
+    _weight("STOCK_WEIGHT_PROFITABILITY", "stock profitability (RMW)", "class:stocks",
+            "fundamental:profitability"),
+    _weight("STOCK_WEIGHT_VALUE", "stock value (HML)", "class:stocks",
+            "fundamental:book_to_market|fundamental:earnings_yield"),
+    _weight("STOCK_WEIGHT_SIZE", "stock size (SMB)", "class:stocks",
+            "fundamental:market_cap|volume"),
+    _weight("STOCK_WEIGHT_INVESTMENT", "stock investment (CMA)", "class:stocks",
+            "fundamental:investment"),
+    _weight("STOCK_WEIGHT_MOMENTUM", "stock momentum", "class:stocks"),
+    _weight("BOND_WEIGHT_CARRY", "bond carry", "class:bonds", "fundamental:yield"),
+    _weight("BOND_WEIGHT_VALUE", "bond value (credit spread)", "class:bonds",
+            "fundamental:credit_spread"),
+    _weight("BOND_WEIGHT_LOW_RISK", "bond low-risk (duration)", "class:bonds"),
+    _weight("BOND_WEIGHT_MOMENTUM", "bond momentum", "class:bonds"),
+    _weight("COMMODITY_WEIGHT_TERM_STRUCTURE", "commodity term-structure", "class:commodities",
+            "fundamental:roll_yield"),
+    _weight("COMMODITY_WEIGHT_MOMENTUM", "commodity momentum", "class:commodities"),
+    _weight("COMMODITY_WEIGHT_BASIS", "commodity basis", "class:commodities",
+            "fundamental:basis"),
+    _weight("REITS_WEIGHT_NAV_DISCOUNT", "REIT NAV-discount", "class:reits",
+            "fundamental:nav_discount"),
+    _weight("REITS_WEIGHT_SECTOR_OUTLOOK", "REIT sector-outlook", "class:reits",
+            "fundamental:sector_outlook"),
+    _weight("REITS_WEIGHT_IDIOSYNCRATIC_RISK", "REIT idiosyncratic-risk", "class:reits"),
+    _weight("CRYPTO_WEIGHT_NETWORK_EFFECT", "crypto network-effect", "class:crypto",
+            "fundamental:active_addresses|volume"),
+    _weight("CRYPTO_WEIGHT_ADOPTION", "crypto adoption", "class:crypto",
+            "fundamental:adoption"),
+    _weight("CRYPTO_WEIGHT_CRASH_RISK", "crypto crash-risk", "class:crypto"),
     _float("EXPERT_TILT_STRENGTH", 0.0, 1.0,
            "how far a bullish / bearish class view moves class weight toward max / min"),
     _choice("PORTFOLIO_OPTIMIZER", OPTIMIZER_NAMES, "optimiser of the portfolio manager"),
@@ -160,7 +213,8 @@ _SPECS: tuple[ParameterSpec, ...] = (
     _float("REBALANCE_THRESHOLD", 0.0, 0.2, "weight change that triggers a trade"),
     _float("VOLATILITY_SCALING_STRENGTH", 0.0, 1.0,
            "how fully exposure is scaled toward the target volatility (0 = off)"),
-    _float("HEDGE_VIX_TRIGGER", 12.0, 60.0, "VIX level that switches to safe-haven hedges"),
+    _float("HEDGE_VIX_TRIGGER", 12.0, 60.0, "VIX level that switches to safe-haven hedges",
+           requires=("macro:VIX",)),
     _float("HEDGE_SKEW_TRIGGER", -3.0, 0.0, "return skew below which tails are hedged"),
     _float("HEDGE_KURTOSIS_TRIGGER", 3.0, 20.0, "raw kurtosis above which tails are fat"),
     _float("HEDGE_VAR_TRIGGER", 0.005, 0.05, "daily 95% VaR loss that triggers a hedge"),
@@ -178,7 +232,8 @@ _SPECS: tuple[ParameterSpec, ...] = (
            "how far a high-volatility regime moves bonds and cash toward their max"),
     _float("CONVICTION_CONFIDENCE", 0.0, 1.0,
            "expert confidence above which a class is weighted with Black-Litterman"),
-    _float("KELLY_FRACTION", 0.05, 1.0, "fraction of the Kelly bet in Kelly position sizing"),
+    _float("KELLY_FRACTION", 0.05, 1.0, "fraction of the Kelly bet in Kelly position sizing",
+           acts_when={"SIZING_METHOD": ("kelly",)}),
     _float("DIVERSIFICATION_BLEND", 0.0, 1.0,
            "share moved toward maximum diversification when a soft limit is breached"),
 )

@@ -41,6 +41,7 @@ from alphaloop.roles.charter import load_charters
 from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.pm import ProjectManager
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
+from alphaloop.roles.quant.prune import data_capabilities, inert_tunables
 from alphaloop.roles.quant.search import Trial
 from alphaloop.roles.quant.space import read_param_space
 from alphaloop.sandbox import Limits, SandboxUnavailable, open_sandbox
@@ -49,8 +50,6 @@ from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 __all__ = ["CycleContext", "build_context", "snapshot"]
 
 _SNAPSHOT_PATHS = ("policies", "roles", "ledger", "task.md")
-#: Tunables that change nothing without an LLM; the offline search leaves them alone.
-OFFLINE_INERT = ("FACTOR_WEIGHT", "LLM_MAX_RETRIES")
 
 
 def snapshot(repo: GitRepo, sha: str, into: Path) -> Path:
@@ -83,7 +82,7 @@ class CycleContext:
     run_store: RunStore
     pm: ProjectManager = field(default_factory=ProjectManager)
     hypothesis_source: Callable[..., Any] = choose_hypothesis
-    search_exclude: tuple[str, ...] = OFFLINE_INERT
+    search_exclude: tuple[str, ...] = ()
 
     @property
     def quant_data(self) -> MarketData:
@@ -94,8 +93,11 @@ class CycleContext:
                            task: TaskRef | None) -> Hypothesis | None:
         """Ask the hypothesis source (the Quant's search by default) for the next change.
 
-        The parameter space is read from ``main``'s strategy in the sandbox; the result
-        carries the full parameter vector it leads to, for later searches to learn from.
+        The parameter space is read from ``main``'s strategy in the sandbox; tunables
+        whose declared requirements the Quant's data does not meet (or that act only with
+        an LLM, which the sandboxed engine never has) are left out of the search. The
+        result carries the full parameter vector it leads to, for later searches to learn
+        from.
         """
         root = self.evaluator.checkout(self.base_sha)
         space = read_param_space(self.sandbox, root,
@@ -110,7 +112,8 @@ class CycleContext:
             lam=self.evaluator.settings.reward_lambda, exclude=self.search_exclude,
             structural_every=self.options.structural_every,
             cycle_number=int(self.cycle_id[1:]), sources=sources, task=task,
-            autonomy_limit=self.policies.merge.human_approval.max_parameter_change)
+            autonomy_limit=self.policies.merge.human_approval.max_parameter_change,
+            pruned=inert_tunables(space, data_capabilities(self.quant_data)))
         if hypothesis is None:
             return None
         values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}

@@ -1,11 +1,11 @@
 """The rebalance threshold (spec 2.3, ``rebalance_threshold``: 2% triggers a rebalance).
 
 After the risk controller has made its target safe, the engine compares it with the
-weights the portfolio holds now (drifted by prices since the last trade). When no weight
-would move by more than ``REBALANCE_THRESHOLD`` the portfolio keeps its holdings: the
-engine returns the held weights and trades nothing. It trades anyway when the holdings
-themselves break a hard limit or hold an asset the screen excluded, so the threshold
-never keeps a breach. The harness still accounts for every day either way.
+weights the portfolio holds now (drifted by prices since the last trade). When no weight,
+cash included, would move by more than ``REBALANCE_THRESHOLD`` the portfolio keeps its
+holdings: the engine returns the held weights and trades nothing. It trades anyway when
+the holdings themselves break a hard limit or hold an asset the screen excluded, so the
+threshold never keeps a breach. The harness still accounts for every day either way.
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ class RebalanceCheck:
 
 
 def largest_move(target: Mapping[str, float], held: Mapping[str, float]) -> float:
-    """The largest ``|target - held|`` over both sets of tickers (cash not counted)."""
+    """The largest ``|target - held|`` over both sets of tickers and cash (what neither
+    set invests), so a change of total exposure counts even when spread thinly."""
     tickers = sorted((set(target) | set(held)) - {CASH})
-    return max((abs(float(target.get(t, 0.0)) - float(held.get(t, 0.0))) for t in tickers),
-               default=0.0)
+    moves = [abs(float(target.get(t, 0.0)) - float(held.get(t, 0.0))) for t in tickers]
+    invested = [sum(float(w.get(t, 0.0)) for t in tickers) for w in (target, held)]
+    return max([*moves, abs(invested[0] - invested[1])])
 
 
 def check_rebalance(target: Mapping[str, float], held: Mapping[str, float], threshold: float,

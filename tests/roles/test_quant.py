@@ -214,3 +214,111 @@ def test_structural_changes_compose_and_run_in_the_sandbox(tmp_path: Path) -> No
     assert all(w.sum() <= 0.6 * 1.0 + 1e-9 for w in weights)  # the drawdown brake's floor
     assert sum("overlays" in path for path in sources) == len(CATALOGUE) + 1
     assert pd.Timestamp(data.dates[600]) > pd.Timestamp(data.dates[400])
+
+
+# -- what the data can express --------------------------------------------------------------
+
+def _tagged_space() -> ParamSpace:
+    """A space with FinSage's requirement tags on a few tunables."""
+    specs = {
+        "HEDGE_VIX_TRIGGER": ParamSpec(name="HEDGE_VIX_TRIGGER", kind="float", low=12,
+                                       high=60, requires=("macro:VIX",)),
+        "CRYPTO_WEIGHT_ADOPTION": ParamSpec(
+            name="CRYPTO_WEIGHT_ADOPTION", kind="float", low=0, high=3,
+            requires=("class:crypto", "fundamental:adoption")),
+        "STOCK_WEIGHT_VALUE": ParamSpec(
+            name="STOCK_WEIGHT_VALUE", kind="float", low=0, high=3,
+            requires=("class:stocks", "fundamental:book_to_market|fundamental:earnings_yield")),
+        "STOCK_WEIGHT_SIZE": ParamSpec(name="STOCK_WEIGHT_SIZE", kind="float", low=0, high=3,
+                                       requires=("class:stocks", "fundamental:market_cap|volume")),
+        "FACTOR_WEIGHT": ParamSpec(name="FACTOR_WEIGHT", kind="float", low=0, high=1,
+                                   requires=("llm",)),
+        "SIZING_METHOD": ParamSpec(name="SIZING_METHOD", kind="choice",
+                                   choices=("risk_parity", "kelly")),
+        "KELLY_FRACTION": ParamSpec(name="KELLY_FRACTION", kind="float", low=0.05, high=1,
+                                    acts_when={"SIZING_METHOD": ("kelly",)}),
+        "TILT": ParamSpec(name="TILT", kind="float", low=0.0, high=1.0),
+    }
+    values = {"HEDGE_VIX_TRIGGER": 25.0, "CRYPTO_WEIGHT_ADOPTION": 1.0,
+              "STOCK_WEIGHT_VALUE": 1.0, "STOCK_WEIGHT_SIZE": 0.5, "FACTOR_WEIGHT": 0.4,
+              "SIZING_METHOD": "risk_parity", "KELLY_FRACTION": 0.5, "TILT": 0.5}
+    return ParamSpace(specs=specs, values=values)
+
+
+def _prices_only(data):
+    """``data`` as a file of ETF prices would hold it: stocks and bonds, volume, nothing else."""
+    from alphaloop.data.panel import MarketData
+    keep = [i for i, a in enumerate(data.assets) if a.asset_class in ("stocks", "bonds")]
+    return MarketData(dates=data.dates, assets=tuple(data.assets[i] for i in keep),
+                      prices=data.prices[:, keep], volumes=data.volumes[:, keep],
+                      source="prices-only")
+
+
+def test_the_data_tags_name_classes_series_fields_and_volume() -> None:
+    from alphaloop.roles.quant.prune import data_capabilities
+    data = SyntheticSource(SyntheticConfig(years=2)).load()
+    tags = data_capabilities(data)
+    assert {"class:crypto", "macro:VIX", "fundamental:book_to_market", "volume"} <= tags
+    assert "llm" not in tags and "llm" in data_capabilities(data, llm=True)
+    narrow = data_capabilities(_prices_only(data))
+    assert narrow == {"class:stocks", "class:bonds", "volume"}
+
+
+def test_tunables_the_data_cannot_move_are_pruned_with_the_reason() -> None:
+    from alphaloop.roles.quant.prune import data_capabilities, inert_tunables
+    data = _prices_only(SyntheticSource(SyntheticConfig(years=2)).load())
+    inert = inert_tunables(_tagged_space(), data_capabilities(data))
+    assert inert == {
+        "HEDGE_VIX_TRIGGER": "needs the macro series VIX, which the data lacks",
+        "CRYPTO_WEIGHT_ADOPTION": "needs crypto assets, which the universe lacks",
+        "STOCK_WEIGHT_VALUE": "needs one of fundamental:book_to_market, "
+                              "fundamental:earnings_yield, which the data lacks",
+        "FACTOR_WEIGHT": "acts only with an LLM (the engine runs factor-only here)",
+        "KELLY_FRACTION": "acts only when SIZING_METHOD is kelly (now risk_parity)",
+    }, "size keeps its volume proxy; TILT and SIZING_METHOD need nothing"
+    full = SyntheticSource(SyntheticConfig(years=2)).load()
+    assert set(inert_tunables(_tagged_space(), data_capabilities(full))) == {
+        "FACTOR_WEIGHT", "KELLY_FRACTION"}
+
+
+def test_the_search_leaves_pruned_tunables_alone_and_says_so() -> None:
+    pruned = {"HEDGE_VIX_TRIGGER": "needs the macro series VIX, which the data lacks"}
+    space = _tagged_space()
+    every = {c.key for c in propose_candidates(space, set())
+             if c.edits[0].name != "HEDGE_VIX_TRIGGER"}
+    assert choose_hypothesis(review=_review(), space=space, trials=[], tried=every, lam=5.0,
+                             pruned=pruned) is None, "only the pruned tunable was left"
+    hypothesis = choose_hypothesis(review=_review(), space=space, trials=[], tried=set(),
+                                   lam=5.0, pruned=pruned)
+    assert hypothesis is not None and hypothesis.edits[0].name != "HEDGE_VIX_TRIGGER"
+    assert "HEDGE_VIX_TRIGGER (needs the macro series VIX" in hypothesis.rationale
+    assert hypothesis.search["pruned"] == pruned
+
+
+def test_the_rationale_names_the_task_goal_and_mains_figure() -> None:
+    from alphaloop.cycle.records import TaskRef
+    task = TaskRef(id="T-001", title="Cut the drawdown", priority="high",
+                   goal="max_drawdown < 10%")
+    hypothesis = choose_hypothesis(review=_review(), space=SPACE, trials=[], tried=set(),
+                                   lam=5.0, task=task)
+    assert hypothesis is not None
+    assert hypothesis.statement.endswith(
+        "to move max_drawdown toward T-001's goal (max_drawdown < 10%)")
+    assert hypothesis.rationale.startswith(
+        "T-001 (Cut the drawdown) asks for max_drawdown < 10%; main's in-sample "
+        "max_drawdown 12.0% (not met).")
+
+
+def test_finsage_declares_its_requirements_in_the_known_vocabulary() -> None:
+    from alphaloop.roles.quant.prune import inert_tunables
+    from strategy.parameters import PARAMETER_SPACE
+    space = ParamSpace(
+        specs={n: ParamSpec.model_validate(s.model_dump(mode="json"))
+               for n, s in PARAMETER_SPACE.items()},
+        values={"SIZING_METHOD": "risk_parity"})
+    real_like = {"class:stocks", "class:bonds", "class:commodities", "class:reits", "volume"}
+    inert = inert_tunables(space, real_like)
+    assert "HEDGE_VIX_TRIGGER" in inert and "CRYPTO_WEIGHT_CRASH_RISK" in inert
+    assert "STOCK_WEIGHT_VALUE" in inert and "BOND_WEIGHT_CARRY" in inert
+    assert "STOCK_WEIGHT_MOMENTUM" not in inert and "STOCK_WEIGHT_SIZE" not in inert
+    assert "REBALANCE_THRESHOLD" not in inert and "KELLY_FRACTION" in inert

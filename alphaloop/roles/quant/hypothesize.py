@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 
 from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
 from alphaloop.roles.quant.claims import claim_for_task
+from alphaloop.roles.quant.prune import pruning_note
+from alphaloop.roles.quant.rationale import aim, task_sentence
 from alphaloop.roles.quant.review import task_focus
 from alphaloop.roles.quant.search import (
     Candidate,
@@ -53,14 +55,15 @@ def _autonomous(c: Candidate, limit: float | None) -> bool:
 
 def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
                     trials: Sequence[Trial], lam: float, considered: int,
-                    autonomy_limit: float | None) -> Hypothesis:
+                    autonomy_limit: float | None, task: TaskRef | None = None) -> Hypothesis:
     edit = c.edits[0]
     spec = space.specs[edit.name]
     direction = ("switch" if spec.kind == "choice" else
                  "raise" if float(edit.new) > float(edit.old) else "lower")
     title = f"{direction.capitalize()} {edit.name} from {edit.old!r} to {edit.new!r}"
-    statement = f"{title} to lift the walk-forward reward (Sharpe - {lam:g} x max drawdown)"
-    why = [f"{edit.name}: {spec.description}."]
+    statement = f"{title} to {aim(task, lam)}"
+    why = [sentence for sentence in (task_sentence(task, review),) if sentence]
+    why.append(f"{edit.name}: {spec.description}.")
     if c.prior > 0:
         why.append("The review points here: " + "; ".join(review.diagnosis) + ".")
     needs_human = not _autonomous(c, autonomy_limit)
@@ -103,13 +106,18 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                       structural_every: int = 3, cycle_number: int = 1,
                       sources: dict[str, str] | None = None,
                       task: TaskRef | None = None,
-                      autonomy_limit: float | None = None) -> Hypothesis | None:
+                      autonomy_limit: float | None = None,
+                      pruned: Mapping[str, str] | None = None) -> Hypothesis | None:
     """The next hypothesis, or None when the whole neighbourhood has been tried.
 
     ``autonomy_limit`` is the merge policy's largest relative move of a tunable that
     merges without a human: moves within it are proposed first, so an unattended loop
     keeps going; larger ones (and switches of a choice) come once those are exhausted.
+    ``pruned`` are tunables the data cannot move, with the reason (see :mod:`.prune`):
+    left out of the search, and named in the rationale.
     """
+    pruned = dict(pruned or {})
+    exclude = (*exclude, *pruned)
     if sources is not None and structural_every and cycle_number % structural_every == 0:
         for change in applicable_changes(sources, review.diagnosis):
             if change_key(patch_name=change.name) not in tried:
@@ -132,6 +140,10 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
         return None
     ranked.sort(key=lambda c: not _autonomous(c, autonomy_limit))  # stable: keeps the ranking
     hypothesis = _from_candidate(ranked[0], space, review, trials, lam, len(ranked),
-                                 autonomy_limit)
-    return hypothesis.model_copy(update={"task_id": task.id if task else None,
-                                         "claim": claim_for_task(task, review.metrics)})
+                                 autonomy_limit, task)
+    note = pruning_note(pruned)
+    return hypothesis.model_copy(update={
+        "task_id": task.id if task else None,
+        "claim": claim_for_task(task, review.metrics),
+        "rationale": f"{hypothesis.rationale} {note}".strip(),
+        "search": {**hypothesis.search, "pruned": dict(sorted(pruned.items()))}})
