@@ -7,6 +7,8 @@ point-in-time views (``MarketData.view``).
 """
 
 from alphaloop.data.base import DataSource
+from alphaloop.data.calendar import Alignment, AssetAlignment
+from alphaloop.data.crises import CRISIS_WINDOWS, CrisisCoverage, CrisisWindow, crisis_coverage
 from alphaloop.data.files import FileSource
 from alphaloop.data.fmp import FMPAuthError, FMPClient, FMPConfig, FMPError, FMPSource
 from alphaloop.data.panel import DataError, MarketData
@@ -18,15 +20,28 @@ from alphaloop.data.schema import (
     FieldSpec,
     fields_for_class,
 )
-from alphaloop.data.stress import STRESS_SCENARIOS, StressScenario, StressWindow, stress_panel
+from alphaloop.data.stress import (
+    STRESS_SCENARIOS,
+    Scenario,
+    StressScenario,
+    StressWindow,
+    skipped_crises,
+    stress_panel,
+    stress_scenarios,
+)
 from alphaloop.data.synthetic import REGIMES, SyntheticConfig, SyntheticSource
 
 __all__ = [
+    "CRISIS_WINDOWS",
     "DEFAULT_UNIVERSE",
     "FUNDAMENTAL_FIELDS",
     "MACRO_SERIES",
     "REGIMES",
     "STRESS_SCENARIOS",
+    "Alignment",
+    "AssetAlignment",
+    "CrisisCoverage",
+    "CrisisWindow",
     "DataError",
     "DataSource",
     "FMPAuthError",
@@ -37,11 +52,15 @@ __all__ = [
     "FieldSpec",
     "FileSource",
     "MarketData",
+    "Scenario",
     "StressScenario",
     "StressWindow",
     "SyntheticConfig",
     "SyntheticSource",
+    "crisis_coverage",
     "fields_for_class",
     "open_source",
+    "skipped_crises",
     "stress_panel",
+    "stress_scenarios",
 ]

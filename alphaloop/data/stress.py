@@ -1,13 +1,15 @@
-"""Named stress scenarios for the Risk gate, drawn with the synthetic market's factor model.
+"""Stress scenarios for the Risk gate: real crisis windows and synthetic shocks.
 
-A scenario is a scripted shock to the market factors: over ``fall_days`` the equity,
-commodity, crypto and REIT factors move by the stated amounts, yields and the high-yield
-spread change by the stated amounts and VIX climbs to its peak; over ``recovery_days``
-they move again to the end state. Day-to-day the paths are as bumpy as the named regime's
-volatility (scaled by ``noise``), yet each phase ends exactly at its stated total, so a
-scenario always does what its description says. Assets respond through the same
-loadings as in :mod:`alphaloop.data.synthetic` (any ticker works: unknown tickers take
-their class's profile).
+Two kinds, listed for a panel by :func:`stress_scenarios`:
+
+- **real**: where the panel covers a real crisis of :data:`~alphaloop.data.crises.CRISIS_WINDOWS`
+  (2008-09, February-March 2020, 2022) with enough history before it, the real window is
+  replayed: the panel up to the crisis' last day, evaluated from the session before it
+  began. A crisis the panel does not cover is skipped, and :func:`skipped_crises` says why.
+- **synthetic**: scripted shocks to asset-class indices (:data:`STRESS_SCENARIOS`),
+  propagated to every asset through the panel's own covariance and betas (see
+  :mod:`alphaloop.data._stress_paths`). Their names say ``synthetic``; they are appended
+  after the panel's last day and are never stamped with a real crisis' dates.
 
 :func:`stress_panel` keeps the data up to the shock start unchanged, so a strategy has
 its normal history, and appends the shocked days. The result is deterministic.
@@ -24,20 +26,26 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.data._stress_paths import shocked_panel
+from alphaloop.data.crises import (
+    CRISIS_WINDOWS,
+    DEFAULT_HISTORY,
+    CrisisWindow,
+    crisis_coverage,
+)
 from alphaloop.data.panel import DataError, MarketData
 
-__all__ = ["STRESS_SCENARIOS", "StressScenario", "StressWindow", "stress_panel"]
+__all__ = ["STRESS_SCENARIOS", "Scenario", "StressScenario", "StressWindow",
+           "real_scenario", "skipped_crises", "stress_panel", "stress_scenarios"]
 
 Phases = tuple[float, float]
 
 
 class StressScenario(BaseModel):
-    """A scripted market shock. Each pair is (fall phase, recovery phase).
-
-    Factor moves (``equity``, ``commodity``, ``crypto``, ``reits``) are simple returns of
-    the factor over the phase; ``reits`` is the REIT factor on top of their equity beta.
-    Rates, spread and inflation moves are changes of the level, in fractions.
-    """
+    """A scripted synthetic shock. ``moves`` maps an asset class to the simple return of
+    its equal-weighted index over (the fall phase, the recovery phase); classes left out
+    move as the panel's covariance says they move with the scripted ones. Rates moves
+    (changes of the level, in fractions) and the VIX path apply to panels that carry
+    those macro series."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -45,18 +53,12 @@ class StressScenario(BaseModel):
     description: str
     fall_days: int = Field(ge=1)
     recovery_days: int = Field(ge=0)
-    equity: Phases = (0.0, 0.0)
-    commodity: Phases = (0.0, 0.0)
-    crypto: Phases = (0.0, 0.0)
-    reits: Phases = (0.0, 0.0)
+    moves: dict[str, Phases]
     rate_10y: Phases = (0.0, 0.0)
     rate_2y: Phases = (0.0, 0.0)
-    hy_spread: Phases = (0.0, 0.0)
-    inflation: Phases = (0.0, 0.0)
     vix_peak: float = Field(gt=0)
     vix_end: float = Field(gt=0)
-    regime: Literal["calm", "volatile", "crash"] = "crash"
-    noise: float = Field(default=0.5, ge=0, description="day-to-day noise, x regime vol")
+    noise: float = Field(default=1.5, ge=0, description="day-to-day noise, x the panel's")
     seed: int = 0
 
     @property
@@ -77,47 +79,59 @@ class StressWindow(BaseModel):
 def _scenarios() -> Mapping[str, StressScenario]:
     rows = (
         StressScenario(
-            name="crash_2008",
-            description="a 2008-style crisis: equities fall ~52% over nine months while "
-                        "the high-yield spread widens by 12 points and treasuries rally "
-                        "(10y -150bp, 2y -250bp); VIX peaks at 65",
+            name="synthetic_crash",
+            description="synthetic deep crash: the equity index falls 50% over nine months "
+                        "(commodities -40%, REITs -55%, crypto -60%), then recovers a little; "
+                        "every other asset moves with them as the data's covariance says",
             fall_days=190, recovery_days=60,
-            equity=(-0.52, 0.12), commodity=(-0.45, 0.05), crypto=(-0.60, 0.10),
-            reits=(-0.15, 0.0), rate_10y=(-0.015, 0.003), rate_2y=(-0.025, 0.0),
-            hy_spread=(0.12, -0.03), inflation=(-0.03, 0.005),
-            vix_peak=65.0, vix_end=35.0, regime="crash", noise=0.6, seed=2008),
+            moves={"stocks": (-0.50, 0.12), "commodities": (-0.40, 0.05),
+                   "reits": (-0.55, 0.10), "crypto": (-0.60, 0.10)},
+            rate_10y=(-0.015, 0.003), rate_2y=(-0.025, 0.0),
+            vix_peak=65.0, vix_end=35.0, noise=1.5, seed=11),
         StressScenario(
-            name="vol_shock_2020",
-            description="a 2020-style volatility shock: equities fall 35% in 23 trading "
-                        "days with VIX near 80, then rebound 40% over three months",
+            name="synthetic_vol_shock",
+            description="synthetic volatility shock: the equity index falls 35% in 23 "
+                        "sessions (REITs -40%, crypto -45%), then rebounds 40% over three "
+                        "months",
             fall_days=23, recovery_days=63,
-            equity=(-0.35, 0.40), commodity=(-0.30, 0.15), crypto=(-0.45, 0.60),
-            reits=(-0.12, 0.03), rate_10y=(-0.012, 0.001), rate_2y=(-0.013, 0.0),
-            hy_spread=(0.05, -0.03), inflation=(-0.01, 0.0),
-            vix_peak=80.0, vix_end=28.0, regime="crash", noise=0.35, seed=2020),
+            moves={"stocks": (-0.35, 0.40), "commodities": (-0.30, 0.15),
+                   "reits": (-0.40, 0.30), "crypto": (-0.45, 0.60)},
+            rate_10y=(-0.012, 0.001), rate_2y=(-0.013, 0.0),
+            vix_peak=80.0, vix_end=28.0, noise=2.0, seed=12),
         StressScenario(
-            name="rates_shock",
-            description="a 2022-style rates shock: 2-year yields rise 300bp and 10-year "
-                        "yields 150bp (bear flattening) over six months, long treasuries "
-                        "lose ~20%, equities fall ~18% and inflation rises 2 points",
+            name="synthetic_rates_shock",
+            description="synthetic rates shock: the bond index loses 15% over six months "
+                        "as yields rise (2-year +300bp, 10-year +150bp) and the equity "
+                        "index falls 18%",
             fall_days=126, recovery_days=21,
-            equity=(-0.18, 0.02), commodity=(0.08, 0.0), crypto=(-0.35, 0.0),
-            reits=(-0.08, 0.0), rate_10y=(0.015, 0.0), rate_2y=(0.03, 0.0),
-            hy_spread=(0.015, 0.0), inflation=(0.02, 0.0),
-            vix_peak=32.0, vix_end=26.0, regime="volatile", noise=0.5, seed=2022),
+            moves={"bonds": (-0.15, 0.0), "stocks": (-0.18, 0.02)},
+            rate_10y=(0.015, 0.0), rate_2y=(0.03, 0.0),
+            vix_peak=32.0, vix_end=26.0, noise=1.2, seed=13),
         StressScenario(
-            name="crypto_crash",
-            description="a crypto winter: crypto assets lose ~75% over six months while "
-                        "other markets barely move",
+            name="synthetic_crypto_crash",
+            description="synthetic crypto winter: the crypto index loses 75% over six "
+                        "months; other assets move only as much as the data links them",
             fall_days=120, recovery_days=30,
-            equity=(-0.05, 0.02), crypto=(-0.75, 0.05), hy_spread=(0.005, 0.0),
-            vix_peak=24.0, vix_end=20.0, regime="volatile", noise=0.5, seed=2018),
+            moves={"crypto": (-0.75, 0.05)},
+            vix_peak=24.0, vix_end=20.0, noise=1.2, seed=14),
     )
     return MappingProxyType({s.name: s for s in rows})
 
 
 STRESS_SCENARIOS: Mapping[str, StressScenario] = _scenarios()
-"""Scenario name -> :class:`StressScenario` (read-only)."""
+"""Synthetic scenario name -> :class:`StressScenario` (read-only)."""
+
+
+class Scenario(BaseModel):
+    """One stress test for a panel: the panel to backtest and the window to judge."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    kind: Literal["real", "synthetic"]
+    panel: MarketData
+    window: StressWindow
+    description: str
 
 
 def stress_panel(data: MarketData, name: str, *,
@@ -127,8 +141,8 @@ def stress_panel(data: MarketData, name: str, *,
 
     The shock begins the business day after ``start``; the returned window runs from
     ``start`` (the last normal day, where a strategy rebalances before the shock) to the
-    last shocked day. Works on any panel; fields and series it does not model are held
-    at their last value.
+    last shocked day. Works on any panel holding an asset of a class the scenario
+    shocks; fields and series it does not model are held at their last value.
     """
     scenario = STRESS_SCENARIOS.get(name)
     if scenario is None:
@@ -140,3 +154,43 @@ def stress_panel(data: MarketData, name: str, *,
     window = StressWindow(start=history.dates[-1].date(), end=stressed.dates[-1].date(),
                           label=f"stress:{name}")
     return stressed, window
+
+
+def real_scenario(data: MarketData, crisis: CrisisWindow) -> Scenario:
+    """Replay ``crisis`` on ``data`` (which must cover it, see :func:`crisis_coverage`)."""
+    start = int(data.dates.searchsorted(pd.Timestamp(crisis.start), side="left"))
+    if start == 0:
+        raise DataError(f"{data.source}: no session before {crisis.start} to start from")
+    panel = data.slice(end=crisis.end)
+    window = StressWindow(start=panel.dates[start - 1].date(),
+                          end=panel.dates[-1].date(), label=f"stress:{crisis.name}")
+    return Scenario(name=crisis.name, kind="real", panel=panel, window=window,
+                    description=f"real window {crisis.start} to {crisis.end}: "
+                                f"{crisis.description}")
+
+
+def skipped_crises(data: MarketData, *, history: int = DEFAULT_HISTORY) -> dict[str, str]:
+    """Real crisis windows ``data`` cannot replay, each with the reason."""
+    out = {}
+    for crisis in CRISIS_WINDOWS.values():
+        coverage = crisis_coverage(data, crisis, history=history)
+        if not coverage.covered:
+            out[crisis.name] = coverage.reason
+    return out
+
+
+def stress_scenarios(data: MarketData, *, history: int = DEFAULT_HISTORY) -> list[Scenario]:
+    """Every stress test for ``data``: the real crises it covers, then the synthetic
+    shocks that apply to its assets (a shock to classes the panel does not hold is left
+    out). ``history`` is the number of sessions a real window needs before it."""
+    out = [real_scenario(data, crisis) for crisis in CRISIS_WINDOWS.values()
+           if crisis_coverage(data, crisis, history=history).covered]
+    classes = {a.asset_class for a, on in zip(data.assets, data.listed[-1], strict=True)
+               if on}
+    for name, scenario in STRESS_SCENARIOS.items():
+        if not classes & set(scenario.moves):
+            continue
+        panel, window = stress_panel(data, name)
+        out.append(Scenario(name=name, kind="synthetic", panel=panel, window=window,
+                            description=scenario.description))
+    return out

@@ -29,7 +29,8 @@ Fraction = float
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf and nan are no limits: a policy number is always finite
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class HardLimits(_Section):
@@ -62,6 +63,14 @@ class WeightRules(_Section):
 
     allow_short: bool = False
     max_gross: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_leverage_when_long_only(self) -> WeightRules:
+        if not self.allow_short and self.max_gross > 1:
+            raise ValueError(f"max_gross = {self.max_gross} asks for leverage, but "
+                             "allow_short = false keeps a long-only book within 1; use a "
+                             "max_gross of at most 1 or allow shorts")
+        return self
 
 
 class Threshold(_Section):
@@ -108,7 +117,12 @@ class LiquidityRules(_Section):
 
 
 class StressLimits(_Section):
-    """Worst drawdown allowed inside each stress scenario's window."""
+    """Worst drawdown allowed inside each stress scenario's window.
+
+    Scenarios are the real crisis windows (``gfc_2008``, ``covid_2020``, ``rates_2022``)
+    and the synthetic shocks (``synthetic_*``) of :mod:`alphaloop.data.stress`; one
+    without an entry uses ``default_max_drawdown``.
+    """
 
     default_max_drawdown: Fraction = Field(gt=0, le=1)
     scenarios: dict[str, Fraction] = Field(default_factory=dict)
@@ -116,7 +130,14 @@ class StressLimits(_Section):
     @field_validator("scenarios")
     @classmethod
     def _fractions(cls, value: dict[str, float]) -> dict[str, float]:
+        from alphaloop.data.crises import CRISIS_WINDOWS
+        from alphaloop.data.stress import STRESS_SCENARIOS
+
+        known = [*CRISIS_WINDOWS, *STRESS_SCENARIOS]
         for name, limit in value.items():
+            if name not in known:
+                raise ValueError(f"{name!r} is not a stress scenario; use one of "
+                                 f"{', '.join(known)}")
             if not 0 < limit <= 1:
                 raise ValueError(f"scenario {name!r} has limit {limit}; use a fraction in (0, 1]")
         return value

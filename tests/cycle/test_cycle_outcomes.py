@@ -65,8 +65,8 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     [claim] = [f for f in risk["findings"] if f["check"] == "improvement.claim"]
     assert claim["severity"] == 0 and "claim met: reward up" in claim["message"]
     assert "interval [" in claim["message"] and "p 0.0" in claim["message"]
-    assert set(risk["stress"]) == {"crash_2008", "vol_shock_2020", "rates_shock",
-                                   "crypto_crash"}
+    assert set(risk["stress"]) == {"synthetic_crash", "synthetic_vol_shock",
+                                   "synthetic_rates_shock", "synthetic_crypto_crash"}
     assert "bubblewrap" in risk["isolation"]
     assert set(records["summary"]["timings"]) >= {"plan", "quant_review", "risk_review"}
     walkthrough = (cycle_repo / "walkthrough.md").read_text()

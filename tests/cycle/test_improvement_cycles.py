@@ -94,7 +94,7 @@ def test_identical_to_main_with_a_reward_claim_is_no_effect(cycle_repo: Path) ->
     assert finding["severity"] == 2
     assert "identical to main" in finding["message"] and "no effect, claim not met" in \
         finding["message"]
-    assert "stress vol_shock_2020" in finding["message"]  # every window Risk ran
+    assert "stress synthetic_vol_shock" in finding["message"]  # every window Risk ran
 
 
 def test_comment_only_change_claiming_no_effect_merges(cycle_repo: Path) -> None:
@@ -122,8 +122,8 @@ def test_a_limit_broken_only_in_a_stress_scenario_is_vetoed(cycle_repo: Path) ->
     risk = _risk(cycle_repo)
     blocks = [f for f in risk["findings"] if f["check"] == "risk.single_asset"]
     assert blocks and all(f["severity"] == 3 for f in blocks)
-    assert {f["evidence"]["window"] for f in blocks} <= {"stress crash_2008",
-                                                          "stress vol_shock_2020"}
+    assert {f["evidence"]["window"] for f in blocks} <= {"stress synthetic_crash",
+                                                          "stress synthetic_vol_shock"}
     assert "16.00%" in blocks[0]["message"]
     # in-sample and held-out it decides exactly as main: the limit breaks only under stress
     assert risk["branch_metrics"]["in_sample"] == {**risk["main_metrics"]["in_sample"]}

@@ -196,3 +196,15 @@ def fmp_client(fmp_config: FMPConfig, clock: FakeClock) -> Iterator[FMPClient]:
 @pytest.fixture
 def fmp_key() -> str:
     return KEY
+
+
+REAL_FIXTURE = (Path(__file__).parents[1] / "fixtures" / "real-multiasset"
+                / "real_multiasset_2015_2020.csv")
+
+
+@pytest.fixture(scope="session")
+def real_fixture() -> MarketData:
+    """The committed slice of the real multi-asset dataset, aligned on NYSE sessions."""
+    from alphaloop.data import FileSource
+
+    return FileSource(REAL_FIXTURE).load()

@@ -40,14 +40,16 @@ def test_weight_policy_feeds_the_contract(policies: Policies) -> None:
 
 
 def test_stress_limits_cover_every_scenario(policies: Policies) -> None:
+    from alphaloop.data.crises import CRISIS_WINDOWS
     from alphaloop.data.stress import STRESS_SCENARIOS
 
-    assert set(policies.risk.stress.scenarios) == set(STRESS_SCENARIOS)
+    assert set(policies.risk.stress.scenarios) == set(STRESS_SCENARIOS) | set(CRISIS_WINDOWS)
 
 
 def test_stress_limits_fall_back_to_the_default(policies: Policies) -> None:
     stress = policies.risk.stress
-    assert stress.limit_for("rates_shock") == stress.scenarios["rates_shock"] == 0.15
+    assert stress.limit_for("synthetic_rates_shock") == \
+        stress.scenarios["synthetic_rates_shock"] == 0.15
     assert stress.limit_for("no_such_scenario") == stress.default_max_drawdown
 
 

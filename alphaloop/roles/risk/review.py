@@ -26,7 +26,7 @@ from alphaloop.contract import ContractError
 from alphaloop.cycle.history import TrialHistory, read_history
 from alphaloop.cycle.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
 from alphaloop.data.panel import MarketData
-from alphaloop.data.stress import STRESS_SCENARIOS, stress_panel
+from alphaloop.data.stress import skipped_crises, stress_scenarios
 from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
@@ -192,11 +192,18 @@ class RiskOfficer:
                 findings: list[Finding], identical: dict[str, bool]) -> dict[str, RunMetrics]:
         limits = self.policies.risk.stress
         out: dict[str, RunMetrics] = {}
-        for name in STRESS_SCENARIOS:
-            panel, span = stress_panel(data, name)
+        for scenario in stress_scenarios(data):  # real crises covered, then synthetic
+            name, span = scenario.name, scenario.window
             window = Window(start=span.start, end=span.end, label=f"stress-{name}")
-            out[name] = self._scenario(name, panel, window, base_sha, head_sha, findings,
-                                       identical, limits.limit_for(name))
+            out[name] = self._scenario(name, scenario.panel, window, base_sha, head_sha,
+                                       findings, identical, limits.limit_for(name))
+        skipped = skipped_crises(data)
+        if skipped:
+            findings.append(Finding(
+                check="stress.real", severity=Severity.PASS,
+                message="real crisis windows not replayed: " + "; ".join(
+                    f"{name} ({reason})" for name, reason in skipped.items()),
+                evidence=skipped))
         return out
 
     def _scenario(self, name: str, panel: MarketData, window: Window, base_sha: str,
