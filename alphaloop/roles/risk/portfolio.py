@@ -129,18 +129,8 @@ def portfolio_findings(result: BacktestResult, data: MarketData, policy: RiskPol
             findings.append(finding)
     liquidity = policy.liquidity
     last = int(rows[-1])
-    window = slice(max(0, last - liquidity.adv_days + 1), last + 1)
-    adv = (data.prices[window] * data.volumes[window]).mean(axis=0)
     capital = result.config.initial_capital * (1 + float(np.prod(1 + returns) - 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        days = np.where(adv > 0, final * capital / (liquidity.participation_rate * adv), np.inf)
-    days = np.where(final > 0, days, 0.0)
-    worst = int(np.argmax(days))
-    finding = _graded("risk.liquidity", f"days to liquidate {tickers[worst]}",
-                      float(days[worst]), liquidity.days_to_liquidate, " days",
-                      {"ticker": tickers[worst], "adv": float(adv[worst])})
-    if finding is not None:
-        findings.append(finding)
+    findings += _liquidity_findings(final, capital, data, last, policy, label)
     if "spread_bps" in data.fundamentals:
         spreads = np.nan_to_num(data.fundamentals["spread_bps"][last], nan=0.0)
         avg_spread = float((norm * spreads).sum())
@@ -149,3 +139,43 @@ def portfolio_findings(result: BacktestResult, data: MarketData, policy: RiskPol
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+def _liquidity_findings(final: np.ndarray, capital: float, data: MarketData, last: int,
+                        policy: RiskPolicy, label: str) -> list[Finding]:
+    """Days to liquidate each holding at a share of its average daily traded value.
+
+    The average is over the days of the ADV window that have a volume (a missing volume
+    is unknown, a zero is a day without trades). A holding whose data has no volume, or
+    no trade in the window, is *not assessed*: one warning says so, never an infinite
+    figure and never a veto.
+    """
+    liquidity = policy.liquidity
+    window = slice(max(0, last - liquidity.adv_days + 1), last + 1)
+    traded = data.prices[window] * data.volumes[window]
+    known = np.isfinite(traded)
+    count = known.sum(axis=0)
+    adv = np.where(known, traded, 0.0).sum(axis=0) / np.maximum(count, 1)
+    held = final > 0
+    assessed = held & (count > 0) & (adv > 0)
+    out: list[Finding] = []
+    unassessed = [data.tickers[j] for j in np.flatnonzero(held & ~assessed)]
+    if unassessed:
+        no_volume = [t for t in unassessed if count[data.tickers.index(t)] == 0]
+        reason = ("the data has no volume for " + ", ".join(no_volume) if no_volume else
+                  f"no trades were recorded in the last {liquidity.adv_days} days")
+        out.append(Finding(
+            check="risk.liquidity", severity=Severity.WARN,
+            message=f"liquidity not assessed for {', '.join(unassessed)} ({label}): {reason}",
+            evidence={"not_assessed": unassessed, "no_volume": no_volume}))
+    if assessed.any():
+        days = np.zeros_like(final)
+        days[assessed] = final[assessed] * capital / (liquidity.participation_rate
+                                                      * adv[assessed])
+        worst = int(np.argmax(days))
+        finding = _graded("risk.liquidity", f"days to liquidate {data.tickers[worst]}",
+                          float(days[worst]), liquidity.days_to_liquidate, " days",
+                          {"ticker": data.tickers[worst], "adv": float(adv[worst])})
+        if finding is not None:
+            out.append(finding)
+    return out
