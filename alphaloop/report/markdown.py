@@ -95,9 +95,23 @@ def format_delta(name: str, before: float | None, after: float | None) -> str:
 
 
 def shorten(text: str, width: int = 80) -> str:
-    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    """``text`` on one line, at most ``width`` characters, never cut inside a word.
+
+    A long text ends at the last sentence or clause boundary (``.``, ``;``) that fits,
+    else at the last whole word, followed by an ellipsis; a single word longer than
+    ``width`` is the only thing ever cut.
+    """
     flat = " ".join(str(text).split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 1)].rstrip() + "…"
+    if len(flat) <= width:
+        return flat
+    room = flat[: max(width - 1, 1)]
+    clause = max(room.rfind(". "), room.rfind("; "))
+    if clause >= width // 2:
+        return room[: clause + 1].rstrip(";") + " …"
+    space = room.rfind(" ")
+    if space > 0:
+        return room[:space].rstrip(" ,;:") + " …"
+    return room + "…"
 
 
 def short_sha(sha: str | None) -> str:
