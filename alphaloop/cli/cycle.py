@@ -12,6 +12,7 @@ from rich.table import Table
 
 from alphaloop.cli._errors import fail
 from alphaloop.cycle import CycleError, CycleOptions
+from alphaloop.cycle.records import CycleSummary
 from alphaloop.cycle.run import dry_run, run_cycles
 from alphaloop.report.markdown import shorten
 
@@ -84,3 +85,26 @@ def cycle(
         if s.message:
             Console(soft_wrap=True).print(f"[bold]{s.cycle_id}[/] {s.outcome.value}: "
                                           f"{escape(s.message)}", highlight=False)
+    stop = stop_reason(summaries, cycles)
+    if stop:
+        Console(soft_wrap=True).print(escape(stop), highlight=False)
+
+
+_STOP_WHY = {
+    "idle": "there is no open task to work on",
+    "no_hypothesis": "the Quant has no untried hypothesis near main",
+    "failed": "the cycle failed",
+    "not_mergeable": "the change cannot merge as things stand",
+}
+
+
+def stop_reason(summaries: list[CycleSummary], requested: int) -> str:
+    """Why fewer cycles ran than ``--cycles`` asked for ("" when all ran)."""
+    if not summaries or len(summaries) >= requested:
+        return ""
+    last = summaries[-1]
+    why = _STOP_WHY.get(last.outcome.value, f"it ended {last.outcome.value}")
+    detail = f" ({shorten(last.message, 200)})" if last.message else ""
+    return (f"Stopped after {len(summaries)} of {requested} cycles: {last.cycle_id} "
+            f"ended {last.outcome.value} because {why}{detail}; the ledger entry of "
+            f"{last.cycle_id} records it.")
