@@ -17,8 +17,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.cycle.records import Hypothesis, RiskReviewRecord
+from alphaloop.cycle.records import Hypothesis, RiskReviewRecord, RunMetrics
 from alphaloop.forge.records import Review
+from alphaloop.report.goals import Goal, metric_values
 from alphaloop.report.history import CycleEntry
 from alphaloop.report.markdown import (
     describe_finding,
@@ -308,12 +309,36 @@ def _history(history: Sequence[CycleEntry]) -> list[str]:
     return ["## History", "", table(headers, rows, ["left"] * 5 + ["right", "right"]), ""]
 
 
-def _backlog(tasks: TaskFile) -> list[str]:
-    rows = [[t.id, t.priority, t.status, f"`{t.goal.text()}`", shorten(t.title, 60)]
-            for t in tasks.tasks]
+def _main_now(history: Sequence[CycleEntry]) -> tuple[RunMetrics | None, str]:
+    """``main``'s latest in-sample figures, and the cycle that measured them."""
+    for entry in reversed(history):
+        metrics = entry.metrics("main", "in-sample")
+        if metrics is not None:
+            return metrics, entry.cycle_id
+    return None, ""
+
+
+def _goal_figures(goal: Goal, metrics: RunMetrics | None) -> tuple[str, str]:
+    """``main``'s value of each metric the goal names, and whether the goal is met."""
+    if metrics is None:
+        return "-", "-"
+    values = metric_values(metrics)
+    shown = ", ".join(f"{c.metric} {format_metric(c.metric, values.get(c.metric))}"
+                      for c in goal.conditions)
+    return shown, "yes" if goal.is_met(values) else "no"
+
+
+def _backlog(tasks: TaskFile, history: Sequence[CycleEntry] = ()) -> list[str]:
+    main, measured = _main_now(history)
+    rows = [[t.id, t.priority, t.status, f"`{t.goal.text()}`",
+             *_goal_figures(t.goal, main), shorten(t.title, 60)] for t in tasks.tasks]
+    source = (f"`main`'s in-sample figures as the Quant measured them in {measured} "
+              f"({main.start} .. {main.end})" if main is not None else
+              "no review of `main` yet")
     return ["## Backlog", "", f"From `{tasks.path}` (edit it to steer the loop; the format "
-            "is in `docs/task-format.md`):", "",
-            table(["task", "priority", "status", "goal", "title"], rows), ""]
+            f"is in `docs/task-format.md`); beside each goal, {source}:", "",
+            table(["task", "priority", "status", "goal", "main now", "met", "title"], rows),
+            ""]
 
 
 def render_walkthrough(*, history: Sequence[CycleEntry], tasks: TaskFile | None = None,
@@ -347,7 +372,7 @@ def render_walkthrough(*, history: Sequence[CycleEntry], tasks: TaskFile | None 
         out += _plots(plots or {})
         out += _history(history)
     if tasks is not None:
-        out += _backlog(tasks)
+        out += _backlog(tasks, history)
     if latest is not None:
         out += ["## Running the loop", "", _HOW_TO_RUN, ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -200,3 +200,18 @@ def test_formatting_helpers() -> None:
                                  "| x\\|y      | 1.5 |", "| long cell |  10 |"]
     with pytest.raises(ValueError, match="2 cells, expected 3"):
         table(["a", "b", "c"], [["1", "2"]])
+
+
+def test_the_backlog_shows_mains_figure_beside_each_goal(page: str) -> None:
+    backlog = page.split("## Backlog", 1)[1]
+    assert "main now" in backlog and "as the Quant measured them in c0003" in backlog
+    # the latest review of main (c0003): max drawdown 20%, turnover 4x a year
+    [t1] = [line for line in backlog.splitlines() if line.startswith("| T-001")]
+    assert "max_drawdown 20.00%" in t1 and "| no  |" in t1
+    [t2] = [line for line in backlog.splitlines() if line.startswith("| T-002")]
+    assert "turnover 4" in t2 and "| no  |" in t2
+
+
+def test_a_backlog_before_any_review_says_so() -> None:
+    page = render_walkthrough(history=(), tasks=parse_task_file(TASKS))
+    assert "no review of `main` yet" in page
