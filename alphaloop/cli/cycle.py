@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +40,9 @@ def cycle(
     = False,
     data: Annotated[str, typer.Option(help="data source: synthetic, file:PATH, fmp")]
     = "synthetic",
+    until: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="give the loop the data up to this date (YYYY-MM-DD) "
+                                   "only")] = None,
     profile: Annotated[str, typer.Option(help="FinSage profile")] = "default",
     frequency: Annotated[str, typer.Option(help="rebalance frequency of the backtests")]
     = "weekly",
@@ -55,7 +59,8 @@ def cycle(
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     # Stage lines say what happens, not where in the code; long lines are not folded.
     console = Console(stderr=True, soft_wrap=True, log_path=False)
-    options = CycleOptions(data=data, profile=profile, frequency=frequency,
+    options = CycleOptions(data=data, until=until.date() if until else None,
+                           profile=profile, frequency=frequency,
                            holdout_days=holdout_days, n_folds=folds, warmup_days=warmup_days,
                            base_branch=base,
                            allow_unsandboxed=allow_unsandboxed)

@@ -245,6 +245,8 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
     cycle_id = _cycle_id(repo, ledger, resume)
     try:
         data = open_source(options.data).load()
+        if options.until is not None:  # the loop never receives a row after the cut-off
+            data = data.slice(end=options.until)
         windows = research_windows(data, holdout_days=options.holdout_days,
                                    n_folds=options.n_folds, warmup_days=options.warmup_days)
     except (DataError, WindowError) as exc:

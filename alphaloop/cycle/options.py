@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["CycleError", "CycleOptions"]
@@ -15,6 +17,9 @@ class CycleOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     data: str = Field(default="synthetic", description="data source spec")
+    until: date | None = Field(default=None, description="use the data up to this date "
+                                                          "only; the clock is its last "
+                                                          "session on or before it")
     profile: str = "default"
     frequency: str = Field(default="weekly", pattern="^(daily|weekly|monthly)$")
     holdout_days: int = Field(default=504, ge=20)
