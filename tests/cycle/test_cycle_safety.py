@@ -13,6 +13,7 @@ import pytest
 from support.cycle_repos import (
     OPTIONS,
     TASKS,
+    accept_any_significant_gain,
     engine_patch,
     fixed_hypothesis,
     git,
@@ -36,6 +37,7 @@ def _refs(repo: Path) -> str:
 
 
 def test_dirty_checkout_is_kept(cycle_repo: Path) -> None:
+    accept_any_significant_gain(cycle_repo)
     engine = cycle_repo / "strategy" / "engine.py"
     engine.write_text(engine.read_text() + "\n# a note the user is still writing\n")
     (cycle_repo / "notes.txt").write_text("untracked scratch notes\n")
@@ -53,6 +55,7 @@ def test_dirty_checkout_is_kept(cycle_repo: Path) -> None:
 
 
 def test_overlapping_local_change_stops_and_resumes(cycle_repo: Path) -> None:
+    accept_any_significant_gain(cycle_repo)
     tunables = cycle_repo / "strategy" / "tunables.py"
     edited = tunables.read_text().replace("VOL_LOOKBACK_DAYS = 63", "VOL_LOOKBACK_DAYS = 70")
     tunables.write_text(edited)
