@@ -24,14 +24,16 @@ __all__ = ["REDACTED", "redact", "redact_tree", "secret_values"]
 
 REDACTED = "[redacted]"
 
+# Distinctive prefixes match even when glued to other text ("xxxghp_..."); generic ones
+# (``sk-``, ``AKIA``) only at a word start, so "risk-adjusted" stays readable.
 _TOKEN_PATTERNS = (
     r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]*-----|\Z)",
-    r"\bgh[pousr]_[A-Za-z0-9]{20,}",
-    r"\bgithub_pat_[A-Za-z0-9_]{20,}",
-    r"\bsk-ant-[A-Za-z0-9_\-]{16,}",
+    r"gh[pousr]_[A-Za-z0-9]{20,}",
+    r"github_pat_[A-Za-z0-9_]{20,}",
+    r"sk-ant-[A-Za-z0-9_\-]{16,}",
     r"\bsk-(?:proj-|live-|test-)?[A-Za-z0-9_\-]{16,}",
     r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b",
-    r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+    r"xox[abposr]-[A-Za-z0-9\-]{10,}",
     r"\bAIza[0-9A-Za-z_\-]{30,}",
     r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
     r"\b(?i:bearer|token|basic)\s+[A-Za-z0-9_\-.=+/]{20,}",
@@ -44,6 +46,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u
 _SECRET_NAME = re.compile(r"(?i)(token|secret|passw|key|credential|auth|cookie|session|"
                           r"private|signature)")
 _MIN_ENV_VALUE = 12
+_CUT = "[...] "
 
 
 def _entropy(text: str) -> float:
@@ -51,9 +54,20 @@ def _entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
+_PLAIN_PART = re.compile(r"[a-z]{1,16}[0-9]{0,2}|[A-Z]?[a-z]{1,16}|[A-Z]{1,8}[0-9]{0,2}|[0-9]{1,8}")
+
+
 def _looks_random(value: str) -> bool:
     classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
-    return len(value) >= 20 and classes >= 2 and _entropy(value) >= 3.5
+    return (len(value) >= 20 and classes >= 2 and _entropy(value) >= 3.5
+            and not _looks_like_a_name(value))
+
+
+def _looks_like_a_name(value: str) -> bool:
+    """A path, dotted module name or version: short word-like parts between separators
+    (``/root/.pyenv/versions/3.11.7/bin``, ``strategy.overlays.vol_regime_v2``)."""
+    parts = [p for p in re.split(r"[/._\-]+", value.strip("'\"=")) if p]
+    return len(parts) >= 2 and all(_PLAIN_PART.fullmatch(p) for p in parts)
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
@@ -95,24 +109,44 @@ def redact(text: str, *, limit: int = 4000, environ: Mapping[str, str] | None = 
     The secret scan runs before the cut (so a cut cannot split a secret into an
     unrecognisable piece) over at most a few times ``limit`` characters, the end kept.
     """
-    if len(text) < 6 and not _CONTROL.search(text):
+    if len(text) < 6 and len(text) <= limit and not _CONTROL.search(text):
         return text
     window = max(limit * 4, 4096)
     if len(text) > window:
         text = text[-window:]
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    for value in secret_values(environ):
+    values = secret_values(environ)
+    marker = _CUT if limit > 2 * len(_CUT) else ""
+    for _ in range(8):
+        # a replacement or the cut can expose another secret (a new word start): scan
+        # again until nothing changes
+        text = _scrub_all(text, values)
+        if len(text) <= limit:
+            return text
+        text = marker + text[len(text) - max(0, limit - len(marker)):]
+    return text[len(text) - limit:] if len(text) > limit else text
+
+
+def _scrub_all(text: str, values: tuple[str, ...]) -> str:
+    for _ in range(8):
+        before, text = text, _scrub(text, values)
+        if text == before:
+            break
+    return text
+
+
+def _scrub(text: str, values: tuple[str, ...]) -> str:
+    for value in values:
         if value in text:
             text = text.replace(value, REDACTED)
     text = _TOKENS.sub(REDACTED, text)
     text = _ASSIGNMENT.sub(
         lambda m: (m.group("key") + m.group("sep") + REDACTED
                    if _looks_random(m.group("value")) else m.group(0)), text)
-    text = re.sub(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+_\-]{40,}={0,2}",
-                  lambda m: REDACTED if _looks_random(m.group(0)) else m.group(0), text)
-    if len(text) > limit:
-        text = "[...] " + text[-(limit - 6):]
-    return text
+    return _RUN.sub(lambda m: REDACTED if _looks_random(m.group(0)) else m.group(0), text)
+
+
+_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+_\-]{40,}={0,2}")
 
 
 def redact_tree(value: Any, *, limit: int = 2000) -> Any:
