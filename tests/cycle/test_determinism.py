@@ -62,20 +62,6 @@ def test_the_normalisation_keeps_everything_but_clock_and_ids() -> None:
     assert differences(normalise(entry), normalise(changed)) == ["/records/plan/reward"]
 
 
-#: Risk's look-ahead check draws its replaced futures from a seed keyed on the head
-#: commit id, so its statistics differ between clones whose commits differ.
-_FINDING = re.compile(r"^/records/risk_review/findings\[(\d+)\]/(evidence/|message)")
-
-
-def seeded_by_commit(entry: dict[str, Any], path: str) -> bool:
-    """Whether ``path`` lies in the evidence or message of a look-ahead finding."""
-    match = _FINDING.match(path)
-    if match is None:
-        return False
-    finding = entry["records"]["risk_review"]["findings"][int(match[1])]
-    return str(finding.get("check", "")).startswith("lookahead")
-
-
 def _ledger(repo: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((repo / "ledger").rglob("c*.json"))]
 
@@ -94,10 +80,6 @@ def test_two_replays_of_the_same_cycles_write_the_same_ledger(
         ledgers.append(_ledger(clone))
     first, second = ledgers
     assert len(first) == len(second) == 2
-    seeded, others = [], []
-    for a, b in zip(first, second, strict=True):
-        for path in differences(normalise(a), normalise(b)):
-            (seeded if seeded_by_commit(a, path) else others).append(f"{a['cycle_id']}{path}")
-    assert others == [], f"the replays differ at {others}"
-    if seeded:
-        pytest.xfail(f"look-ahead statistics are seeded from the head commit id: {seeded}")
+    differ = [f"{a['cycle_id']}{path}" for a, b in zip(first, second, strict=True)
+              for path in differences(normalise(a), normalise(b))]
+    assert differ == [], f"the replays differ at {differ}"

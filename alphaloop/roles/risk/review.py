@@ -93,7 +93,8 @@ class RiskOfficer:
                 findings += lookahead_findings(
                     self.evaluator, head_sha, data.slice(end=windows.in_sample.end),
                     windows.in_sample, self.policies.risk.lookahead,
-                    seed=lookahead_seed(bot_key(), head_sha, data.content_hash()))
+                    seed=lookahead_seed(bot_key(), self.evaluator.strategy_tree(head_sha),
+                                        data.content_hash()))
         except (SandboxError, HarnessError, ContractError) as exc:
             findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
                                     message=f"{type(exc).__name__}: {exc}"))
