@@ -237,6 +237,11 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
     if not task_file.is_file():
         raise CycleError(f"task.md is missing on {base_branch}: commit a backlog there "
                          "(see docs/task-format.md for the format)")
+    try:
+        task_text = task_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CycleError(f"task.md on {base_branch} is not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start}); save it as UTF-8 and commit it") from None
     ledger = Ledger(inputs)
     try:
         entries = [e.model_dump(mode="json") for e in ledger.entries()]
@@ -262,7 +267,7 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         repo=repo, options=options, cycle_id=cycle_id, base_branch=base_branch,
         base_sha=base_sha, policies=policies,
         identities={name: c.identity for name, c in charters.items()},
-        task_text=task_file.read_text(encoding="utf-8"), ledger_entries=entries, data=data,
+        task_text=task_text, ledger_entries=entries, data=data,
         windows=windows, clock=data.dates[-1].date(), sandbox=sandbox,
         evaluator=Evaluator(repo, sandbox, settings), forge=LocalForge(repo),
         run_store=RunStore(repo.common_dir, cycle_id))

@@ -97,9 +97,12 @@ class CycleRunner:
             elif record.needs_human and not self._vetoed():
                 self.outcome = Outcome.AWAITING_HUMAN
                 self.message = "waiting for a human: " + "; ".join(record.reasons)
-            else:
+            elif self._vetoed():
                 self.outcome = Outcome.VETOED
                 self.message = "; ".join(record.reasons)
+            else:  # Risk approved and no human is needed, yet the gate refused
+                self.outcome = Outcome.NOT_MERGEABLE
+                self.message = "not mergeable: " + "; ".join(record.reasons)
 
     def _vetoed(self) -> bool:
         review = self.records.get(Stage.RISK_REVIEW)
@@ -169,7 +172,8 @@ class CycleRunner:
         ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
         pr = ctx.forge.get_pr(impl.pr_number)
-        if pr.state == "merged":
+        if pr.state == "merged":  # merged before a crash: finish what the merge left
+            ctx.repo.remove_worktree(impl.branch)
             return MergeRecord(merged=True, merge_sha=pr.merge_sha)
         decision = evaluate_gate(ctx.repo, ctx.forge, pr, ctx.policies)
         if decision.allowed:
@@ -185,12 +189,12 @@ class CycleRunner:
             ctx.repo.remove_worktree(impl.branch)
             return MergeRecord(merged=True, merge_sha=sha)
         if self._vetoed():
-            ctx.forge.update_pr(pr.number, state="closed", labels=(*pr.labels, "vetoed"),
+            ctx.forge.update_pr(pr.number, state="closed", labels=_plus(pr.labels, "vetoed"),
                                 closed_reason="vetoed by Risk: " + self.records[
                                     Stage.RISK_REVIEW].summary)
             ctx.repo.remove_worktree(impl.branch)
         elif decision.needs_human:
-            ctx.forge.update_pr(pr.number, labels=(*pr.labels, "needs-human"))
+            ctx.forge.update_pr(pr.number, labels=_plus(pr.labels, "needs-human"))
         return MergeRecord(merged=False, needs_human=decision.needs_human,
                            reasons=decision.reasons)
 
@@ -223,3 +227,8 @@ class CycleRunner:
         ctx.journal_report(commit)
         return ReportRecord(commit=commit, walkthrough="walkthrough.md",
                             plots=sorted(p for p in files if p.endswith(".png")))
+
+
+def _plus(labels: tuple[str, ...], label: str) -> tuple[str, ...]:
+    """``labels`` with ``label`` added once (a resumed merge stage may add it again)."""
+    return labels if label in labels else (*labels, label)

@@ -58,6 +58,7 @@ class Outcome(StrEnum):
     MERGED = "merged"
     VETOED = "vetoed"
     AWAITING_HUMAN = "awaiting_human"
+    NOT_MERGEABLE = "not_mergeable"  # no veto, no human asked: the gate itself stands in the way
     ESCALATED = "escalated"
     IDLE = "idle"
     NO_HYPOTHESIS = "no_hypothesis"

@@ -10,12 +10,17 @@ they were.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from alphaloop.cycle.context import build_context
+from alphaloop.cycle.context import CycleContext, build_context
 from alphaloop.cycle.ledger import LedgerError
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
@@ -32,7 +37,52 @@ __all__ = ["dry_run", "run_cycles"]
 
 HypothesisSource = Callable[..., Hypothesis | None]
 _EXPECTED = (GitError, ForgeError, PolicyError, TaskFileError, LedgerError, SandboxError)
-_STOP_AFTER = (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED)
+_STOP_AFTER = (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED, Outcome.NOT_MERGEABLE)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds the cycle through every ``with`` and ``finally`` block."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While running, SIGTERM stops the cycle the way an error would: temporary folders
+    removed, the lock released, the finished stages kept for ``--resume``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    except _Terminated:
+        raise CycleError("stopped by SIGTERM; the finished stages are kept: run "
+                         "`alphaloop cycle --resume` to finish the cycle") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+#: Options a resume may change: they bound the run without changing what it computes.
+_RESUME_MAY_CHANGE = frozenset({"wall_seconds"})
+
+
+def _check_options(ctx: CycleContext, options: CycleOptions) -> None:
+    """Record the options a cycle starts with; refuse to resume it with other ones (a
+    resumed cycle must not mix, say, two datasets in one ledger entry)."""
+    current = options.model_dump(mode="json")
+    recorded = ctx.run_store.load("options")
+    if recorded is None:
+        ctx.run_store.save("options", current)
+        return
+    changed = sorted(k for k in {*current, *recorded} - _RESUME_MAY_CHANGE
+                     if current.get(k) != recorded.get(k))
+    if changed:
+        shown = ", ".join(f"{k} {recorded.get(k)!r} (now {current.get(k)!r})" for k in changed)
+        raise CycleError(f"{ctx.cycle_id} was started with other options: {shown}; resume "
+                         "it with the options it started with")
 
 
 def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEvent | None,
@@ -43,13 +93,15 @@ def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEven
             ctx.hypothesis_source = hypothesis_source
         runner = CycleRunner(ctx, on_stage=on_stage)
         try:
+            _check_options(ctx, options)
             summary = runner.run()
-        except _EXPECTED as exc:
+        except (*_EXPECTED, OSError) as exc:  # OSError: a full disk, a missing folder
             stage = next((s for s in ("plan", "quant_review", "hypothesis", "implement",
                                       "risk_review", "merge", "report")
                           if ctx.run_store.load(s) is None), "report")
-            ctx.run_store.save("failure", {"stage": stage, "error": type(exc).__name__,
-                                           "message": str(exc)})
+            with contextlib.suppress(OSError):  # the disk may be full
+                ctx.run_store.save("failure", {"stage": stage, "error": type(exc).__name__,
+                                               "message": str(exc)})
             raise CycleError(f"{ctx.cycle_id} stopped in {stage}: {exc}\nThe finished "
                              "stages are kept; fix the problem and run `alphaloop cycle "
                              "--resume`.") from None
@@ -75,7 +127,7 @@ def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: boo
         raise CycleError(str(exc)) from None
     summaries: list[CycleSummary] = []
     try:
-        with CycleLock(repo.common_dir):
+        with _sigterm_unwinds(), CycleLock(repo.common_dir):
             for index in range(count):
                 summary = _one(path, options, resume=resume and index == 0,
                                on_stage=on_stage, hypothesis_source=hypothesis_source)

@@ -13,12 +13,14 @@ from alphaloop.policy.globs import path_matches
 __all__ = ["HumanApprovalRules", "MergePolicy"]
 
 ParameterValue = float | int | str | bool
+#: The roles of ``roles/`` (``alphaloop.roles.charter.ROLE_NAMES``); only they approve.
+ROLE_NAMES: tuple[str, ...] = ("quant", "risk", "qa", "engineer", "sre", "pm")
 
 
 class HumanApprovalRules(BaseModel):
     """When a human must approve as well as the bot's roles."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     max_parameter_change: float = Field(gt=0)
     max_exposure: float = Field(gt=0)
@@ -39,6 +41,10 @@ class MergePolicy(BaseModel):
     def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(value)) != len(value):
             raise ValueError(f"required_approvals lists a role twice: {list(value)}")
+        unknown = [role for role in value if role not in ROLE_NAMES]
+        if unknown:
+            raise ValueError(f"{', '.join(map(repr, unknown))} is not a role; roles are "
+                             f"{', '.join(ROLE_NAMES)}")
         return value
 
     def human_approval_reasons(

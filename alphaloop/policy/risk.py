@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from alphaloop.contract import WeightPolicy
 
@@ -64,13 +71,14 @@ class WeightRules(_Section):
     allow_short: bool = False
     max_gross: float = Field(default=1.0, gt=0)
 
-    @model_validator(mode="after")
-    def _no_leverage_when_long_only(self) -> WeightRules:
-        if not self.allow_short and self.max_gross > 1:
-            raise ValueError(f"max_gross = {self.max_gross} asks for leverage, but "
-                             "allow_short = false keeps a long-only book within 1; use a "
-                             "max_gross of at most 1 or allow shorts")
-        return self
+    @field_validator("max_gross")
+    @classmethod
+    def _no_leverage_when_long_only(cls, value: float, info: ValidationInfo) -> float:
+        if not info.data.get("allow_short", False) and value > 1:
+            raise ValueError(f"max_gross = {value} asks for leverage, but allow_short = "
+                             "false keeps a long-only book within 1; use at most 1 or "
+                             "allow shorts")
+        return value
 
 
 class Threshold(_Section):

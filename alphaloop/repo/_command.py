@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +21,22 @@ _BASE_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_OPTIONAL_LOCKS": "0",
 }
+
+
+#: Fault injection for the crash tests: with this variable set to N, the process kills
+#: itself with SIGKILL right after its Nth git command finished, before the caller sees
+#: the result. Unset (always, outside those tests), the hook does nothing.
+FAULT_KILL_AT = "ALPHALOOP_FAULT_KILL_AT_GIT_CALL"
+_fault_calls = [0]  # git commands run by this process while the variable is set
+
+
+def _fault_point() -> None:
+    target = os.environ.get(FAULT_KILL_AT)
+    if not target:
+        return
+    _fault_calls[0] += 1
+    if _fault_calls[0] == int(target):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ def run_git(args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = N
                 stdout_as_string=False, strip_newline_in_stdout=False, env=full_env,
                 shell=False,
             )
+    _fault_point()
     status, stdout, stderr = result
     out = GitOutput(status=int(status), stdout=bytes(stdout or b""), stderr=str(stderr or ""))
     if out.status not in ok:

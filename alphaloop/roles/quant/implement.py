@@ -64,6 +64,9 @@ def implement(repo: GitRepo, forge: Forge, hypothesis: Hypothesis, *, cycle_id: 
     worktree = repo.create_worktree(branch, base_sha)
     head = repo.branch_sha(branch) or base_sha
     if head == base_sha:
+        if repo.is_dirty(cwd=worktree):  # a change half-written by a killed run: start over
+            repo.git("reset", "--hard", "--quiet", base_sha, cwd=worktree)
+            repo.git("clean", "-d", "--force", "--quiet", cwd=worktree)
         _write_change(worktree, hypothesis)
         message = (f"{hypothesis.headline}\n\n{hypothesis.description}\n\n"
                    f"AlphaLoop-Cycle: {cycle_id}\nAlphaLoop-Hypothesis: {hypothesis.key}\n")
