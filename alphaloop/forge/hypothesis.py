@@ -64,6 +64,8 @@ def parse_block(body: str) -> dict[str, Any] | None:
         data = json.loads(matches[0].group("body"))
     except json.JSONDecodeError as error:
         raise HypothesisBlockError(f"the hypothesis block is not valid JSON: {error}") from None
+    except RecursionError:
+        raise HypothesisBlockError("the hypothesis block nests too deeply to read") from None
     if not isinstance(data, dict):
         raise HypothesisBlockError("the hypothesis block must hold a JSON object, "
                                    f"not {type(data).__name__}.")

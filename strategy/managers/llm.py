@@ -23,8 +23,13 @@ __all__ = ["LLMClient", "ask_json", "extract_json"]
 T = TypeVar("T", bound=BaseModel)
 
 def extract_json(text: str) -> Any:
-    """The JSON object in ``text``: a fenced block if any, else first ``{`` to last ``}``."""
-    return json.loads(json_text(text))
+    """The JSON object in ``text``: a fenced block if any, else first ``{`` to last ``}``.
+
+    Raises ``ValueError`` when there is none or it does not parse."""
+    try:
+        return json.loads(json_text(text))
+    except RecursionError:
+        raise ValueError("the answer's JSON nests too deeply to read") from None
 
 
 def _describe(error: Exception) -> str:
