@@ -13,7 +13,7 @@ from alphaloop.contract import AssetInfo, Decision
 from alphaloop.data.panel import MarketData
 from alphaloop.harness import Costs, Window, simulate
 from alphaloop.policy import load_policies
-from alphaloop.roles.risk.portfolio import portfolio_findings
+from alphaloop.roles.risk.portfolio import one_liquidity_warning, portfolio_findings
 
 PROJECT = Path(__file__).parents[2]
 
@@ -68,3 +68,21 @@ def test_zero_volume_days_count_as_days_without_trades() -> None:
     [finding] = _liquidity(thin)
     assert finding.severity == Severity.RESTRICT and "days to liquidate" in finding.message
     assert np.isfinite(finding.evidence["value"])
+
+
+def test_a_review_says_not_assessed_once_for_all_its_windows() -> None:
+    data = _data(np.column_stack([np.full(60, 1e9), np.full(60, np.nan)]))
+    policy = load_policies(PROJECT).risk
+    findings = []
+    for label, (start, end) in {"in-sample": (0, 39), "holdout": (40, 59)}.items():
+        window = Window(start=data.dates[start].date(), end=data.dates[end].date())
+        result = simulate(Half(), data, window, frequency="monthly", costs=Costs())
+        findings += portfolio_findings(result, data, policy, label=label)
+    others = [f for f in findings if "not_assessed" not in (f.evidence or {})]
+    merged = one_liquidity_warning(findings)
+    [warning] = [f for f in merged if "not_assessed" in (f.evidence or {})]
+    assert warning.severity == Severity.WARN
+    assert warning.evidence["not_assessed"] == ["B"]
+    assert warning.evidence["windows"] == ["in-sample", "holdout"]
+    assert "(in-sample, holdout): the data has no volume for B" in warning.message
+    assert [f for f in merged if f is not warning] == others

@@ -179,3 +179,29 @@ def _liquidity_findings(final: np.ndarray, capital: float, data: MarketData, las
         if finding is not None:
             out.append(finding)
     return out
+
+
+def one_liquidity_warning(findings: list[Finding]) -> list[Finding]:
+    """``findings`` with the "liquidity not assessed" warnings of several windows as one.
+
+    Each window Risk checks finds the same missing volume; the review says so once,
+    naming every asset and window concerned.
+    """
+    unassessed = [f for f in findings
+                  if f.check == "risk.liquidity" and "not_assessed" in (f.evidence or {})]
+    if len(unassessed) < 2:
+        return findings
+    tickers = sorted({t for f in unassessed for t in f.evidence["not_assessed"]})
+    no_volume = sorted({t for f in unassessed for t in f.evidence.get("no_volume", [])})
+    windows = [f.message.rsplit("(", 1)[-1].split(")", 1)[0] for f in unassessed]
+    reason = ("the data has no volume for " + ", ".join(no_volume) if no_volume else
+              "no trades were recorded in the volume window")
+    merged = Finding(check="risk.liquidity", severity=Severity.WARN,
+                     message=f"liquidity not assessed for {', '.join(tickers)} "
+                             f"({', '.join(windows)}): {reason}",
+                     evidence={"not_assessed": tickers, "no_volume": no_volume,
+                               "windows": windows})
+    first = findings.index(unassessed[0])
+    rest = [f for f in findings if f not in unassessed]
+    return [*rest[:first], merged, *rest[first:]]
+

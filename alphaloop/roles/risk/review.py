@@ -44,7 +44,7 @@ from alphaloop.roles.risk.limits import (
 )
 from alphaloop.roles.risk.lookahead import lookahead_findings, lookahead_seed
 from alphaloop.roles.risk.overfit import overfitting_findings
-from alphaloop.roles.risk.portfolio import portfolio_findings
+from alphaloop.roles.risk.portfolio import one_liquidity_warning, portfolio_findings
 from alphaloop.roles.risk.trials import distinct_trials
 from alphaloop.sandbox import SandboxError
 
@@ -136,9 +136,11 @@ class RiskOfficer:
         lam = ev.settings.reward_lambda
         branch_folds = fold_scores(runs["branch"]["in_sample"], windows.folds, lam)
         main_folds = fold_scores(runs["main"]["in_sample"], windows.folds, lam)
+        checked: list[Finding] = []
         for label, (panel, _) in panels.items():
-            findings += portfolio_findings(runs["branch"][label], panel, policy,
-                                           label=label.replace("_", "-"))
+            checked += portfolio_findings(runs["branch"][label], panel, policy,
+                                          label=label.replace("_", "-"))
+        findings += one_liquidity_warning(checked)
         identical = {label.replace("_", "-"): decisions_identical(runs["branch"][label],
                                                                   runs["main"][label])
                      for label in panels}
