@@ -12,6 +12,10 @@ from alphaloop.policy.globs import path_matches
 
 __all__ = ["HumanApprovalRules", "MergePolicy"]
 
+#: A change "raises" an exposure only by more than this: equal holdings computed through
+#: another path differ in the last digits, and float noise must not call a human.
+EXPOSURE_TOLERANCE = 1e-4
+
 ParameterValue = float | int | str | bool
 #: The roles of ``roles/`` (``alphaloop.roles.charter.ROLE_NAMES``); only they approve.
 ROLE_NAMES: tuple[str, ...] = ("quant", "risk", "qa", "engineer", "sre", "pm")
@@ -85,9 +89,10 @@ class MergePolicy(BaseModel):
                                f"a human approved: more than {limit:.0%} in automatic steps")
         for label, value in (exposures or {}).items():
             base = (base_exposures or {}).get(label)
-            if not value <= rules.max_exposure and (base is None or value > base):
-                raised = f" (main {base:.4g})" if base is not None else ""
-                reasons.append(f"exposure {label} = {value:.4g}{raised} is above "
+            raises = base is None or value > base + EXPOSURE_TOLERANCE
+            if not value <= rules.max_exposure and raises:
+                raised = f" (main {base:.6g})" if base is not None else ""
+                reasons.append(f"exposure {label} = {value:.6g}{raised} is above "
                                f"{rules.max_exposure:g}")
         return reasons
 

@@ -37,3 +37,16 @@ def test_boundary_is_strict(policies: Policies) -> None:
     reasons = policies.merge.human_approval_reasons(
         parameter_changes={"X": (1.0, 1.2)}, exposures={"gross": 0.8})
     assert reasons == []
+
+
+def test_exposure_counts_only_when_the_change_raises_it(policies: Policies) -> None:
+    rules = policies.merge
+    same = rules.human_approval_reasons(exposures={"gross": 0.95780000001},
+                                        base_exposures={"gross": 0.9578})
+    assert same == []  # the same holdings through another path: float noise, no human
+    raised = rules.human_approval_reasons(exposures={"gross": 0.9583},
+                                          base_exposures={"gross": 0.9578})
+    assert raised == ["exposure gross = 0.9583 (main 0.9578) is above 0.8"]
+    lowered = rules.human_approval_reasons(exposures={"gross": 0.85},
+                                           base_exposures={"gross": 0.9})
+    assert lowered == []
