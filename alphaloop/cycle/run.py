@@ -86,8 +86,8 @@ def _check_options(ctx: CycleContext, options: CycleOptions) -> None:
 
 
 def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEvent | None,
-         hypothesis_source: HypothesisSource | None) -> CycleSummary:
-    with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-") as inputs:
+         hypothesis_source: HypothesisSource | None, scratch: Path) -> CycleSummary:
+    with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-", dir=scratch) as inputs:
         ctx = build_context(path, options, resume=resume, workdir=Path(inputs))
         if hypothesis_source is not None:
             ctx.hypothesis_source = hypothesis_source
@@ -128,9 +128,13 @@ def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: boo
     summaries: list[CycleSummary] = []
     try:
         with _sigterm_unwinds(), CycleLock(repo.common_dir):
+            scratch = repo.alphaloop_dir / "tmp"  # under the lock: only a killed run's
+            shutil.rmtree(scratch, ignore_errors=True)  # leftovers can be in it
+            scratch.mkdir(parents=True, exist_ok=True)
             for index in range(count):
                 summary = _one(path, options, resume=resume and index == 0,
-                               on_stage=on_stage, hypothesis_source=hypothesis_source)
+                               on_stage=on_stage, hypothesis_source=hypothesis_source,
+                               scratch=scratch)
                 summaries.append(summary)
                 if summary.outcome in _STOP_AFTER:
                     break

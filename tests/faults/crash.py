@@ -113,6 +113,7 @@ def state_of(repo: Path) -> dict[str, object]:
                     (e.records.get("risk_review") or {}).get("verdict")) for e in entries],
         "worktrees": len(worktrees),
         "runs": sorted(p.name for p in (repo / ".git" / "alphaloop" / "runs").glob("*")),
+        "scratch": sorted(p.name for p in (repo / ".git" / "alphaloop" / "tmp").glob("*")),
     }
 
 

@@ -208,4 +208,5 @@ def test_sigterm_stops_the_cycle_cleanly(tmp_path: Path, reference: Reference) -
     assert proc.returncode not in (0, -signal.SIGTERM), out + err
     assert "SIGTERM" in err and "--resume" in err and "Traceback" not in err
     assert sorted(p.name for p in temp.iterdir()) == []
+    assert sorted(p.name for p in (repo / ".git" / "alphaloop" / "tmp").iterdir()) == []
     assert (repo / RUNS / "quant_review.json").exists()
