@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +53,24 @@ class CycleLocked(Exception):
         )
 
 
+#: How long to wait for the lock when the process that took it has died: a child it
+#: forked may hold the file for a moment longer, until it exits or execs.
+_DEAD_HOLDER_GRACE_S = 10.0
+
+
+def _gone(holder: LockHolder | None) -> bool:
+    """Whether ``holder`` is a process of this host that no longer exists."""
+    if holder is None or holder.hostname != socket.gethostname():
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _read_holder(handle: IO[bytes]) -> LockHolder | None:
     handle.seek(0)
     data = handle.read()
@@ -66,7 +85,9 @@ def _read_holder(handle: IO[bytes]) -> LockHolder | None:
 class CycleLock:
     """Context manager holding the repository's cycle lock; :class:`CycleLocked` if taken.
 
-    ``git_dir`` is the repository's common ``.git`` directory. Acquiring never waits.
+    ``git_dir`` is the repository's common ``.git`` directory. Acquiring does not wait for
+    a running cycle; it waits a few seconds only when the recorded holder has died and the
+    lock is still held (by a child of it that is still exiting).
     """
 
     def __init__(self, git_dir: Path | str) -> None:
@@ -84,12 +105,18 @@ class CycleLock:
             raise RuntimeError("this CycleLock is already held; release it before acquiring")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+b")  # noqa: SIM115 - kept open while the lock is held
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(handle)
-            handle.close()
-            raise CycleLocked(self.path, holder) from None
+        deadline = time.monotonic() + _DEAD_HOLDER_GRACE_S
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _read_holder(handle)
+                if _gone(holder) and time.monotonic() < deadline:
+                    time.sleep(0.05)  # a killed holder's last children are still exiting
+                    continue
+                handle.close()
+                raise CycleLocked(self.path, holder) from None
         holder = LockHolder(pid=os.getpid(), hostname=socket.gethostname(),
                             command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]).strip()
                             or "python", started=datetime.now(UTC))

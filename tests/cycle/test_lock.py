@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,26 @@ def test_the_lock_is_released_when_the_body_raises(tmp_path: Path) -> None:
         raise ValueError("stage failed")
     with CycleLock(tmp_path) as lock:
         assert lock.held
+
+
+def test_a_dead_holders_exiting_child_is_waited_for(tmp_path: Path) -> None:
+    """A cycle killed while it forked leaves the lock to a child for a moment: the next
+    cycle waits for that child instead of naming a dead process as the holder."""
+    script = textwrap.dedent(f"""
+        import os, signal, time
+        from alphaloop.cycle.lock import CycleLock
+        lock = CycleLock({str(tmp_path)!r})
+        lock.acquire()
+        if os.fork() == 0:        # the child inherits the locked file
+            time.sleep(1.5)
+            os._exit(0)
+        print("locked", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.stdout.strip() == "locked" and proc.returncode == -signal.SIGKILL
+    started = time.monotonic()
+    with CycleLock(tmp_path) as lock:
+        assert lock.held
+    assert time.monotonic() - started >= 0.5  # it did wait for the child
