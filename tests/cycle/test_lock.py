@@ -96,6 +96,8 @@ def test_a_dead_holders_exiting_child_is_waited_for(tmp_path: Path) -> None:
         lock = CycleLock({str(tmp_path)!r})
         lock.acquire()
         if os.fork() == 0:        # the child inherits the locked file
+            os.close(1)
+            os.close(2)
             time.sleep(1.5)
             os._exit(0)
         print("locked", flush=True)
