@@ -164,6 +164,9 @@ class OverfittingGuards(_Section):
     pbo_splits: int = Field(ge=2, le=64)
     min_pbo_trials: int = Field(default=4, ge=2, le=1000)
     """Distinct configurations (identical return series counted once) PBO needs to be used."""
+    pbo_same_correlation: float = Field(default=0.99, gt=0, le=1)
+    """Return series correlating at least this much with one already counted are the same
+    configuration for PBO: near-copies would let noise decide the ranking."""
 
     @field_validator("pbo_splits")
     @classmethod

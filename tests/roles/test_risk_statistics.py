@@ -43,10 +43,25 @@ def test_identical_series_count_once() -> None:
     assert len(out) == 3
 
 
+def test_near_copies_count_once_for_pbo() -> None:
+    rng = np.random.default_rng(1)
+    main = rng.normal(0.0003, 0.01, 500)
+    tweaks = [main + rng.normal(0, 2e-4, 500) for _ in range(5)]  # a tiny tweak each
+    other = rng.normal(0.0003, 0.01, 500)
+    assert len(distinct_series([main, *tweaks, other])) == 7
+    kept = distinct_series([main, *tweaks, other], same_correlation=0.99)
+    assert len(kept) == 2 and kept[0] is not None
+    result = overfitting_findings(tweaks[0], [0.02] * 7, [main, *tweaks, other],
+                                  guards=GUARDS)
+    pbo = next(f for f in result.findings if f.check == "overfit.pbo")
+    assert result.pbo is None and pbo.severity == 0  # 2 distinct, 4 needed: not used
+    assert "near-copies, correlating at least 0.99" in pbo.message
+
+
 def test_pbo_is_reported_not_used_below_the_distinct_minimum() -> None:
     rng = np.random.default_rng(0)
     main = rng.normal(0.0003, 0.01, 400)
-    branch = main + rng.normal(0, 1e-4, 400)
+    branch = 0.5 * main + rng.normal(0, 0.005, 400)
     # main three times and the branch twice: two configurations, not five
     result = overfitting_findings(branch, [0.02, 0.03],
                                   [main, main.copy(), branch, main.copy(), branch.copy()],

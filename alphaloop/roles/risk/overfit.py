@@ -1,9 +1,11 @@
 """Overfitting statistics over the trials: PBO vetoes, the deflated Sharpe informs.
 
 - The probability of backtest overfitting (CSCV) is computed over the in-sample returns
-  of the *distinct* configurations the cache still holds - identical return series
-  counted once, ``main`` once - and vetoes above ``max_pbo`` only once there are
-  ``min_pbo_trials`` of them; below that it is reported, not used.
+  of the *distinct* configurations the cache still holds - identical return series and
+  near-copies (daily returns correlating at least ``pbo_same_correlation``) counted
+  once, ``main`` once - and vetoes above ``max_pbo`` only once there are
+  ``min_pbo_trials`` of them; below that it is reported, not used. Among near-copies the
+  in-sample ranking is decided by noise, which is what PBO would then measure.
 - The deflated Sharpe ratio of the branch's in-sample returns (deflated by every trial
   the ledger recorded) is reported as evidence. It never vetoes: the level of a Sharpe
   ratio is not the question a merge asks; the paired improvement test is
@@ -73,7 +75,7 @@ def overfitting_findings(branch_returns: np.ndarray, trial_sharpes: list[float],
     """
     dsr_finding, dsr, n_trials = _deflated_sharpe(branch_returns, trial_sharpes, guards)
     findings = [dsr_finding]
-    distinct = distinct_series(trial_returns)
+    distinct = distinct_series(trial_returns, same_correlation=guards.pbo_same_correlation)
     pbo: float | None = None
     if len(distinct) >= guards.min_pbo_trials:
         matrix = np.column_stack(distinct)
@@ -86,7 +88,8 @@ def overfitting_findings(branch_returns: np.ndarray, trial_sharpes: list[float],
             check="overfit.pbo", severity=Severity.BLOCK if above else Severity.PASS,
             message=f"probability of backtest overfitting is {beside(pbo, guards.max_pbo)} "
                     f"over {len(distinct)} distinct configurations ({len(trial_returns)} "
-                    f"series, duplicates counted once), "
+                    f"series; copies and near-copies, correlating at least "
+                    f"{guards.pbo_same_correlation:g}, counted once), "
                     f"{'above' if above else 'within'} {guards.max_pbo:g}",
             evidence={"pbo": pbo, "distinct": len(distinct), "series": len(trial_returns),
                       "splits": splits}))
@@ -94,7 +97,8 @@ def overfitting_findings(branch_returns: np.ndarray, trial_sharpes: list[float],
         findings.append(Finding(
             check="overfit.pbo", severity=Severity.PASS,
             message=f"PBO reported, not used: {len(distinct)} distinct configurations "
-                    f"({len(trial_returns)} series, duplicates counted once), "
+                    f"({len(trial_returns)} series; copies and near-copies, correlating at "
+                    f"least {guards.pbo_same_correlation:g}, counted once), "
                     f"{guards.min_pbo_trials} needed",
             evidence={"distinct": len(distinct), "series": len(trial_returns)}))
     return OverfitResult(findings=findings, deflated_sharpe=dsr, pbo=pbo, n_trials=n_trials,

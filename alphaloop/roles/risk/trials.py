@@ -30,18 +30,31 @@ def distinct_trials(entries: Iterable[Mapping[str, Any]], *, base_tree: str,
     return max(1, len(trees))
 
 
-def distinct_series(series: Iterable[np.ndarray]) -> list[np.ndarray]:
-    """``series`` with exact duplicates dropped (first kept, order preserved).
+def distinct_series(series: Iterable[np.ndarray], *,
+                    same_correlation: float | None = None) -> list[np.ndarray]:
+    """``series`` with duplicates dropped (first kept, order preserved).
 
     Identical return series are one configuration: counting them twice lets float noise
-    decide a ranking between copies.
+    decide a ranking between copies. With ``same_correlation``, a series whose daily
+    returns correlate at least that much with one already kept is a near-copy and is
+    dropped too (a constant series is compared only by identity).
     """
     seen: set[bytes] = set()
     out: list[np.ndarray] = []
     for values in series:
         array = np.ascontiguousarray(values, dtype=float)
         key = array.shape[0].to_bytes(8, "little") + array.tobytes()
-        if key not in seen:
-            seen.add(key)
-            out.append(array)
+        if key in seen:
+            continue
+        if same_correlation is not None and any(
+                _correlation(array, kept) >= same_correlation for kept in out):
+            continue
+        seen.add(key)
+        out.append(array)
     return out
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape or a.size < 3 or not (np.std(a) > 0 and np.std(b) > 0):
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
