@@ -79,8 +79,13 @@ class RawTable:
             parsed = pd.DatetimeIndex(raw)
         else:  # parse each distinct text once: long files repeat every date per ticker
             codes, uniques = pd.factorize(raw.astype(str).str.strip())
-            distinct = pd.DatetimeIndex(pd.to_datetime(pd.Series(uniques), format="ISO8601",
-                                                       errors="coerce"))
+            try:
+                distinct = pd.DatetimeIndex(pd.to_datetime(
+                    pd.Series(uniques), format="ISO8601", errors="coerce"))
+            except ValueError:  # pandas refuses a column mixing UTC offsets or zones
+                raise self.error(None, column,
+                                 f"dates mix time zones or UTC offsets (e.g. {uniques[0]!r}, "
+                                 f"{uniques[-1]!r}); write plain dates as YYYY-MM-DD") from None
             parsed = distinct.take(codes)
         if parsed.tz is not None:
             parsed = parsed.tz_localize(None)

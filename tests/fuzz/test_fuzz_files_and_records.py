@@ -23,10 +23,10 @@ from alphaloop.forge.records import PullRequest, Review
 FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
-# Dates with a UTC offset are left out until they raise a DataError (see the xfail below).
 CELLS = st.sampled_from([
     "2024-01-02", "2024-01-03", "2024-02-30", "1677-09-21", "2262-04-12", "9999-12-31",
-    "20240102", "01/02/2024", "2024-01-02T10:00:00", "SPY", "TLT", "BTC-USD", "",
+    "20240102", "01/02/2024", "2024-01-02T10:00:00", "2024-01-02T10:00:00+05:00",
+    "2024-01-03T23:00:00-08:00", "2024-01-04T00:00:00Z", "SPY", "TLT", "BTC-USD", "",
     "470.5", "-1", "0", "1e309", "-1e309", "nan", "NaN", "inf", "-inf", "true", "True",
     "1_000", "0x10", "\"1,5\"", "\"", "stocks", "bonds", "crypto", "cash", "martian",
     "\ufeffdate", "date", "ticker", "close", "volume", "asset_class", "yield", " ", "\t",
@@ -127,8 +127,10 @@ def test_review_records_validate_or_raise_a_validation_error(record: dict[str, A
     review.is_bound_to("a" * 40)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="dates with two UTC offsets reach pandas' own ValueError "
-                          "('Mixed timezones detected') instead of a DataError")
-def test_dates_with_mixed_utc_offsets_are_a_data_error() -> None:
-    _load(b"date,SPY\n2024-01-02T10:00:00+05:00,1\n2024-01-03T10:00:00+01:00,1\n")
+def test_dates_with_mixed_utc_offsets_are_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    for text in (b"date,SPY\n2024-01-02T10:00:00+05:00,1\n2024-01-03T10:00:00+01:00,1\n",
+                 b"date,SPY\n2024-01-02,1\n2024-01-03T10:00:00+01:00,1\n"):
+        path.write_bytes(text)
+        with pytest.raises(DataError, match="dates mix time zones or UTC offsets"):
+            FileSource(path).load()
