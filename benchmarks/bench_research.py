@@ -1,0 +1,279 @@
+"""Judge the loop as a researcher would: research up to a cut-off, judge on the years after.
+
+Clones this repository (its committed ``main``) into a temporary directory, runs
+``alphaloop cycle --until CUTOFF`` for a number of cycles (the loop never receives a day
+after the cut-off), then backtests - in the sandbox, through the trusted harness - the
+original ``main``, every merged change and the final ``main`` on the years after the
+cut-off, which no role ever saw. Each merged change is compared with the ``main`` it was
+merged into by the same paired bootstrap Risk uses (reward, Sharpe, max drawdown), so its
+improvement after the cut-off comes with an interval, next to the interval Risk measured
+in-sample when it approved it.
+
+    python benchmarks/bench_research.py --data real --cutoff 2019-12-31 --cycles 12
+    python benchmarks/bench_research.py --data synthetic --cutoff 2020-12-31 --cycles 12
+
+``--tasks FILE`` commits a backlog of the researcher's own as ``task.md`` before the
+first cycle (as a person would); ``--approve`` has the researcher approve, after each
+cycle, a PR that Risk approved and that waits only for a human (the 20% rule or an
+exposure), then merge it through the gate - Risk's verdict is never overridden.
+Writes ``benchmarks/results/research-<name>.md`` and ``.json``; ``--keep DIR`` keeps the
+repository the loop worked in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alphaloop.cycle import CycleOptions, Outcome
+from alphaloop.cycle.ledger import Ledger
+from alphaloop.cycle.run import run_cycles
+from alphaloop.data import open_source
+from alphaloop.forge import LocalForge
+from alphaloop.harness import Window
+from alphaloop.harness.compare import compare_paired
+from alphaloop.policy import load_policies
+from alphaloop.repo import GitRepo
+from alphaloop.roles.evaluation import EvalSettings, Evaluator
+from alphaloop.sandbox import open_sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+REAL = ROOT.parent / "shared" / "data" / "real-multiasset" / "real_multiasset_long.csv"
+DATA = {"real": f"file:{REAL}", "synthetic": "synthetic"}
+METRICS = ("reward", "sharpe", "max_drawdown")
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _interval(comparison: dict[str, Any] | None, metric: str) -> str:
+    if not comparison:
+        return "n/a"
+    m = comparison["metrics"][metric]
+    return f"{m['estimate']:+.3f} [{m['ci_low']:+.3f}, {m['ci_high']:+.3f}] p {m['p_superior']:.3f}"
+
+
+def _veto_reasons(risk: dict[str, Any]) -> list[str]:
+    """The checks that vetoed (severity 2 or 3)."""
+    return sorted({f["check"] for f in risk.get("findings", []) if f.get("severity", 0) >= 2})
+
+
+def _approve_and_merge(repo: Path, number: int) -> None:
+    """The researcher approves a PR Risk approved that waits only for a human, and merges
+    it through the gate (which still requires Risk's signed approval of the head)."""
+    forge = LocalForge(GitRepo.open(repo))
+    reviews = forge.review_check(forge.get_pr(number))
+    if not any(r.reviewer == "risk" and r.verdict == "approve" for r in reviews.valid):
+        return
+    for command in (["pr", "approve", str(number)], ["pr", "merge", str(number)]):
+        subprocess.run(["alphaloop", *command, "--repo", str(repo)], check=False,
+                       capture_output=True, text=True)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    spec = DATA.get(args.data, args.data)
+    cutoff = date.fromisoformat(args.cutoff)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="alphaloop-research-") as tmp:
+        repo_path = Path(tmp) / "repo"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(repo_path)], check=True)
+        repo = GitRepo.open(repo_path)
+        if args.tasks:
+            shutil.copy(args.tasks, repo_path / "task.md")
+            subprocess.run(["git", "-C", str(repo_path), "commit", "-q", "-am",
+                            "Research backlog"], check=True)
+        baseline = repo.branch_sha("main")
+        assert baseline is not None
+        options = CycleOptions(data=spec, until=cutoff)
+        summaries = []
+        approvals: list[int] = []
+        for _ in range(args.cycles):
+            [summary] = run_cycles(repo_path, options)
+            summaries.append(summary)
+            if (args.approve and summary.outcome == Outcome.AWAITING_HUMAN
+                    and summary.pr_number is not None):
+                approvals.append(summary.pr_number)
+                _approve_and_merge(repo_path, summary.pr_number)
+            if summary.outcome in (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED,
+                                   Outcome.NOT_MERGEABLE):
+                break
+        loop_s = time.perf_counter() - started
+        entries = [e.model_dump(mode="json") for e in Ledger(repo_path).entries()]
+        final = repo.branch_sha("main")
+        assert final is not None
+
+        full = open_source(spec).load()
+        last = full.dates[-1].date()
+        end = min(last, cutoff + timedelta(days=round(365.25 * args.after_years)))
+        after = Window(start=cutoff + timedelta(days=1), end=end, label="after-cutoff")
+        policies = load_policies(repo_path)
+        lam = policies.risk.process.reward_lambda
+        evaluator = Evaluator(repo, open_sandbox("process"),
+                              EvalSettings(profile=options.profile, frequency=options.frequency,
+                                           reward_lambda=lam),
+                              cache_dir=Path(tmp) / "cache")
+        judged: list[dict[str, Any]] = []
+        try:
+            def after_returns(sha: str) -> tuple[np.ndarray, np.ndarray]:
+                result = evaluator.backtest(sha, full, after)
+                return np.asarray(result.returns), np.asarray(result.turnover)
+
+            def compare(head: str, base: str) -> dict[str, Any]:
+                b, bt = after_returns(head)
+                m, mt = after_returns(base)
+                return compare_paired(b, m, branch_turnover=bt, main_turnover=mt,
+                                      reward_lambda=lam, window="after-cutoff").model_dump(
+                                          mode="json")
+
+            for entry in entries:
+                records = entry["records"]
+                merge = records.get("merge") or {}
+                if not merge.get("merged"):
+                    continue
+                merged = merge["merge_sha"]
+                parent = repo.git("rev-parse", f"{merged}^1").text
+                risk = records.get("risk_review") or {}
+                judged.append({
+                    "cycle": entry["cycle_id"],
+                    "title": (records.get("hypothesis") or {}).get("title")
+                    or (records.get("hypothesis") or {}).get("statement"),
+                    "claim": (risk.get("claim") or {}),
+                    "in_sample": risk.get("walk_forward_test"),
+                    "holdout": risk.get("holdout_test"),
+                    "after_cutoff": compare(merged, parent),
+                })
+            same = repo.tree_hash(final) == repo.tree_hash(baseline)
+            overall = None if same else compare(final, baseline)
+            after_metrics = {}
+            for label, sha in (("baseline", baseline), ("final", final)):
+                result = evaluator.backtest(sha, full, after)
+                after_metrics[label] = result.metrics.model_dump(mode="json")
+        finally:
+            evaluator.close()
+        if args.keep:
+            shutil.copytree(repo_path, args.keep, symlinks=True, dirs_exist_ok=True)
+    outcomes = collections.Counter(s.outcome.value for s in summaries)
+    vetoes: collections.Counter[str] = collections.Counter()
+    cycles = []
+    for entry in entries:
+        records = entry["records"]
+        risk = records.get("risk_review") or {}
+        summary = records.get("summary") or {}
+        reasons = _veto_reasons(risk) if risk.get("verdict") == "veto" else []
+        vetoes.update(reasons)
+        cycles.append({"cycle": entry["cycle_id"], "outcome": summary.get("outcome"),
+                       "task": summary.get("task_id"), "hypothesis": summary.get("hypothesis"),
+                       "veto_checks": reasons, "message": summary.get("message", "")})
+    return {
+        "data": args.data, "spec": spec, "cutoff": str(cutoff), "after": [str(after.start),
+                                                                          str(after.end)],
+        "cycles_asked": args.cycles, "cycles_run": len(summaries),
+        "stopped_early": (summaries[-1].message if len(summaries) < args.cycles and summaries
+                          else None),
+        "outcomes": dict(outcomes), "veto_checks": dict(vetoes), "cycles": cycles,
+        "human_approvals": approvals, "tasks": str(args.tasks) if args.tasks else "task.md",
+        "merged": judged, "final_vs_baseline": overall, "after_metrics": after_metrics,
+        "loop_seconds": round(loop_s, 1), "total_seconds": round(time.perf_counter() - started, 1),
+        "machine": f"Python {platform.python_version()}, {platform.platform()}",
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [f"# Research benchmark: `{report['data']}` data, cut-off {report['cutoff']}", "",
+             f"The loop ran `alphaloop cycle --until {report['cutoff']}` on `{report['spec']}` "
+             f"({report['cycles_run']} of {report['cycles_asked']} cycles asked, "
+             f"{report['loop_seconds']:.0f} s). Every merged change and the final `main` were "
+             f"then judged on {report['after'][0]} .. {report['after'][1]}, data the loop "
+             "never received, with the paired stationary-bootstrap test Risk uses "
+             "(95% one-sided bounds; estimate [low, high], p for superiority). "
+             "Produced by `python benchmarks/bench_research.py`.", ""]
+    approved = ", ".join(f"#{n}" for n in report["human_approvals"])
+    lines += [f"Backlog: `{report['tasks']}`. "
+              + (f"The researcher approved PR(s) {approved} after Risk had approved them and "
+                 "the merge policy asked for a human." if approved else
+                 "No PR was approved by a person."), ""]
+    if report["stopped_early"]:
+        lines += [f"The loop stopped early: {report['stopped_early']}", ""]
+    lines += ["## Outcomes", "", "| outcome | cycles |", "| --- | ---: |"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(report["outcomes"].items())]
+    lines += ["", "Vetoes by the check that vetoed (a veto may name several):", "",
+              "| check | vetoes |", "| --- | ---: |"]
+    lines += [f"| `{k}` | {v} |" for k, v in sorted(report["veto_checks"].items())] or [
+        "| (none) | 0 |"]
+    lines += ["", "## Every cycle", "", "| cycle | outcome | task | hypothesis | why |",
+              "| --- | --- | --- | --- | --- |"]
+    for c in report["cycles"]:
+        why = ", ".join(f"`{v}`" for v in c["veto_checks"]) or c["message"][:90]
+        lines.append(f"| {c['cycle']} | {c['outcome']} | {c['task'] or ''} | "
+                     f"{(c['hypothesis'] or '').replace('|', '/')} | {why.replace('|', '/')} |")
+    lines += ["", "## Merged changes: in-sample (as Risk approved them) and after the cut-off",
+              ""]
+    if not report["merged"]:
+        lines += ["Nothing merged.", ""]
+    for m in report["merged"]:
+        claim = m["claim"] or {}
+        claim_text = (f"{claim.get('metric')} {claim.get('direction')}" if claim else "n/a")
+        lines += [f"### {m['cycle']}: {m['title']}", "", f"Claim: {claim_text}.", "",
+                  "| metric | walk-forward (in-sample) | held-out | after the cut-off |",
+                  "| --- | --- | --- | --- |"]
+        for metric in METRICS:
+            lines.append(f"| {metric} | {_interval(m['in_sample'], metric)} | "
+                         f"{_interval(m['holdout'], metric)} | "
+                         f"{_interval(m['after_cutoff'], metric)} |")
+        lines.append("")
+    lines += ["## Final `main` against the original `main` after the cut-off", ""]
+    overall = report["final_vs_baseline"]
+    if overall is None:
+        lines += ["`main` did not change.", ""]
+    else:
+        lines += ["| metric | final - original [interval], p |", "| --- | --- |"]
+        lines += [f"| {metric} | {_interval(overall, metric)} |" for metric in METRICS]
+        lines.append("")
+    a = report["after_metrics"]
+    lines += ["| after the cut-off | Sharpe | max drawdown | annual return | turnover |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for label in ("baseline", "final"):
+        x = a[label]
+        lines.append(f"| {label} | {x['sharpe']:.3f} | {x['max_drawdown']:.1%} | "
+                     f"{x['annual_return']:.1%} | {x['turnover']:.2f} |")
+    lines += ["", f"Machine: {report['machine']}; {report['total_seconds']:.0f} s in all."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="real", help="real, synthetic or a data spec")
+    parser.add_argument("--cutoff", default="2019-12-31", help="last day the loop receives")
+    parser.add_argument("--cycles", type=int, default=12)
+    parser.add_argument("--after-years", type=float, default=3.0,
+                        help="years after the cut-off to judge on (bounded by the data)")
+    parser.add_argument("--name", default=None, help="results file name (default: the data)")
+    parser.add_argument("--tasks", type=Path, default=None, help="a backlog to use as task.md")
+    parser.add_argument("--approve", action="store_true",
+                        help="approve PRs that Risk approved and wait only for a human")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the repository here")
+    args = parser.parse_args()
+    report = run(args)
+    name = args.name or args.data
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"research-{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = render(report)
+    (RESULTS / f"research-{name}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
