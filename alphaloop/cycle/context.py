@@ -107,13 +107,14 @@ class CycleContext:
                                          reward=review.reward)]
         sources = {p.relative_to(root).as_posix(): p.read_text()
                    for p in (root / "strategy").rglob("*.py")}
+        capabilities = data_capabilities(self.quant_data)
         hypothesis = self.hypothesis_source(
             review=review, space=space, trials=trials, tried=history.tried,
             lam=self.evaluator.settings.reward_lambda, exclude=self.search_exclude,
             structural_every=self.options.structural_every,
             cycle_number=int(self.cycle_id[1:]), sources=sources, task=task,
             autonomy_limit=self.policies.merge.human_approval.max_parameter_change,
-            pruned=inert_tunables(space, data_capabilities(self.quant_data)))
+            pruned=inert_tunables(space, capabilities), capabilities=capabilities)
         if hypothesis is None:
             return None
         values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}

@@ -322,3 +322,18 @@ def test_finsage_declares_its_requirements_in_the_known_vocabulary() -> None:
     assert "STOCK_WEIGHT_VALUE" in inert and "BOND_WEIGHT_CARRY" in inert
     assert "STOCK_WEIGHT_MOMENTUM" not in inert and "STOCK_WEIGHT_SIZE" not in inert
     assert "REBALANCE_THRESHOLD" not in inert and "KELLY_FRACTION" in inert
+
+
+def test_structural_changes_that_read_missing_data_are_not_proposed() -> None:
+    from alphaloop.roles.quant.structural import CATALOGUE, ENGINE, applicable_changes
+
+    engine = "from strategy.x import y\n\n    return Decision(weights=final, record=payload)\n"
+    sources = {ENGINE: engine}
+    every = {c.name for c in applicable_changes(sources, ["drawdown"])}
+    assert every == {c.name for c in CATALOGUE}
+    without_vix = {c.name for c in applicable_changes(sources, ["drawdown"],
+                                                      {"class:stocks", "volume"})}
+    assert "vol_regime_overlay" not in without_vix and without_vix
+    with_vix = {c.name for c in applicable_changes(sources, ["drawdown"],
+                                                   {"class:stocks", "macro:VIX"})}
+    assert with_vix == every

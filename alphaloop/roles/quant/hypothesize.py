@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
 from alphaloop.roles.quant.claims import claim_for_task
@@ -107,19 +107,21 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                       sources: dict[str, str] | None = None,
                       task: TaskRef | None = None,
                       autonomy_limit: float | None = None,
-                      pruned: Mapping[str, str] | None = None) -> Hypothesis | None:
+                      pruned: Mapping[str, str] | None = None,
+                      capabilities: Collection[str] | None = None) -> Hypothesis | None:
     """The next hypothesis, or None when the whole neighbourhood has been tried.
 
     ``autonomy_limit`` is the merge policy's largest relative move of a tunable that
     merges without a human: moves within it are proposed first, so an unattended loop
     keeps going; larger ones (and switches of a choice) come once those are exhausted.
     ``pruned`` are tunables the data cannot move, with the reason (see :mod:`.prune`):
-    left out of the search, and named in the rationale.
+    left out of the search, and named in the rationale. ``capabilities`` (the data's
+    tags) keep out structural changes that read data the panel lacks.
     """
     pruned = dict(pruned or {})
     exclude = (*exclude, *pruned)
     if sources is not None and structural_every and cycle_number % structural_every == 0:
-        for change in applicable_changes(sources, review.diagnosis):
+        for change in applicable_changes(sources, review.diagnosis, capabilities):
             if change_key(patch_name=change.name) not in tried:
                 return _from_structural(change, review).model_copy(
                     update={"task_id": task.id if task else None,

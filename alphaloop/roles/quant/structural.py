@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -38,6 +38,8 @@ class StructuralChange(BaseModel):
     claim: Claim = Claim(metric="max_drawdown", direction="decrease",
                          source="the overlay scales risk down to cut drawdowns")
     """What the change claims when its task's goal names no metric."""
+    requires: tuple[str, ...] = ()
+    """Data the overlay reads (tags as in :mod:`.prune`); without it, it changes nothing."""
 
 
 _VOL_REGIME = '''
@@ -147,7 +149,8 @@ CATALOGUE: tuple[StructuralChange, ...] = (
                   "risk-adjusted return.",
         expected_effect="Lower volatility and drawdown in volatile regimes, a small loss "
                         "of return in calm ones.",
-        triggers=("volatility", "drawdown", "stress"), module=_VOL_REGIME),
+        triggers=("volatility", "drawdown", "stress"), module=_VOL_REGIME,
+        requires=("macro:VIX",)),
     StructuralChange(
         name="trend_filter",
         statement="Halve an asset class while its 200-day trend is down",
@@ -188,13 +191,18 @@ def patched_sources(sources: Mapping[str, str], change: StructuralChange) -> dic
     return out
 
 
-def applicable_changes(sources: Mapping[str, str],
-                       diagnosis: Sequence[str]) -> list[StructuralChange]:
-    """Catalogue entries that can apply here, best match to the diagnosis first."""
+def applicable_changes(sources: Mapping[str, str], diagnosis: Sequence[str],
+                       capabilities: Collection[str] | None = None) -> list[StructuralChange]:
+    """Catalogue entries that can apply here, best match to the diagnosis first.
+
+    With ``capabilities`` (the tags the data holds), an overlay reading data the panel
+    lacks (a VIX rule on data without VIX) is left out: it could only be a no-op.
+    """
     text = " ".join(diagnosis).lower()
     usable = [c for c in CATALOGUE
               if f"strategy/overlays/{c.name}.py" not in sources
-              and ENGINE in sources and _RETURN.search(sources[ENGINE])]
+              and ENGINE in sources and _RETURN.search(sources[ENGINE])
+              and (capabilities is None or set(c.requires) <= set(capabilities))]
     return sorted(usable, key=lambda c: -sum(t in text for t in c.triggers))
 
 
