@@ -435,7 +435,8 @@ def validate_weights(
             raise WeightError(f"weight of {asset} is negative ({value:.6g}) and the policy "
                               "allows no shorts", as_of=as_of, asset=asset, value=value)
         out[position[asset]] = value
-    gross = float(np.abs(out).sum())
+    with np.errstate(over="ignore"):  # weights near the float limit sum to inf: refused
+        gross = float(np.abs(out).sum())
     if gross > policy.max_gross + policy.tolerance:
         top = tickers[int(np.argmax(np.abs(out)))] if len(tickers) else "?"
         raise WeightError(

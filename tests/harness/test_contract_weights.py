@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from alphaloop.contract import Decision, WeightError, WeightPolicy, validate_weights
@@ -47,6 +47,9 @@ def reference(answer: dict, policy: WeightPolicy) -> np.ndarray | None:
 
 @settings(max_examples=400, deadline=None)
 @given(answer=_answers, policy=_policies)
+@example(answer={"SPY": 0.0, "TLT": 0.0, "GLD": 8.988465674311579e307,
+                 "BTC": 8.98846567431158e307},
+         policy=WeightPolicy(allow_short=False, max_gross=0.5, tolerance=0.0))
 def test_validation_agrees_with_the_reference(answer: dict, policy: WeightPolicy) -> None:
     expected = reference(answer, policy)
     for given_answer in (answer, Decision.model_construct(weights=answer, record={})):

@@ -41,9 +41,13 @@ def listener():
         except OSError:
             return
 
-    threading.Thread(target=serve, daemon=True).start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     yield server.getsockname()[1]
     server.close()
+    thread.join(timeout=5)
+    for conn in accepted:  # closed here, not by the collector during a later test
+        conn.close()
 
 
 def _py(code: str) -> list[str]:
