@@ -53,6 +53,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 REAL = ROOT.parent / "shared" / "data" / "real-multiasset" / "real_multiasset_long.csv"
 DATA = {"real": f"file:{REAL}", "synthetic": "synthetic"}
 METRICS = ("reward", "sharpe", "max_drawdown")
+#: The smallest reward gain policies/risk.toml counts as an improvement (for the report).
+MIN_REWARD_EFFECT = 0.05
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -88,30 +90,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cutoff = date.fromisoformat(args.cutoff)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="alphaloop-research-") as tmp:
-        repo_path = Path(tmp) / "repo"
-        subprocess.run(["git", "clone", "-q", str(ROOT), str(repo_path)], check=True)
-        repo = GitRepo.open(repo_path)
-        if args.tasks:
-            shutil.copy(args.tasks, repo_path / "task.md")
-            subprocess.run(["git", "-C", str(repo_path), "commit", "-q", "-am",
-                            "Research backlog"], check=True)
-        baseline = repo.branch_sha("main")
-        assert baseline is not None
         options = CycleOptions(data=spec, until=cutoff)
-        summaries = []
+        summaries: list[Any] = []
         approvals: list[int] = []
-        for _ in range(args.cycles):
-            [summary] = run_cycles(repo_path, options)
-            summaries.append(summary)
-            if (args.approve and summary.outcome == Outcome.AWAITING_HUMAN
-                    and summary.pr_number is not None):
-                approvals.append(summary.pr_number)
-                _approve_and_merge(repo_path, summary.pr_number)
-            if summary.outcome in (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED,
-                                   Outcome.NOT_MERGEABLE):
-                break
+        if args.judge:  # judge a repository a previous run kept, without running the loop
+            repo_path = args.judge
+            repo = GitRepo.open(repo_path)
+            entries = [e.model_dump(mode="json") for e in Ledger(repo_path).entries()]
+            baseline = entries[0]["records"]["plan"]["base_sha"]
+        else:
+            repo_path = Path(tmp) / "repo"
+            subprocess.run(["git", "clone", "-q", str(ROOT), str(repo_path)], check=True)
+            repo = GitRepo.open(repo_path)
+            if args.tasks:
+                shutil.copy(args.tasks, repo_path / "task.md")
+                subprocess.run(["git", "-C", str(repo_path), "commit", "-q", "-am",
+                                "Research backlog"], check=True)
+            baseline = repo.branch_sha("main")
+            assert baseline is not None
+            for _ in range(args.cycles):
+                [summary] = run_cycles(repo_path, options)
+                summaries.append(summary)
+                if (args.approve and summary.outcome == Outcome.AWAITING_HUMAN
+                        and summary.pr_number is not None):
+                    approvals.append(summary.pr_number)
+                    _approve_and_merge(repo_path, summary.pr_number)
+                if summary.outcome in (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED,
+                                       Outcome.NOT_MERGEABLE):
+                    break
+            entries = [e.model_dump(mode="json") for e in Ledger(repo_path).entries()]
         loop_s = time.perf_counter() - started
-        entries = [e.model_dump(mode="json") for e in Ledger(repo_path).entries()]
         final = repo.branch_sha("main")
         assert final is not None
 
@@ -155,6 +163,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "holdout": risk.get("holdout_test"),
                     "after_cutoff": compare(merged, parent),
                 })
+            vetoed: list[dict[str, Any]] = []
+            for entry in entries:  # would the vetoed changes have helped after the cut-off?
+                records = entry["records"]
+                risk = records.get("risk_review") or {}
+                impl = records.get("implement") or {}
+                if risk.get("verdict") != "veto" or not impl.get("head_sha"):
+                    continue
+                vetoed.append({
+                    "cycle": entry["cycle_id"],
+                    "title": (records.get("hypothesis") or {}).get("title")
+                    or (records.get("hypothesis") or {}).get("statement"),
+                    "checks": _veto_reasons(risk), "in_sample": risk.get("walk_forward_test"),
+                    "after_cutoff": compare(impl["head_sha"], impl["base_sha"])})
             same = repo.tree_hash(final) == repo.tree_hash(baseline)
             overall = None if same else compare(final, baseline)
             after_metrics = {}
@@ -163,9 +184,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 after_metrics[label] = result.metrics.model_dump(mode="json")
         finally:
             evaluator.close()
-        if args.keep:
+        if args.keep and not args.judge:
             shutil.copytree(repo_path, args.keep, symlinks=True, dirs_exist_ok=True)
-    outcomes = collections.Counter(s.outcome.value for s in summaries)
+    outcomes = collections.Counter((e["records"].get("summary") or {}).get("outcome")
+                                   for e in entries)
     vetoes: collections.Counter[str] = collections.Counter()
     cycles = []
     for entry in entries:
@@ -180,12 +202,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "data": args.data, "spec": spec, "cutoff": str(cutoff), "after": [str(after.start),
                                                                           str(after.end)],
-        "cycles_asked": args.cycles, "cycles_run": len(summaries),
+        "cycles_asked": args.cycles, "cycles_run": len(summaries) or len(entries),
         "stopped_early": (summaries[-1].message if len(summaries) < args.cycles and summaries
                           else None),
         "outcomes": dict(outcomes), "veto_checks": dict(vetoes), "cycles": cycles,
         "human_approvals": approvals, "tasks": str(args.tasks) if args.tasks else "task.md",
-        "merged": judged, "final_vs_baseline": overall, "after_metrics": after_metrics,
+        "merged": judged, "vetoed": vetoed, "final_vs_baseline": overall,
+        "after_metrics": after_metrics,
         "loop_seconds": round(loop_s, 1), "total_seconds": round(time.perf_counter() - started, 1),
         "machine": f"Python {platform.python_version()}, {platform.platform()}",
     }
@@ -234,6 +257,22 @@ def render(report: dict[str, Any]) -> str:
                          f"{_interval(m['holdout'], metric)} | "
                          f"{_interval(m['after_cutoff'], metric)} |")
         lines.append("")
+    lines += ["## Vetoed changes after the cut-off: was the veto right?", "",
+              "Each vetoed branch against the `main` it was reviewed against, on the years "
+              "after the cut-off (reward: estimate [95% bounds], p for superiority, not "
+              f"deflated for the {len(report['vetoed'])} comparisons).", "",
+              "| cycle | change | vetoed by | reward in-sample (walk-forward) | reward after "
+              "the cut-off | better after? |", "| --- | --- | --- | --- | --- | --- |"]
+    for v in report["vetoed"]:
+        after = v["after_cutoff"]["metrics"]["reward"]
+        significant = after["p_superior"] <= 0.05 and after["estimate"] > 0
+        verdict = ("no" if not significant else "yes" if after["estimate"] >= MIN_REWARD_EFFECT
+                   else f"barely: below the {MIN_REWARD_EFFECT:g} minimum effect")
+        lines.append(f"| {v['cycle']} | {(v['title'] or '').replace('|', '/')} | "
+                     + ", ".join(f"`{c}`" for c in v["checks"])
+                     + f" | {_interval(v['in_sample'], 'reward')} | "
+                     f"{_interval(v['after_cutoff'], 'reward')} | {verdict} |")
+    lines.append("")
     lines += ["## Final `main` against the original `main` after the cut-off", ""]
     overall = report["final_vs_baseline"]
     if overall is None:
@@ -265,8 +304,17 @@ def main() -> None:
     parser.add_argument("--approve", action="store_true",
                         help="approve PRs that Risk approved and wait only for a human")
     parser.add_argument("--keep", type=Path, default=None, help="keep the repository here")
+    parser.add_argument("--judge", type=Path, default=None,
+                        help="only judge the repository a previous run kept (--keep)")
     args = parser.parse_args()
     report = run(args)
+    if args.judge:
+        previous = RESULTS / f"research-{args.name or args.data}.json"
+        if previous.exists():  # keep what the loop itself measured
+            old = json.loads(previous.read_text())
+            for key in ("cycles_run", "stopped_early", "human_approvals", "tasks",
+                        "loop_seconds"):
+                report[key] = old.get(key, report[key])
     name = args.name or args.data
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"research-{name}.json").write_text(json.dumps(report, indent=2) + "\n")
