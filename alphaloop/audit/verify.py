@@ -8,7 +8,7 @@ Four sources must tell the same story, and each check names what disagrees:
    ``AlphaLoop-Cycle``) added that cycle's entry; the entry it added must be the entry the
    ledger holds now. An entry edited, deleted or re-created later (its cycle id reused) no
    longer matches the commit that first carried it; an entry no cycle committed is reported.
-3. **The bot's journal** (:mod:`alphaloop.audit.journal`, outside history): every entry the
+3. **The bot's journal** (:mod:`alphaloop.cycle.journal`, outside history): every entry the
    bot committed must still be in the ledger with the same digest, and the commit that
    carried it must still be in the branch's history (a rewritten ``main`` loses it).
 4. **The forge** (PRs and reviews stored on the ``alphaloop/forge`` branch): review
@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alphaloop.audit.journal import Journal
+from alphaloop.cycle.journal import Journal
 from alphaloop.cycle.ledger import CYCLE_TRAILER, LEDGER_DIR, Ledger, LedgerEntry, LedgerError
 from alphaloop.forge.local import FORGE_BRANCH, HEAD_TRAILER
 from alphaloop.forge.records import PullRequest, Review

@@ -31,8 +31,9 @@ def verify(
     """Verify the ledger's chain, that each entry is what its cycle committed, that the
     commits the bot recorded are still in the branch's history, and that every merged PR
     carries approvals of the exact head it merged. Exits 1 when anything disagrees."""
-    from alphaloop.audit import bot_key, verify_repository
+    from alphaloop.audit import verify_repository
     from alphaloop.cycle.ledger import LedgerError
+    from alphaloop.keys import bot_key
     from alphaloop.repo import GitError, GitRepo
 
     try:

@@ -17,9 +17,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from alphaloop.audit.journal import Journal
-from alphaloop.audit.keys import bot_key
 from alphaloop.cycle.history import read_history
+from alphaloop.cycle.journal import Journal
 from alphaloop.cycle.ledger import (
     CYCLE_TRAILER,
     Ledger,
@@ -34,6 +33,7 @@ from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
+from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, PolicyError, load_policies
 from alphaloop.repo import GitError, GitRepo, Identity, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer

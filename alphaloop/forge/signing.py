@@ -11,7 +11,7 @@ the summary and findings - made with a key the bot holds outside the repository:
 
 The merge gate counts a role's review only if its signature verifies against the PR's
 current head commit *and* that commit's tree: a hand-written, edited or rebound review
-is reported and ignored. The key is the bot's one key (:mod:`alphaloop.audit.keys`);
+is reported and ignored. The key is the bot's one key (:mod:`alphaloop.keys`);
 reviews use a key derived from it for this purpose only.
 """
 
@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from alphaloop.forge.errors import ForgeError
+from alphaloop.keys import KEY_ENV, bot_key, key_path
 
 __all__ = ["KEY_ENV", "ReviewKey", "ReviewKeyError", "key_file", "review_payload"]
 
-KEY_ENV = "ALPHALOOP_REVIEW_KEY"  # the variable alphaloop.audit.keys reads
 SCHEME = "hmac-sha256:v1"
 
 
@@ -40,8 +40,6 @@ class ReviewKeyError(ForgeError):
 
 def key_file(environ: Mapping[str, str] | None = None) -> Path:
     """Where the bot keeps its key when ``$ALPHALOOP_REVIEW_KEY`` is not set."""
-    from alphaloop.audit.keys import key_path  # the audit package imports the forge
-
     return key_path(environ)
 
 
@@ -83,12 +81,10 @@ class ReviewKey:
     @classmethod
     def load(cls, *, create: bool = False,
              environ: Mapping[str, str] | None = None) -> ReviewKey | None:
-        """The bot's key (:func:`alphaloop.audit.keys.bot_key`); None if there is none yet.
+        """The bot's key (:func:`alphaloop.keys.bot_key`); None if there is none yet.
 
         Only ``create`` makes a missing key file. A key file others may read is refused.
         """
-        from alphaloop.audit.keys import bot_key
-
         env = os.environ if environ is None else environ
         if not env.get(KEY_ENV):
             path = key_file(env)

@@ -11,10 +11,12 @@ import pytest
 from support.cycle_repos import OPTIONS, fixed_hypothesis, git, make_repo
 from typer.testing import CliRunner
 
-from alphaloop.audit import Journal, bot_key, verify_repository
+from alphaloop.audit import verify_repository
 from alphaloop.cli import app
+from alphaloop.cycle.journal import Journal
 from alphaloop.cycle.ledger import digest_of
 from alphaloop.cycle.run import run_cycles
+from alphaloop.keys import bot_key
 from alphaloop.repo import GitRepo
 
 KEY = "test-audit-key"

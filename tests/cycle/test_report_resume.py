@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from support.cycle_repos import OPTIONS, git
 
-from alphaloop.audit import Journal
 from alphaloop.cycle.context import CycleContext
+from alphaloop.cycle.journal import Journal
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.run import run_cycles
 from alphaloop.repo import GitRepo

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+from support.listener import tcp_listener
 
 from alphaloop.sandbox import (
     Limits,
@@ -28,26 +27,8 @@ def sandbox() -> ProcessSandbox:
 @pytest.fixture()
 def listener():
     """A TCP server on 127.0.0.1 that the host can reach."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    accepted = []
-
-    def serve() -> None:
-        try:
-            while True:
-                conn, _ = server.accept()
-                accepted.append(conn)
-        except OSError:
-            return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    server.close()
-    thread.join(timeout=5)
-    for conn in accepted:  # closed here, not by the collector during a later test
-        conn.close()
+    with tcp_listener() as (port, _):
+        yield port
 
 
 def _py(code: str) -> list[str]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 import textwrap
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.listener import tcp_listener
 
 from alphaloop.data.synthetic import SyntheticConfig, SyntheticSource
 
@@ -58,26 +57,8 @@ def canaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Canaries:
 @pytest.fixture()
 def listener():
     """A TCP server on 127.0.0.1 the host can reach; yields (port, accepted connections)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    accepted: list[socket.socket] = []
-
-    def serve() -> None:
-        try:
-            while True:
-                conn, _ = server.accept()
-                accepted.append(conn)
-        except OSError:
-            return
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    server.close()
-    thread.join(timeout=5)
-    for conn in accepted:  # closed here, not by the collector during a later test
-        conn.close()
+    with tcp_listener() as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from alphaloop.audit.keys import bot_key
 from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
@@ -31,6 +30,7 @@ from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
 from alphaloop.harness.windows import ResearchWindows
+from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, policies_digest
 from alphaloop.roles.base import ReviewRequest
 from alphaloop.roles.evaluation import Evaluator, fold_scores

@@ -8,7 +8,7 @@ rebase or force-push of a branch changes it, and sandboxed strategy code never s
 digest differs from what was committed, an entry that disappeared, or a commit that is no
 longer in the branch's history (``main`` was rewritten) is reported.
 
-Each line carries an HMAC over its fields with the bot's key (:mod:`alphaloop.audit.keys`),
+Each line carries an HMAC over its fields with the bot's key (:mod:`alphaloop.keys`),
 so an edit of the journal itself is reported too.
 """
 
