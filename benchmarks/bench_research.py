@@ -40,12 +40,12 @@ from alphaloop.cycle import CycleOptions, Outcome
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.run import run_cycles
 from alphaloop.data import open_source
+from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.forge import LocalForge
 from alphaloop.harness import Window
 from alphaloop.harness.compare import compare_paired
 from alphaloop.policy import load_policies
 from alphaloop.repo import GitRepo
-from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.sandbox import open_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]

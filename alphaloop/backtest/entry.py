@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from alphaloop.backtest.request import BacktestRequest
 from alphaloop.backtest.run import REPOSITORY_STRATEGY, BacktestOutcome, run_backtest
 from alphaloop.backtest.source import StrategyLocation
 from alphaloop.contract import ContractError
@@ -20,7 +21,6 @@ from alphaloop.data.panel import DataError
 from alphaloop.harness.config import Frequency
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import MetricsError
-from alphaloop.harness.runner import BacktestRequest
 from alphaloop.repo import GitError
 from alphaloop.sandbox import SandboxError
 

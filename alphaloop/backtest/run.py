@@ -21,10 +21,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from alphaloop.backtest.outputs import write_outputs
+from alphaloop.backtest.request import BacktestRequest, resolve_window, simulate_request
 from alphaloop.backtest.source import StrategyLocation, StrategySource, prepare_checkout
 from alphaloop.data.panel import MarketData
 from alphaloop.harness.result import BacktestResult
-from alphaloop.harness.runner import BacktestRequest, resolve_window, simulate_request
 from alphaloop.harness.simulate import ProgressCallback
 
 __all__ = ["REPOSITORY_STRATEGY", "BacktestOutcome", "run_backtest"]
@@ -77,8 +77,8 @@ def run_backtest(request: BacktestRequest, *, location: StrategyLocation | None 
     layer's (no repository, no such rev) and the sandbox's
     (:class:`~alphaloop.sandbox.SandboxError`), each with a message meant for the user.
     """
+    from alphaloop.backtest.loading import load_strategy
     from alphaloop.data import open_source
-    from alphaloop.harness.loading import load_strategy
 
     data = open_source(request.data).load()
     window = resolve_window(data, request)

@@ -27,13 +27,13 @@ from rich.table import Table
 
 from alphaloop.backtest import BacktestOutcome, StrategyLocation, run_backtest
 from alphaloop.backtest.outputs import result_json
+from alphaloop.backtest.request import BacktestRequest
 from alphaloop.cli._errors import fail, stderr
 from alphaloop.contract import ContractError
 from alphaloop.data.panel import DataError
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import MetricsError
 from alphaloop.harness.result import BacktestResult
-from alphaloop.harness.runner import BacktestRequest
 from alphaloop.repo import GitError
 from alphaloop.sandbox import SandboxError
 

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from alphaloop.cli._errors import fail
 from alphaloop.cycle import CycleError, CycleOptions
-from alphaloop.cycle.records import CycleSummary
 from alphaloop.cycle.run import dry_run, run_cycles
+from alphaloop.records import CycleSummary
 from alphaloop.report.markdown import shorten
 
 __all__ = ["register"]

@@ -6,6 +6,6 @@ module stays light (records and options only) because the roles import the recor
 """
 
 from alphaloop.cycle.options import CycleError, CycleOptions
-from alphaloop.cycle.records import CycleSummary, Outcome, Stage
+from alphaloop.records import CycleSummary, Outcome, Stage
 
 __all__ = ["CycleError", "CycleOptions", "CycleSummary", "Outcome", "Stage"]

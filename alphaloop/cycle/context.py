@@ -17,7 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from alphaloop.cycle.history import read_history
 from alphaloop.cycle.journal import Journal
 from alphaloop.cycle.ledger import (
     CYCLE_TRAILER,
@@ -28,22 +27,23 @@ from alphaloop.cycle.ledger import (
     RunStore,
 )
 from alphaloop.cycle.options import CycleError, CycleOptions
-from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
 from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
+from alphaloop.evaluation import EvalSettings, Evaluator
+from alphaloop.evaluation.space import read_param_space
 from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, PolicyError, load_policies
+from alphaloop.records import Hypothesis, PerformanceReview, TaskRef
+from alphaloop.records.history import read_history
+from alphaloop.records.trial import Trial
 from alphaloop.repo import GitError, GitRepo, Identity, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer
 from alphaloop.roles.charter import load_charters
-from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.pm import ProjectManager
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
 from alphaloop.roles.quant.prune import data_capabilities, inert_tunables
-from alphaloop.roles.quant.search import Trial
-from alphaloop.roles.quant.space import read_param_space
 from alphaloop.sandbox import Limits, SandboxUnavailable, open_sandbox
 from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 

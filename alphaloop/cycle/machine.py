@@ -1,6 +1,6 @@
 """``alphaloop cycle``: the stage machine of one hypothesis -> analysis cycle.
 
-Stages run in :data:`~alphaloop.cycle.records.STAGE_ORDER`. Each stage's record is
+Stages run in :data:`~alphaloop.records.STAGE_ORDER`. Each stage's record is
 written to the run store (``.git/alphaloop/runs/cNNNN/``) the moment it exists, so
 ``--resume`` continues a killed cycle after its last finished stage without repeating
 work: branches, commits, PRs and reviews are all found again rather than made twice. The
@@ -15,12 +15,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import evaluate_gate
 from alphaloop.cycle.ledger import CYCLE_TRAILER
-from alphaloop.cycle.records import (
+from alphaloop.records import (
+    STAGE_MODELS,
     STAGE_ORDER,
     CycleSummary,
     Hypothesis,
@@ -39,12 +38,6 @@ from alphaloop.roles.quant.review import review_main
 from alphaloop.roles.risk.review import RiskOfficer
 
 __all__ = ["CycleRunner", "StageEvent"]
-
-_MODELS: dict[Stage, type[BaseModel]] = {
-    Stage.PLAN: PlanRecord, Stage.QUANT_REVIEW: PerformanceReview,
-    Stage.HYPOTHESIS: Hypothesis, Stage.IMPLEMENT: Implementation,
-    Stage.RISK_REVIEW: RiskReviewRecord, Stage.MERGE: MergeRecord, Stage.REPORT: ReportRecord,
-}
 
 StageEvent = Callable[[str, str], None]
 
@@ -66,7 +59,7 @@ class CycleRunner:
         for stage in STAGE_ORDER:
             raw = store.load(stage.value)
             if raw is not None:
-                self.records[stage] = _MODELS[stage].model_validate(raw)
+                self.records[stage] = STAGE_MODELS[stage.value].model_validate(raw)
                 self.timings.update(store.load("timings") or {})
                 self._derive_outcome(stage)
                 continue

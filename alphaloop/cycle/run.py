@@ -25,9 +25,9 @@ from alphaloop.cycle.ledger import LedgerError
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
 from alphaloop.cycle.options import CycleError, CycleOptions
-from alphaloop.cycle.records import CycleSummary, Hypothesis, Outcome
 from alphaloop.forge.errors import ForgeError
 from alphaloop.policy import PolicyError
+from alphaloop.records import CycleSummary, Hypothesis, Outcome
 from alphaloop.repo import GitError, GitRepo
 from alphaloop.report.taskfile import TaskFileError
 from alphaloop.roles.quant.review import review_main

@@ -3,7 +3,8 @@
 A strategy proposes weights; the harness trades them with costs, accounts for the
 portfolio and measures it (:func:`simulate` returns a :class:`BacktestResult`). Windows
 split data into in-sample, held-out and walk-forward periods (:func:`research_windows`).
-The command-line runner lives in :mod:`alphaloop.harness.runner`.
+The harness is handed a strategy; loading one by name and running it from the
+command line is :mod:`alphaloop.backtest`'s work.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from alphaloop.harness.errors import (
     StrategyLoadError,
     WindowError,
 )
-from alphaloop.harness.loading import BUILTIN_STRATEGIES, load_strategy
 from alphaloop.harness.metrics import (
     Metrics,
     MetricsError,
@@ -49,7 +49,6 @@ from alphaloop.harness.windows import (
 )
 
 __all__ = [
-    "BUILTIN_STRATEGIES",
     "BacktestConfig",
     "BacktestResult",
     "Checkpoint",
@@ -78,7 +77,6 @@ __all__ = [
     "drawdown_series",
     "expected_max_sharpe",
     "full_window",
-    "load_strategy",
     "max_drawdown",
     "named_window",
     "probabilistic_sharpe_ratio",

@@ -1,7 +1,7 @@
 """A task's goal: one or more metric conditions, e.g. ``max_drawdown < 15% and sharpe >= 0.8``.
 
 A goal is checked against the figures of a backtest (the in-sample review of ``main``).
-Metric names are those of :class:`alphaloop.cycle.records.RunMetrics`; fractions may be
+Metric names are those of :class:`alphaloop.records.RunMetrics`; fractions may be
 written as percents (``15%`` is ``0.15``). Max drawdown is a positive fraction, so a goal
 to cut drawdown reads ``max_drawdown < 15%``.
 """
@@ -145,7 +145,7 @@ def goal_met(goal: Goal | str, metrics: Any) -> bool:
     """Whether ``metrics`` meet ``goal`` (a :class:`Goal` or its text).
 
     ``metrics`` is a mapping of metric name to value, or a model/object with those
-    attributes such as :class:`~alphaloop.cycle.records.RunMetrics`. Raises
+    attributes such as :class:`~alphaloop.records.RunMetrics`. Raises
     :class:`GoalError` if the goal cannot be read or names a figure ``metrics`` lack.
     """
     parsed = parse_goal(goal) if isinstance(goal, str) else goal

@@ -7,7 +7,7 @@ The ledger keeps one JSON envelope per cycle (``ledger/cycles/c0001.json``)::
      "digest": ...}
 
 :meth:`CycleEntry.from_envelope` validates each stage's record with its model from
-:mod:`alphaloop.cycle.records` (a stage that did not run is ``None``); record names the
+:mod:`alphaloop.records` (a stage that did not run is ``None``); record names the
 PM does not use are ignored. Checking the digest is the ledger's job, not this module's.
 """
 
@@ -22,7 +22,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from alphaloop.cycle.records import (
+from alphaloop.records import (
+    STAGE_MODELS,
     CycleSummary,
     Hypothesis,
     Implementation,
@@ -44,16 +45,6 @@ _WINDOW_ALIASES: dict[str, frozenset[str]] = {
     "in-sample": frozenset({"in-sample", "insample"}),
     "walk-forward": frozenset({"walk-forward", "walkforward"}),
     "holdout": frozenset({"holdout", "hold-out", "held-out", "out-of-sample", "oos"}),
-}
-_RECORD_MODELS: dict[str, type[BaseModel]] = {
-    "plan": PlanRecord,
-    "quant_review": PerformanceReview,
-    "hypothesis": Hypothesis,
-    "implement": Implementation,
-    "risk_review": RiskReviewRecord,
-    "merge": MergeRecord,
-    "report": ReportRecord,
-    "summary": CycleSummary,
 }
 
 
@@ -136,7 +127,7 @@ class CycleEntry(BaseModel):
             raise HistoryError(f"cycle {cycle_id}: 'records' must be an object of stage "
                                f"records, not {type(records).__name__}")
         fields: dict[str, Any] = {"cycle_id": cycle_id, "created": data.get("created")}
-        for name, model in _RECORD_MODELS.items():
+        for name, model in STAGE_MODELS.items():
             value = records.get(name)
             if value is None:
                 continue

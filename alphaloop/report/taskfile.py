@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.cycle.records import TaskRef
+from alphaloop.records import TaskRef
 from alphaloop.report.goals import Goal, GoalError, goal_met, parse_goal
 
 __all__ = [

@@ -17,8 +17,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.cycle.records import Hypothesis, RiskReviewRecord, RunMetrics
 from alphaloop.forge.records import Review
+from alphaloop.records import Hypothesis, RiskReviewRecord, RunMetrics
 from alphaloop.report.goals import Goal, metric_values
 from alphaloop.report.history import CycleEntry
 from alphaloop.report.markdown import (

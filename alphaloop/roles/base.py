@@ -13,9 +13,9 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from alphaloop.cycle.records import Claim
 from alphaloop.data.panel import MarketData
 from alphaloop.harness.windows import ResearchWindows
+from alphaloop.records import Claim
 
 __all__ = ["ReviewRequest", "ReviewResult", "Reviewer", "forge_verdict"]
 

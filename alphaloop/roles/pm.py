@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from alphaloop.cycle.records import Escalation, Outcome, PlanRecord
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.harness.result import BacktestResult
+from alphaloop.records import Escalation, Outcome, PlanRecord
 from alphaloop.report.cycle_plots import Curve, render_cycle_plots
 from alphaloop.report.history import CycleEntry, load_history
 from alphaloop.report.markdown import format_metric, shorten
@@ -43,8 +43,8 @@ from alphaloop.report.walkthrough import WaitingPR, render_walkthrough
 
 if TYPE_CHECKING:
     from alphaloop.data.panel import MarketData
+    from alphaloop.evaluation import Evaluator
     from alphaloop.harness.windows import ResearchWindows
-    from alphaloop.roles.evaluation import Evaluator
 
 __all__ = ["NEEDS_HUMAN_LABEL", "ProjectManager", "deadlocked_cycles", "waiting_for_human"]
 

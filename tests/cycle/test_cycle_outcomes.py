@@ -17,11 +17,11 @@ from support.cycle_repos import (
 )
 
 from alphaloop.cycle.ledger import Ledger
-from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import run_cycles
 from alphaloop.data import open_source
 from alphaloop.forge import LocalForge
 from alphaloop.harness import research_windows
+from alphaloop.records import Outcome
 from alphaloop.repo import GitRepo
 
 

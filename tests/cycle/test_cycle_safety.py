@@ -24,9 +24,9 @@ from support.cycle_repos import (
 from alphaloop.cycle import CycleError
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.lock import CycleLock
-from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import dry_run, run_cycles
 from alphaloop.forge import LocalForge
+from alphaloop.records import Outcome
 from alphaloop.repo import GitRepo
 
 IMPROVE = fixed_hypothesis("CASH_BUFFER", 0.10, 0.12)

@@ -9,8 +9,8 @@ from pathlib import Path
 from support.cycle_repos import OPTIONS, engine_patch, fixed_hypothesis, make_repo
 
 from alphaloop.cycle.ledger import Ledger
-from alphaloop.cycle.records import Claim, Hypothesis, Outcome
 from alphaloop.cycle.run import run_cycles
+from alphaloop.records import Claim, Hypothesis, Outcome
 from alphaloop.roles.quant.claims import NO_EFFECT, claim_for_task
 from alphaloop.roles.quant.search import change_key
 

@@ -8,9 +8,9 @@ import pytest
 from support.cycle_repos import OPTIONS, PROJECT, git, make_repo
 
 from alphaloop.cycle.ledger import Ledger
-from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import run_cycles
 from alphaloop.forge import LocalForge
+from alphaloop.records import Outcome
 from alphaloop.repo import GitRepo
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from alphaloop.cycle.history import read_history
-from alphaloop.cycle.records import (
+from alphaloop.records import (
     CycleSummary,
     Hypothesis,
     Implementation,
@@ -15,6 +14,7 @@ from alphaloop.cycle.records import (
     RiskReviewRecord,
     RunMetrics,
 )
+from alphaloop.records.history import read_history
 
 MAIN = {"TILT": 0.5, "LOOKBACK": 100}
 

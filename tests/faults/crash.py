@@ -23,9 +23,9 @@ from support.cycle_repos import OPTIONS, engine_patch, git, make_repo, patch_hyp
 from alphaloop.audit import verify_repository
 from alphaloop.cycle import CycleError
 from alphaloop.cycle.ledger import Ledger
-from alphaloop.cycle.records import CycleSummary
 from alphaloop.cycle.run import run_cycles
 from alphaloop.forge import LocalForge
+from alphaloop.records import CycleSummary
 from alphaloop.repo import GitRepo, _command, gitrepo
 
 KEY = "test-fault-key"

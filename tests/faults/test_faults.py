@@ -15,9 +15,9 @@ import pytest
 from support.cycle_repos import OPTIONS, git
 
 from alphaloop.cycle import CycleError
-from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import run_cycles
 from alphaloop.forge import LocalForge
+from alphaloop.records import Outcome
 from alphaloop.repo import GitRepo
 from faults.crash import (
     KEY,

@@ -12,8 +12,8 @@ from matplotlib.image import imread
 from matplotlib.ticker import PercentFormatter
 
 from alphaloop.backtest import run_backtest, write_outputs
+from alphaloop.backtest.request import BacktestRequest, resolve_window
 from alphaloop.harness import Window, WindowError
-from alphaloop.harness.runner import BacktestRequest, resolve_window
 from alphaloop.report.plots import equity_figure, equity_png, plot_equity
 
 

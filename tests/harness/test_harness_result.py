@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import alphaloop.harness as harness
+from alphaloop.backtest.loading import load_strategy
 from alphaloop.harness import (
     BacktestResult,
     InverseVolatility,
     StrategyLoadError,
     Window,
-    load_strategy,
     simulate,
 )
 from alphaloop.harness.reference import EqualWeight

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from alphaloop.cycle.ledger import LedgerEntry
-from alphaloop.cycle.records import (
+from alphaloop.records import (
     CycleSummary,
     Escalation,
     Hypothesis,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alphaloop.cli.cycle import stop_reason
-from alphaloop.cycle.records import CycleSummary, Outcome
+from alphaloop.records import CycleSummary, Outcome
 
 
 def summary(cid: str, outcome: Outcome, message: str = "") -> CycleSummary:

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from alphaloop.cycle.records import RunMetrics
+from alphaloop.records import RunMetrics
 from alphaloop.report.goals import GoalError, goal_met, metric_values, parse_goal
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from alphaloop.cycle.ledger import LedgerEntry
-from alphaloop.cycle.records import Outcome
+from alphaloop.records import Outcome
 from alphaloop.report.history import CycleEntry, HistoryError, load_history
 
 MakeCycle = Callable[..., dict[str, Any]]

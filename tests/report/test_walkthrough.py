@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from alphaloop.cycle.records import Outcome, ParamEdit
 from alphaloop.forge.records import Review
+from alphaloop.records import Outcome, ParamEdit
 from alphaloop.report.history import load_history
 from alphaloop.report.markdown import format_delta, format_metric, format_number, table
 from alphaloop.report.taskfile import parse_task_file

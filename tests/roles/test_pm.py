@@ -15,7 +15,11 @@ import pytest
 
 from alphaloop.contract import AssetInfo
 from alphaloop.cycle.ledger import LedgerEntry
-from alphaloop.cycle.records import (
+from alphaloop.data.panel import MarketData
+from alphaloop.evaluation import EvalSettings, Evaluator
+from alphaloop.forge.records import PullRequest
+from alphaloop.harness import research_windows
+from alphaloop.records import (
     CycleSummary,
     Escalation,
     Hypothesis,
@@ -28,13 +32,9 @@ from alphaloop.cycle.records import (
     RunMetrics,
     TaskRef,
 )
-from alphaloop.data.panel import MarketData
-from alphaloop.forge.records import PullRequest
-from alphaloop.harness import research_windows
 from alphaloop.repo import GitRepo, Identity
 from alphaloop.report.cycle_plots import Curve
 from alphaloop.report.taskfile import TaskFileError, parse_task_file
-from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.pm import ProjectManager, deadlocked_cycles
 from alphaloop.sandbox import open_sandbox
 

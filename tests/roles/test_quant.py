@@ -11,19 +11,18 @@ import pytest
 
 from alphaloop.checks.ast_policy import check_strategy_package
 from alphaloop.contract import PortfolioState, validate_weights
-from alphaloop.cycle.records import Hypothesis, ParamEdit, PerformanceReview, RunMetrics
 from alphaloop.data import SyntheticConfig, SyntheticSource
+from alphaloop.evaluation.space import ParamSpace, ParamSpec
 from alphaloop.policy import load_policies
+from alphaloop.records import Hypothesis, ParamEdit, PerformanceReview, RunMetrics, Trial
 from alphaloop.roles.quant.edit import EditError, apply_edits
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
 from alphaloop.roles.quant.review import diagnose, task_focus
 from alphaloop.roles.quant.search import (
-    Trial,
     change_key,
     propose_candidates,
     rank_candidates,
 )
-from alphaloop.roles.quant.space import ParamSpace, ParamSpec
 from alphaloop.roles.quant.structural import CATALOGUE, apply_structural, patched_sources
 from alphaloop.sandbox import SandboxedStrategy, open_sandbox
 
@@ -296,7 +295,7 @@ def test_the_search_leaves_pruned_tunables_alone_and_says_so() -> None:
 
 
 def test_the_rationale_names_the_task_goal_and_mains_figure() -> None:
-    from alphaloop.cycle.records import TaskRef
+    from alphaloop.records import TaskRef
     task = TaskRef(id="T-001", title="Cut the drawdown", priority="high",
                    goal="max_drawdown < 10%")
     hypothesis = choose_hypothesis(review=_review(), space=SPACE, trials=[], tried=set(),

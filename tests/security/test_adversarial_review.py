@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 from support.cycle_repos import OPTIONS, engine_patch, git, make_repo
 
-from alphaloop.cycle.history import TrialHistory
-from alphaloop.cycle.records import ParamEdit, RiskReviewRecord
 from alphaloop.data import open_source
+from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.harness import research_windows
 from alphaloop.harness.metrics import sharpe_ratio
 from alphaloop.policy import load_policies
+from alphaloop.records import ParamEdit, RiskReviewRecord
+from alphaloop.records.history import TrialHistory
 from alphaloop.repo import GitRepo
-from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.quant.search import change_key
 from alphaloop.roles.risk.review import RiskOfficer
 from alphaloop.sandbox import Limits, open_sandbox

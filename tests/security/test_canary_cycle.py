@@ -33,8 +33,8 @@ import alphaloop.sandbox.process as sandbox_process
 import alphaloop.sandbox.strategy_host as strategy_host
 from alphaloop.contract import PortfolioState
 from alphaloop.cycle.ledger import Ledger
-from alphaloop.cycle.records import Outcome
 from alphaloop.cycle.run import run_cycles
+from alphaloop.records import Outcome
 from alphaloop.sandbox import Limits, ProcessSandbox, SandboxedStrategy, StrategyFailed
 from alphaloop.sandbox.process import UnsandboxedRunner
 from security.hostile_changes import hook_patch, static_layer_off

@@ -16,11 +16,11 @@ import pytest
 
 from alphaloop.checks.findings import Severity
 from alphaloop.data.synthetic import SyntheticConfig, SyntheticSource
+from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.harness import Window
 from alphaloop.policy.risk import LookaheadRules
 from alphaloop.repo import GitRepo
 from alphaloop.repo.identity import Identity
-from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.risk.lookahead import lookahead_findings, perturb_future
 from alphaloop.sandbox import open_sandbox
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from alphaloop.checks.findings import Severity
 from alphaloop.contract import PortfolioState
 from alphaloop.data.synthetic import SyntheticConfig, SyntheticSource
+from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.harness import Window
 from alphaloop.policy.risk import LookaheadRules
 from alphaloop.repo import GitRepo
 from alphaloop.repo.identity import Identity
-from alphaloop.roles.evaluation import EvalSettings, Evaluator
 from alphaloop.roles.risk.lookahead import lookahead_findings
 from alphaloop.sandbox import Limits, ProcessSandbox, SandboxedStrategy, open_sandbox
 

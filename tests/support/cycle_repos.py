@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alphaloop.cycle import CycleOptions
-from alphaloop.cycle.records import Hypothesis, ParamEdit
+from alphaloop.records import Hypothesis, ParamEdit
 from alphaloop.roles.quant.search import change_key
 
 PROJECT = Path(__file__).resolve().parents[2]

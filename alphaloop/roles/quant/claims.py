@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alphaloop.cycle.records import Claim, TaskRef
+from alphaloop.records import Claim, TaskRef
 from alphaloop.report.goals import GoalError, metric_values, parse_goal
 
 __all__ = ["NO_EFFECT", "claim_for_goal", "claim_for_task"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from alphaloop.cycle.records import ParamEdit
+from alphaloop.records import ParamEdit
 
 __all__ = ["EditError", "apply_edits", "format_value"]
 

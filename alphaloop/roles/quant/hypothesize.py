@@ -13,20 +13,18 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
-from alphaloop.cycle.records import Hypothesis, PerformanceReview, TaskRef
+from alphaloop.evaluation.space import ParamSpace
+from alphaloop.records import Hypothesis, PerformanceReview, TaskRef, Trial, point_key
 from alphaloop.roles.quant.claims import claim_for_task
 from alphaloop.roles.quant.prune import pruning_note
 from alphaloop.roles.quant.rationale import aim, task_sentence
 from alphaloop.roles.quant.review import task_focus
 from alphaloop.roles.quant.search import (
     Candidate,
-    Trial,
     change_key,
-    point_key,
     propose_candidates,
     rank_candidates,
 )
-from alphaloop.roles.quant.space import ParamSpace
 from alphaloop.roles.quant.structural import StructuralChange, applicable_changes
 
 __all__ = ["choose_hypothesis", "slugify"]

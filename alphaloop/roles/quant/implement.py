@@ -11,9 +11,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from alphaloop.cycle.records import Hypothesis, Implementation
 from alphaloop.forge import Forge
 from alphaloop.forge.hypothesis import render_block
+from alphaloop.records import Hypothesis, Implementation
 from alphaloop.repo import GitRepo, Identity
 from alphaloop.roles.quant.edit import apply_edits
 from alphaloop.roles.quant.structural import apply_structural

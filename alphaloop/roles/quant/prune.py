@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 
 from alphaloop.data.panel import MarketData
-from alphaloop.roles.quant.space import ParamSpace, ParamSpec
+from alphaloop.evaluation.space import ParamSpace, ParamSpec
 
 __all__ = ["data_capabilities", "inert_tunables", "pruning_note"]
 

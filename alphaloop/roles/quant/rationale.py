@@ -3,7 +3,7 @@ and where ``main`` stands on that metric now (the in-sample review's figure)."""
 
 from __future__ import annotations
 
-from alphaloop.cycle.records import PerformanceReview, TaskRef
+from alphaloop.records import PerformanceReview, TaskRef
 from alphaloop.report.goals import GoalError, metric_values, parse_goal
 
 __all__ = ["aim", "task_sentence"]

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from alphaloop.cycle.records import PerformanceReview
 from alphaloop.data.panel import MarketData
+from alphaloop.evaluation import Evaluator, fold_scores
 from alphaloop.harness import BacktestResult
 from alphaloop.harness.windows import ResearchWindows
-from alphaloop.roles.evaluation import Evaluator, fold_scores
+from alphaloop.records import PerformanceReview
 
 __all__ = ["attribution", "diagnose", "review_main", "task_focus"]
 

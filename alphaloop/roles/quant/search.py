@@ -20,26 +20,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import norm
 
-from alphaloop.cycle.records import ParamEdit
-from alphaloop.roles.quant.space import ParamSpace, ParamSpec
+from alphaloop.evaluation.space import ParamSpace, ParamSpec
+from alphaloop.records import ParamEdit, Trial
 
-__all__ = ["Candidate", "Trial", "change_key", "point_key", "propose_candidates",
-           "rank_candidates"]
+__all__ = ["Candidate", "change_key", "propose_candidates", "rank_candidates"]
 
 #: Relative steps tried for numeric tunables. The 30% moves pass the default merge
 #: policy's 20% human-approval rule, so the Quant proposes them only once the smaller
 #: ones near main are tried (see ``choose_hypothesis``).
 STEPS = (-0.15, 0.15, -0.10, 0.10, -0.30, 0.30)
 
-
-class Trial(BaseModel):
-    """A point the search has observed: full parameter values and their reward."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key: str
-    values: dict[str, float | int | str]
-    reward: float
 
 
 class Candidate(BaseModel):
@@ -58,11 +48,6 @@ def change_key(edits: Iterable[ParamEdit] = (), patch_name: str | None = None) -
     body = {"edits": sorted((e.name, e.new) for e in edits), "patch": patch_name}
     return hashlib.sha256(json.dumps(body, default=str).encode()).hexdigest()[:16]
 
-
-def point_key(values: Mapping[str, float | int | str]) -> tuple[tuple[str, object], ...]:
-    """A parameter vector as a comparable key (floats to 9 significant digits)."""
-    return tuple(sorted((k, float(f"{v:.9g}") if isinstance(v, float) else v)
-                        for k, v in values.items()))
 
 
 def _moved(spec: ParamSpec, value: float | int | str, step: float) -> float | int | None:

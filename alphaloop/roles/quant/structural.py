@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from alphaloop.cycle.records import Claim
+from alphaloop.records import Claim
 
 __all__ = ["CATALOGUE", "StructuralChange", "applicable_changes", "apply_structural",
            "patched_sources"]

@@ -1,7 +1,7 @@
 """The merge question: does the change do what it claims, without harming the reward?
 
 Given the branch's and ``main``'s runs, Risk tests the hypothesis's claim
-(:class:`~alphaloop.cycle.records.Claim`) with the paired bootstrap of
+(:class:`~alphaloop.records.Claim`) with the paired bootstrap of
 :mod:`alphaloop.harness.compare`:
 
 - over the walk-forward test folds (sliced from the in-sample runs), the claimed metric
@@ -28,11 +28,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from alphaloop.checks.findings import Finding, Severity
-from alphaloop.cycle.records import Claim
 from alphaloop.harness import BacktestResult
 from alphaloop.harness.compare import PairedComparison, compare_paired
 from alphaloop.harness.windows import Fold
 from alphaloop.policy.risk import ImprovementTests
+from alphaloop.records import Claim
 from alphaloop.roles.risk._format import beside
 
 __all__ = ["ImprovementResult", "fold_series", "improvement_findings"]

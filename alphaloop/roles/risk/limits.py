@@ -15,11 +15,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from alphaloop.checks.findings import Finding, Severity
-from alphaloop.cycle.records import RunMetrics
 from alphaloop.data.panel import MarketData
 from alphaloop.harness import BacktestResult
 from alphaloop.harness.metrics import value_at_risk
 from alphaloop.policy.risk import RiskPolicy
+from alphaloop.records import RunMetrics
 from alphaloop.roles.risk._format import beside
 
 __all__ = ["decisions_identical", "drawdown_finding", "exposure_profile",

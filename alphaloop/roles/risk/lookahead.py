@@ -34,9 +34,9 @@ import pandas as pd
 
 from alphaloop.checks.findings import Finding, Severity
 from alphaloop.data.panel import MarketData
+from alphaloop.evaluation import Evaluator
 from alphaloop.harness import BacktestResult, Window, simulate
 from alphaloop.policy.risk import LookaheadRules
-from alphaloop.roles.evaluation import Evaluator
 from alphaloop.sandbox import SandboxedStrategy
 
 __all__ = ["lookahead_findings", "lookahead_seed", "oracle_finding", "perturb_future",

@@ -22,19 +22,19 @@ import numpy as np
 from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
-from alphaloop.cycle.history import TrialHistory, read_history
-from alphaloop.cycle.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import skipped_crises, stress_scenarios
+from alphaloop.evaluation import Evaluator, fold_scores
+from alphaloop.evaluation.space import read_param_space
 from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
 from alphaloop.harness.windows import ResearchWindows
 from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, policies_digest
+from alphaloop.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
+from alphaloop.records.history import TrialHistory, read_history
 from alphaloop.roles.base import ReviewRequest
-from alphaloop.roles.evaluation import Evaluator, fold_scores
-from alphaloop.roles.quant.space import read_param_space
 from alphaloop.roles.risk.improvement import improvement_findings
 from alphaloop.roles.risk.limits import (
     decisions_identical,

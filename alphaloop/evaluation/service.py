@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.cycle.records import FoldScore, RunMetrics
 from alphaloop.data.panel import MarketData
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
 from alphaloop.harness.metrics import max_drawdown, sharpe_ratio
 from alphaloop.harness.windows import Fold
+from alphaloop.records import FoldScore, RunMetrics
 from alphaloop.repo import GitRepo, materialise_tree
 from alphaloop.sandbox import SandboxedStrategy
 from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner

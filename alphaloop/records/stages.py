@@ -1,4 +1,4 @@
-"""The records each stage of a cycle produces.
+"""The records each stage of a cycle produces, and which record each stage stores.
 
 Every stage returns one of these pydantic models; the cycle stores it as soon as it
 exists (``.git/alphaloop/runs/cNNNN/<stage>.json``) so a killed cycle resumes after its
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alphaloop.harness.compare import PairedComparison
 
 __all__ = [
+    "STAGE_MODELS",
     "STAGE_ORDER",
     "Claim",
     "CycleSummary",
@@ -267,3 +268,17 @@ class CycleSummary(_Record):
     pr_number: int | None
     message: str
     timings: dict[str, float]
+
+
+#: The record each stage stores (the run store's ``<stage>.json`` and the ledger entry's
+#: ``records.<stage>``). ``summary`` is the cycle's summary, stored with the report.
+STAGE_MODELS: dict[str, type[BaseModel]] = {
+    Stage.PLAN.value: PlanRecord,
+    Stage.QUANT_REVIEW.value: PerformanceReview,
+    Stage.HYPOTHESIS.value: Hypothesis,
+    Stage.IMPLEMENT.value: Implementation,
+    Stage.RISK_REVIEW.value: RiskReviewRecord,
+    Stage.MERGE.value: MergeRecord,
+    Stage.REPORT.value: ReportRecord,
+    "summary": CycleSummary,
+}

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.cycle.records import Hypothesis, Outcome, RiskReviewRecord, Stage
-from alphaloop.roles.quant.search import Trial, point_key
+from alphaloop.records.stages import Hypothesis, Outcome, RiskReviewRecord, Stage
+from alphaloop.records.trial import Trial, point_key
 
 __all__ = ["CycleHistory", "TrialHistory", "read_history"]
 

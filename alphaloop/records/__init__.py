@@ -1,0 +1,57 @@
+"""The vocabulary every stage of a cycle shares: its records, the search's trials and
+what the ledger's history says.
+
+This package sits low: it imports nothing of AlphaLoop above the harness's comparison
+records, so the cycle, the roles, the reports and the audit all speak it without
+importing one another. Field names are part of the ledger format (``docs/ledger.md``):
+add fields, never rename them.
+"""
+
+from alphaloop.records.history import CycleHistory, TrialHistory, read_history
+from alphaloop.records.stages import (
+    STAGE_MODELS,
+    STAGE_ORDER,
+    Claim,
+    CycleSummary,
+    Escalation,
+    FoldScore,
+    Hypothesis,
+    Implementation,
+    MergeRecord,
+    Outcome,
+    ParamEdit,
+    PerformanceReview,
+    PlanRecord,
+    ReportRecord,
+    RiskReviewRecord,
+    RunMetrics,
+    Stage,
+    TaskRef,
+)
+from alphaloop.records.trial import Trial, point_key
+
+__all__ = [
+    "STAGE_MODELS",
+    "STAGE_ORDER",
+    "Claim",
+    "CycleHistory",
+    "CycleSummary",
+    "Escalation",
+    "FoldScore",
+    "Hypothesis",
+    "Implementation",
+    "MergeRecord",
+    "Outcome",
+    "ParamEdit",
+    "PerformanceReview",
+    "PlanRecord",
+    "ReportRecord",
+    "RiskReviewRecord",
+    "RunMetrics",
+    "Stage",
+    "TaskRef",
+    "Trial",
+    "TrialHistory",
+    "point_key",
+    "read_history",
+]
