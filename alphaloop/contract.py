@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ASSET_CLASSES",
+    "TRADING_DAYS_PER_YEAR",
     "AssetClass",
     "AssetInfo",
     "ContractError",
@@ -43,6 +44,15 @@ __all__ = [
 
 AssetClass = Literal["stocks", "bonds", "commodities", "reits", "crypto", "cash"]
 ASSET_CLASSES: tuple[str, ...] = ("stocks", "bonds", "commodities", "reits", "crypto", "cash")
+
+TRADING_DAYS_PER_YEAR = 252
+"""Trading sessions in a year: how every daily figure is annualised.
+
+The harness annualises return, volatility, Sharpe and turnover with it, and the
+synthetic data draws its years with it. A strategy that aims at an annual figure (a
+volatility target, say) annualises its estimates the same way, so that what it aims at
+is what the harness measures and Risk's limits judge.
+"""
 
 
 class ContractError(ValueError):

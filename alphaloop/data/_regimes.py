@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
+
 __all__ = ["FACTORS", "REGIMES", "RegimeModel", "default_regime_model"]
 
 REGIMES: tuple[str, ...] = ("calm", "volatile", "crash")
 FACTORS: tuple[str, ...] = ("equity", "commodity", "crypto", "reits", "rates", "credit")
-TRADING_DAYS = 252
+TRADING_DAYS = TRADING_DAYS_PER_YEAR  # a synthetic year has as many sessions as the harness's
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from types import MappingProxyType
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.data.panel import MarketData
 
 __all__ = ["CRISIS_WINDOWS", "DEFAULT_HISTORY", "CrisisCoverage", "CrisisWindow",
@@ -22,8 +23,8 @@ __all__ = ["CRISIS_WINDOWS", "DEFAULT_HISTORY", "CrisisCoverage", "CrisisWindow"
 
 SYNTHETIC_PREFIX = "synthetic"
 """Panels whose ``source`` starts so are generated: they cover no real crisis."""
-DEFAULT_HISTORY = 252
-"""Sessions a panel must hold before a crisis for a strategy to have its history."""
+DEFAULT_HISTORY = TRADING_DAYS_PER_YEAR
+"""Sessions a panel must hold before a crisis for a strategy to have its history (a year)."""
 
 
 class CrisisWindow(BaseModel):

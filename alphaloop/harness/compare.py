@@ -37,12 +37,14 @@ import numpy as np
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.harness.metrics import (
     MetricsError,
     _annual_return,
     _annual_volatility,
     _calmar_ratio,
     _max_drawdown,
+    _reward,
     _sharpe_ratio,
 )
 
@@ -153,11 +155,8 @@ def sidak_confidence(confidence: float, n_trials: int) -> float:
 
 def _functionals(lam: float, periods: float) -> dict[str, Callable[[np.ndarray, np.ndarray],
                                                                    float]]:
-    def reward(r: np.ndarray, t: np.ndarray) -> float:
-        return _sharpe_ratio(r, periods) - lam * _max_drawdown(r)
-
     return {
-        "reward": reward,
+        "reward": lambda r, t: _reward(r, lam, periods),
         "sharpe": lambda r, t: _sharpe_ratio(r, periods),
         "max_drawdown": lambda r, t: _max_drawdown(r),
         "annual_return": lambda r, t: _annual_return(r, periods),
@@ -205,7 +204,7 @@ def compare_paired(
     n_trials: int = 1,
     n_resamples: int = 2000,
     seed: int = 0,
-    periods_per_year: float = 252.0,
+    periods_per_year: float = TRADING_DAYS_PER_YEAR,
     window: str = "walk_forward",
     higher_is_better: Mapping[str, bool] | None = None,
 ) -> PairedComparison:

@@ -6,7 +6,8 @@ default, as a list, a NumPy array or a pandas Series, and returns plain floats. 
 
 Conventions (the same as the ``empyrical`` library unless noted):
 
-- Annualisation uses ``periods_per_year`` (252 for daily returns).
+- Annualisation uses ``periods_per_year``: by default
+  :data:`~alphaloop.contract.TRADING_DAYS_PER_YEAR` (252) for daily returns.
 - Annual return is geometric: ``(1 + total_return) ** (periods_per_year / n) - 1``.
 - Volatility and Sharpe use the sample standard deviation (``ddof=1``); the risk-free
   rate, if any, is per period and subtracted from every return.
@@ -40,6 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.harness.errors import HarnessError
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "hit_rate",
     "kurtosis",
     "max_drawdown",
+    "reward",
     "sharpe_ratio",
     "skew",
     "sortino_ratio",
@@ -119,30 +122,30 @@ def _total_return(r: np.ndarray) -> float:
     return float(np.expm1(np.sum(np.log1p(r)))) if np.all(r > -1.0) else -1.0
 
 
-def annual_return(returns: ArrayLike, periods_per_year: float = 252) -> float:
+def annual_return(returns: ArrayLike, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     """Geometric annualised return (compound annual growth rate)."""
     return _annual_return(_returns(returns), periods_per_year)
 
 
-def _annual_return(r: np.ndarray, periods_per_year: float = 252) -> float:
+def _annual_return(r: np.ndarray, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     if np.any(r == -1.0):
         return -1.0
     return float(np.expm1(np.sum(np.log1p(r)) * periods_per_year / r.size))
 
 
-def annual_volatility(returns: ArrayLike, periods_per_year: float = 252) -> float:
+def annual_volatility(returns: ArrayLike, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     """Sample standard deviation times ``sqrt(periods_per_year)``; NaN below 2 returns."""
     return _annual_volatility(_returns(returns), periods_per_year)
 
 
-def _annual_volatility(r: np.ndarray, periods_per_year: float = 252) -> float:
+def _annual_volatility(r: np.ndarray, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     if r.size < 2:
         return math.nan
     return float(np.std(r, ddof=1) * math.sqrt(periods_per_year))
 
 
 def sharpe_ratio(
-    returns: ArrayLike, periods_per_year: float = 252, risk_free: float = 0.0
+    returns: ArrayLike, periods_per_year: float = TRADING_DAYS_PER_YEAR, risk_free: float = 0.0
 ) -> float:
     """Annualised Sharpe ratio of the excess returns ``r - risk_free`` (per-period rate).
 
@@ -152,7 +155,7 @@ def sharpe_ratio(
     return _sharpe_ratio(_returns(returns), periods_per_year, risk_free)
 
 
-def _sharpe_ratio(r: np.ndarray, periods_per_year: float = 252,
+def _sharpe_ratio(r: np.ndarray, periods_per_year: float = TRADING_DAYS_PER_YEAR,
                   risk_free: float = 0.0) -> float:
     excess = r - risk_free
     if excess.size < 2:
@@ -161,16 +164,17 @@ def _sharpe_ratio(r: np.ndarray, periods_per_year: float = 252,
     return _ratio(float(np.mean(excess)), std) * math.sqrt(periods_per_year)
 
 
-def downside_deviation(returns: ArrayLike, periods_per_year: float = 252) -> float:
+def downside_deviation(returns: ArrayLike,
+                       periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised root mean square of the negative returns, over all periods (target 0)."""
     return _downside_deviation(_returns(returns), periods_per_year)
 
 
-def _downside_deviation(r: np.ndarray, periods_per_year: float = 252) -> float:
+def _downside_deviation(r: np.ndarray, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     return float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * math.sqrt(periods_per_year))
 
 
-def sortino_ratio(returns: ArrayLike, periods_per_year: float = 252) -> float:
+def sortino_ratio(returns: ArrayLike, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised mean return over the annualised downside deviation (target 0).
 
     With no losing period the downside deviation is zero and the ratio is +inf (NaN if
@@ -179,7 +183,7 @@ def sortino_ratio(returns: ArrayLike, periods_per_year: float = 252) -> float:
     return _sortino_ratio(_returns(returns), periods_per_year)
 
 
-def _sortino_ratio(r: np.ndarray, periods_per_year: float = 252) -> float:
+def _sortino_ratio(r: np.ndarray, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     annual_mean = float(np.mean(r)) * periods_per_year
     return _ratio(annual_mean, _downside_deviation(r, periods_per_year))
 
@@ -208,13 +212,33 @@ def _max_drawdown(r: np.ndarray) -> float:
     return float(np.max(_drawdown_series(r)))
 
 
-def calmar_ratio(returns: ArrayLike, periods_per_year: float = 252) -> float:
+def calmar_ratio(returns: ArrayLike, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     """Annual return over maximum drawdown; +inf (or NaN) when there was no drawdown."""
     return _calmar_ratio(_returns(returns), periods_per_year)
 
 
-def _calmar_ratio(r: np.ndarray, periods_per_year: float = 252) -> float:
+def _calmar_ratio(r: np.ndarray, periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
     return _ratio(_annual_return(r, periods_per_year), _max_drawdown(r))
+
+
+def reward(returns: ArrayLike, reward_lambda: float,
+           periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
+    """The research reward: annualised Sharpe minus ``reward_lambda`` times max drawdown.
+
+    This is the seeds' ``Sharpe - lambda * MaxDrawdown`` (drawdown a positive fraction):
+    the Quant aims at it, Risk tests a change against it and the report shows it, all
+    through this one function. ``reward_lambda`` is ``[process] reward_lambda`` of
+    ``policies/risk.toml`` (:attr:`~alphaloop.policy.risk.ProcessRules.reward_lambda`).
+    NaN with fewer than 2 returns, where the Sharpe ratio is undefined.
+    """
+    if np.size(returns) < 2:
+        return math.nan
+    return _reward(_returns(returns), reward_lambda, periods_per_year)
+
+
+def _reward(r: np.ndarray, reward_lambda: float,
+            periods_per_year: float = TRADING_DAYS_PER_YEAR) -> float:
+    return float(_sharpe_ratio(r, periods_per_year) - reward_lambda * _max_drawdown(r))
 
 
 def value_at_risk(returns: ArrayLike, alpha: float = 0.05) -> float:
@@ -341,7 +365,7 @@ def compute_metrics(
     returns: ArrayLike,
     *,
     turnover: ArrayLike | None = None,
-    periods_per_year: float = 252,
+    periods_per_year: float = TRADING_DAYS_PER_YEAR,
     risk_free: float = 0.0,
 ) -> Metrics:
     """Measure a series of per-period net returns.

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alphaloop.contract import Decision, MarketView, PortfolioState
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, Decision, MarketView, PortfolioState
 
 __all__ = ["EqualWeight", "InverseVolatility"]
 
@@ -52,7 +52,7 @@ class InverseVolatility:
             return Decision(weights={}, record={"reason": "no asset with volatility"})
         inverse = np.where(usable, 1.0 / np.where(usable, sigma, 1.0), 0.0)
         weights = self.invested * inverse / inverse.sum()
-        annualised = sigma * np.sqrt(252.0)
+        annualised = sigma * np.sqrt(TRADING_DAYS_PER_YEAR)
         return Decision(
             weights={t: float(w) for t, w in zip(view.tickers, weights, strict=True) if w > 0},
             record={"volatility": {t: float(v) for t, v in zip(view.tickers, annualised,

@@ -13,12 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.records.stages import Hypothesis, Outcome, RiskReviewRecord, Stage
 from alphaloop.records.trial import Trial, point_key
 
 __all__ = ["CycleHistory", "TrialHistory", "read_history"]
 
-_PER_PERIOD = math.sqrt(252.0)
+_PER_PERIOD = math.sqrt(TRADING_DAYS_PER_YEAR)  # annual Sharpe -> daily
 
 
 class TrialHistory(BaseModel):

@@ -25,7 +25,7 @@ from typing import ClassVar, Self
 
 import numpy as np
 
-from alphaloop.contract import ContractError, MarketView, PortfolioState
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, ContractError, MarketView, PortfolioState
 from strategy.config import FinSageConfig
 from strategy.experts import blending, prompts
 from strategy.experts.actions import Action
@@ -223,7 +223,7 @@ class BaseExpert:
                     shown += f"{field} {value:.4g}; "
             lines.append(prompts.ASSET_LINE_TEMPLATE.format(
                 symbol=symbol, price=prices[-1], ret_1m=_trailing(prices, 21),
-                ret_12m=_trailing(prices, 252), volatility=score.volatility,
+                ret_12m=_trailing(prices, TRADING_DAYS_PER_YEAR), volatility=score.volatility,
                 weight=weights.get(symbol, 0.0), fields=shown, composite=score.composite,
                 signal=score.signal))
         return prompts.USER_TEMPLATE.format(

@@ -13,11 +13,12 @@ import math
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
+
 __all__ = [
     "CLIP",
     "MIN_ASSETS_FOR_ZSCORE",
     "MIN_MOMENTUM_DAYS",
-    "TRADING_DAYS",
     "cornish_fisher_var",
     "cross_sectional",
     "idiosyncratic_volatility",
@@ -32,7 +33,6 @@ __all__ = [
     "volatility_regime_z",
 ]
 
-TRADING_DAYS = 252
 CLIP = 3.0
 #: Classes with fewer assets than this are normalised by rank, not by z-score.
 MIN_ASSETS_FOR_ZSCORE = 5
@@ -127,7 +127,7 @@ def momentum(prices: np.ndarray, lookback: int, skip: int
 def realised_volatility(returns: np.ndarray, days: int) -> np.ndarray:
     """Annualised standard deviation of the last ``days`` daily returns, per asset."""
     _, sigma, count = _mean_std(returns[-int(days):])
-    return np.where(count >= 2, sigma * math.sqrt(TRADING_DAYS), np.nan)
+    return np.where(count >= 2, sigma * math.sqrt(TRADING_DAYS_PER_YEAR), np.nan)
 
 
 def own_history_z(series: np.ndarray) -> np.ndarray:
@@ -184,7 +184,7 @@ def idiosyncratic_volatility(returns: np.ndarray) -> np.ndarray:
     beta = (mc @ rc) / var_m if var_m > 0 else np.zeros(r.shape[1])
     residual = rc - np.outer(mc, beta)
     _, sigma, _ = _mean_std(residual)
-    return sigma * math.sqrt(TRADING_DAYS)
+    return sigma * math.sqrt(TRADING_DAYS_PER_YEAR)
 
 
 def cornish_fisher_var(returns: np.ndarray, level: float = 0.99) -> np.ndarray:

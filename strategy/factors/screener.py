@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from alphaloop.contract import MarketView
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, MarketView
 
 __all__ = ["SCREEN_FACTORS", "FactorScreener"]
 
@@ -42,7 +42,7 @@ def _inverse_term(yield_like: np.ndarray, scale: float) -> np.ndarray:
 class FactorScreener:
     """Multi-factor screen over a :class:`MarketView` (no data access of its own)."""
 
-    def __init__(self, *, momentum_days: int = 252, skip_days: int = 21) -> None:
+    def __init__(self, *, momentum_days: int = TRADING_DAYS_PER_YEAR, skip_days: int = 21) -> None:
         if not 0 <= skip_days < momentum_days:
             raise ValueError(f"skip_days ({skip_days}) must be in [0, momentum_days "
                              f"({momentum_days}))")

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from strategy.managers.allocation import (
     AllocationSettings,
     ClassRange,
@@ -40,7 +41,6 @@ from strategy.optimizers import (
     redistribute_to_bounds,
 )
 from strategy.records import CASH, Fallback, PortfolioDecision
-from strategy.risk.model import TRADING_DAYS
 
 __all__ = [
     "TOOLS",
@@ -311,7 +311,7 @@ class PortfolioManager:
             volatility_regime=ctx.regime,
             reasoning="; ".join(reasons) or "all classes at their default weights",
             risk_metrics={
-                "expected_return": float(mu @ w) * TRADING_DAYS,
+                "expected_return": float(mu @ w) * TRADING_DAYS_PER_YEAR,
                 "annual_volatility": model.volatility(w),
                 "var_95": model.value_at_risk(w),
                 "diversification_ratio": model.diversification_ratio(w),

@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from strategy.managers.context import DecisionContext
 from strategy.managers.llm import LLMClient, ask_json
 from strategy.managers.returns import asset_alphas, expected_returns
@@ -40,7 +41,6 @@ from strategy.records import (
     PositionSizingDecision,
     SizingMethod,
 )
-from strategy.risk.model import TRADING_DAYS
 
 __all__ = ["MethodAnswer", "PositionSizingAgent", "SizingSettings", "build_sizing_prompt"]
 
@@ -168,8 +168,8 @@ class PositionSizingAgent:
                 elif method == "risk_parity":
                     w = redistribute_to_bounds(1.0 / np.maximum(vols, 1e-8), lower, upper, budget)
                 elif method == "kelly":
-                    annual_mu = mu[cols] * TRADING_DAYS
-                    annual_var = np.maximum(vols**2 * TRADING_DAYS, 1e-8)
+                    annual_mu = mu[cols] * TRADING_DAYS_PER_YEAR
+                    annual_var = np.maximum(vols**2 * TRADING_DAYS_PER_YEAR, 1e-8)
                     f = np.clip(s.kelly_fraction * annual_mu / annual_var, 0.0, None)
                     exposure = min(budget, float(f.sum()))
                     if exposure <= 1e-9:

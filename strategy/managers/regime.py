@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from alphaloop.contract import MarketView
-from strategy.risk.model import TRADING_DAYS, RiskModel
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, MarketView
+from strategy.risk.model import RiskModel
 
 __all__ = [
     "HIGH_VIX",
@@ -55,7 +55,7 @@ def volatility_index(view: MarketView, model: RiskModel) -> VolatilityReading:
     if recent.shape[0] < 5 or recent.shape[1] == 0:
         return VolatilityReading(level=20.0, source="default")
     basket = recent.mean(axis=1)
-    level = 100.0 * float(basket.std(ddof=1)) * np.sqrt(TRADING_DAYS)
+    level = 100.0 * float(basket.std(ddof=1)) * np.sqrt(TRADING_DAYS_PER_YEAR)
     return VolatilityReading(level=level, source="realised_volatility_proxy")
 
 

@@ -13,12 +13,11 @@ from strategy.risk.limits import (
     enforce_hard_limits,
     hard_limit_breaches,
 )
-from strategy.risk.model import TRADING_DAYS, RiskModel, clean_returns, estimate_risk_model
+from strategy.risk.model import RiskModel, clean_returns, estimate_risk_model
 from strategy.risk.screen import UniverseScreen, screen_universe
 
 __all__ = [
     "HARD_TOLERANCE",
-    "TRADING_DAYS",
     "AlertHandler",
     "AlertSettings",
     "ControllerSettings",

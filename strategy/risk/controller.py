@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.contract import MarketView, PortfolioState
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, MarketView, PortfolioState
 from strategy.optimizers import optimize
 from strategy.records import CASH, Fallback, RiskAlert, RiskCheck, RiskReport
 from strategy.risk.alerts import AlertHandler, AlertSettings, bar_alerts
@@ -50,7 +50,8 @@ class ControllerSettings(BaseModel):
     cooldown_days: int = Field(default=21, ge=0)
     volatility_scaling: float = Field(default=1.0, ge=0, le=1)
     diversification_blend: float = Field(default=0.5, ge=0, le=1)
-    window: int = Field(default=252, ge=2, description="days behind the risk model")
+    window: int = Field(default=TRADING_DAYS_PER_YEAR, ge=2,
+                        description="days behind the risk model")
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 

@@ -25,21 +25,19 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from alphaloop.contract import MarketView
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, MarketView
 from strategy.optimizers import nearest_positive_definite, shrunk_covariance
 
 __all__ = [
     "MIN_OBSERVATIONS",
     "PRIOR_CORRELATION",
     "PRIOR_VOLATILITY",
-    "TRADING_DAYS",
     "RiskModel",
     "clean_returns",
     "estimate_risk_model",
     "quantile",
 ]
 
-TRADING_DAYS = 252
 MIN_OBSERVATIONS = 20
 """Fewest daily returns from which covariance and historical VaR are estimated."""
 
@@ -113,7 +111,7 @@ class RiskModel:
     @property
     def volatilities(self) -> np.ndarray:
         """Annualised volatility per asset."""
-        return self.daily_volatility * np.sqrt(TRADING_DAYS)
+        return self.daily_volatility * np.sqrt(TRADING_DAYS_PER_YEAR)
 
     @cached_property
     def correlation(self) -> np.ndarray:
@@ -168,7 +166,7 @@ class RiskModel:
 
     def volatility(self, w: np.ndarray) -> float:
         """Annualised ex-ante volatility."""
-        return float(np.sqrt(self.variance(w) * TRADING_DAYS))
+        return float(np.sqrt(self.variance(w) * TRADING_DAYS_PER_YEAR))
 
     def value_at_risk(self, w: np.ndarray, level: float = 0.95) -> float:
         """Daily VaR as a positive loss: the larger of historical and Gaussian estimates.
@@ -208,14 +206,15 @@ class RiskModel:
 
 
 def _prior_covariance(classes: Sequence[str]) -> np.ndarray:
-    daily = np.array([PRIOR_VOLATILITY.get(c, 0.30) for c in classes]) / np.sqrt(TRADING_DAYS)
+    annual = np.array([PRIOR_VOLATILITY.get(c, 0.30) for c in classes])
+    daily = annual / np.sqrt(TRADING_DAYS_PER_YEAR)
     corr = np.full((len(classes), len(classes)), PRIOR_CORRELATION)
     np.fill_diagonal(corr, 1.0)
     return corr * np.outer(daily, daily)
 
 
 def estimate_risk_model(
-    view: MarketView, tickers: Sequence[str], *, window: int = TRADING_DAYS,
+    view: MarketView, tickers: Sequence[str], *, window: int = TRADING_DAYS_PER_YEAR,
     shrinkage: Literal["ledoit_wolf", "sample"] = "ledoit_wolf",
 ) -> RiskModel:
     """Estimate the risk model of ``tickers`` from the last ``window`` returns of ``view``.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.contract import MarketView
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, MarketView
 
 __all__ = ["UniverseScreen", "screen_universe"]
 
@@ -35,8 +35,8 @@ class UniverseScreen(BaseModel):
 
 
 def screen_universe(
-    view: MarketView, *, window: int = 252, min_history: int = 60, stale_days: int = 10,
-    history: int | None = None,
+    view: MarketView, *, window: int = TRADING_DAYS_PER_YEAR, min_history: int = 60,
+    stale_days: int = 10, history: int | None = None,
 ) -> UniverseScreen:
     """Screen every asset of ``view`` over its last ``window`` days.
 

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
+from alphaloop.harness.compare import compare_paired
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import (
     Metrics,
@@ -27,6 +29,7 @@ from alphaloop.harness.metrics import (
     hit_rate,
     kurtosis,
     max_drawdown,
+    reward,
     sharpe_ratio,
     skew,
     sortino_ratio,
@@ -273,3 +276,21 @@ def test_sharpe_is_scale_invariant(r: np.ndarray, scale: float) -> None:
 
 def test_metrics_error_is_a_harness_error_and_a_value_error() -> None:
     assert issubclass(MetricsError, HarnessError) and issubclass(MetricsError, ValueError)
+
+
+def test_the_reward_is_sharpe_minus_lambda_times_drawdown() -> None:
+    r = np.random.default_rng(3).normal(0.0004, 0.01, 300)
+    assert reward(r, 5.0) == sharpe_ratio(r) - 5.0 * max_drawdown(r)
+    assert reward(r, 0.0) == sharpe_ratio(r)
+    assert reward(r, 2.0, periods_per_year=1) == sharpe_ratio(r, 1) - 2.0 * max_drawdown(r)
+    assert math.isnan(reward([0.01], 5.0)) and math.isnan(reward([], 5.0))
+    # the paired test measures the very same function on each side
+    paired = compare_paired(r, r[::-1].copy(), reward_lambda=5.0, n_resamples=50)
+    assert paired.metric("reward").branch == reward(r, 5.0)
+
+
+def test_annualisation_defaults_to_the_contracts_trading_year() -> None:
+    r = np.random.default_rng(4).normal(0.0004, 0.01, 300)
+    assert TRADING_DAYS_PER_YEAR == 252
+    assert sharpe_ratio(r) == sharpe_ratio(r, TRADING_DAYS_PER_YEAR)
+    assert compute_metrics(r).annual_volatility == annual_volatility(r, 252)
