@@ -23,7 +23,14 @@ from alphaloop.harness.errors import WindowError
 from alphaloop.harness.reference import EqualWeight
 from alphaloop.harness.result import BacktestResult
 from alphaloop.harness.simulate import ProgressCallback, simulate
-from alphaloop.harness.windows import Window, WindowName, full_window, named_window
+from alphaloop.harness.windows import (
+    HOLDOUT_DAYS,
+    MIN_HOLDOUT_DAYS,
+    Window,
+    WindowName,
+    full_window,
+    named_window,
+)
 
 __all__ = ["BacktestRequest", "BacktestRun", "resolve_window", "simulate_request"]
 
@@ -40,7 +47,7 @@ class BacktestRequest(BaseModel):
         default=None, description="a named window; excludes start (end is then the clock)")
     start: date | None = None
     end: date | None = None
-    holdout_days: int = Field(default=504, ge=2)
+    holdout_days: int = Field(default=HOLDOUT_DAYS, ge=MIN_HOLDOUT_DAYS)
     frequency: Frequency = "weekly"
     initial_capital: float = Field(default=1_000_000.0, gt=0)
     rebalance_threshold: float = Field(default=0.0, ge=0)

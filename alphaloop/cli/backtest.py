@@ -34,6 +34,7 @@ from alphaloop.data.panel import DataError
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import MetricsError
 from alphaloop.harness.result import BacktestResult
+from alphaloop.harness.windows import HOLDOUT_DAYS
 from alphaloop.repo import GitError
 from alphaloop.sandbox import SandboxError
 
@@ -142,7 +143,7 @@ def backtest(
     window: Annotated[WindowChoice | None, typer.Option(
         help="a named window instead of --start: full, in-sample or holdout")] = None,
     holdout_days: Annotated[int, typer.Option(
-        help="trading days in the held-out window")] = 504,
+        help="trading days in the held-out window")] = HOLDOUT_DAYS,
     frequency: Annotated[FrequencyChoice, typer.Option(
         help="rebalance frequency")] = FrequencyChoice.weekly,
     capital: Annotated[float, typer.Option(help="initial capital")] = 1_000_000.0,

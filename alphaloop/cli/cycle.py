@@ -12,8 +12,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import fail
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.cycle import CycleError, CycleOptions
 from alphaloop.cycle.run import dry_run, run_cycles
+from alphaloop.harness.windows import HOLDOUT_DAYS
 from alphaloop.records import CycleSummary
 from alphaloop.report.markdown import shorten
 
@@ -46,10 +48,11 @@ def cycle(
     profile: Annotated[str, typer.Option(help="FinSage profile")] = "default",
     frequency: Annotated[str, typer.Option(help="rebalance frequency of the backtests")]
     = "weekly",
-    holdout_days: Annotated[int, typer.Option(help="trading days held out for Risk")] = 504,
+    holdout_days: Annotated[int, typer.Option(help="trading days held out for Risk")]
+    = HOLDOUT_DAYS,
     folds: Annotated[int, typer.Option(help="walk-forward folds in-sample")] = 4,
     warmup_days: Annotated[int, typer.Option(help="history before the first decision")]
-    = 252,
+    = TRADING_DAYS_PER_YEAR,
     base: Annotated[str | None, typer.Option(help="branch to improve (default: main)")]
     = None,
     allow_unsandboxed: Annotated[bool, typer.Option(

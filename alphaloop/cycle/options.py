@@ -6,6 +6,9 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
+from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
+
 __all__ = ["CycleError", "CycleOptions"]
 
 
@@ -22,9 +25,9 @@ class CycleOptions(BaseModel):
                                                           "session on or before it")
     profile: str = "default"
     frequency: str = Field(default="weekly", pattern="^(daily|weekly|monthly)$")
-    holdout_days: int = Field(default=504, ge=20)
+    holdout_days: int = Field(default=HOLDOUT_DAYS, ge=MIN_HOLDOUT_DAYS)
     n_folds: int = Field(default=4, ge=0)
-    warmup_days: int = Field(default=252, ge=0)
+    warmup_days: int = Field(default=TRADING_DAYS_PER_YEAR, ge=0)
     base_branch: str | None = Field(default=None, description="default: main")
     sandbox: str = "process"
     allow_unsandboxed: bool = False

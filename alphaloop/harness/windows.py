@@ -3,7 +3,8 @@
 :func:`research_windows` cuts the data the way AlphaLoop's roles use it:
 
 - the **holdout**: the most recent ``holdout_days`` trading days up to ``end`` (the
-  clock). Only Risk reads it; it is the out-of-sample check of a change.
+  clock); :data:`HOLDOUT_DAYS` (two years) unless asked otherwise, and at least
+  :data:`MIN_HOLDOUT_DAYS`. Only Risk reads it; it is the out-of-sample check of a change.
 - the **in-sample** period: everything before the holdout (after an optional warm-up),
   the only data the Quant researches on.
 - **walk-forward folds** inside the in-sample period only. The in-sample days are cut
@@ -23,11 +24,14 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.data.panel import DataError, MarketData
 from alphaloop.harness.errors import WindowError
 
 __all__ = [
+    "HOLDOUT_DAYS",
     "MIN_FOLD_DAYS",
+    "MIN_HOLDOUT_DAYS",
     "MIN_WINDOW_DAYS",
     "Fold",
     "ResearchWindows",
@@ -43,6 +47,20 @@ MIN_WINDOW_DAYS = 2
 
 MIN_FOLD_DAYS = 21
 """Each walk-forward block holds at least about one month of trading days."""
+
+HOLDOUT_DAYS = 2 * TRADING_DAYS_PER_YEAR
+"""The held-out window's default length: the two most recent years (504 trading days).
+
+The one default of ``alphaloop cycle --holdout-days``, ``alphaloop backtest
+--holdout-days``, :class:`~alphaloop.cycle.options.CycleOptions` and the windows here.
+"""
+
+MIN_HOLDOUT_DAYS = 20
+"""The shortest held-out window anything accepts.
+
+Risk judges a change on the held-out days with the paired test, which needs at least
+:data:`alphaloop.harness.compare.MIN_DAYS` (20) days; a shorter window could not judge.
+"""
 
 WindowName = Literal["full", "in-sample", "holdout"]
 
@@ -120,7 +138,7 @@ def _window(data: MarketData, first: int, last: int, label: str) -> Window:
 def research_windows(
     data: MarketData,
     *,
-    holdout_days: int = 504,
+    holdout_days: int = HOLDOUT_DAYS,
     n_folds: int = 4,
     end: date | str | pd.Timestamp | None = None,
     warmup_days: int = 0,
@@ -131,8 +149,8 @@ def research_windows(
     ``warmup_days`` trading days at the start are left out of the in-sample period so
     that the first decision already sees that much history.
     """
-    if holdout_days < MIN_WINDOW_DAYS:
-        raise WindowError(f"holdout_days must be at least {MIN_WINDOW_DAYS}, got {holdout_days}")
+    if holdout_days < MIN_HOLDOUT_DAYS:
+        raise WindowError(f"holdout_days must be at least {MIN_HOLDOUT_DAYS}, got {holdout_days}")
     if n_folds < 0 or warmup_days < 0:
         raise WindowError(f"n_folds ({n_folds}) and warmup_days ({warmup_days}) must not be "
                           "negative")
@@ -170,7 +188,7 @@ def named_window(
     data: MarketData,
     name: WindowName,
     *,
-    holdout_days: int = 504,
+    holdout_days: int = HOLDOUT_DAYS,
     end: date | str | pd.Timestamp | None = None,
 ) -> Window:
     """The ``full``, ``in-sample`` or ``holdout`` window of ``data`` up to ``end``."""

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 from types import ModuleType
 
 import pytest
+from pydantic import ValidationError
 
+from alphaloop.backtest.request import BacktestRequest
+from alphaloop.cli.backtest import backtest as backtest_command
+from alphaloop.cli.cycle import cycle as cycle_command
+from alphaloop.cycle.options import CycleOptions
 from alphaloop.harness import WindowError, full_window, named_window, research_windows
+from alphaloop.harness.compare import MIN_DAYS
+from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
 
 
 def test_the_holdout_is_the_tail_and_in_sample_everything_before(hb: ModuleType) -> None:
@@ -61,6 +69,23 @@ def test_too_short_data_is_refused_with_the_dates(hb: ModuleType) -> None:
         research_windows(data, holdout_days=20, end="1990-01-01")
     with pytest.raises(WindowError, match="holdout_days"):
         research_windows(data, holdout_days=1)
+    with pytest.raises(WindowError, match=f"at least {MIN_HOLDOUT_DAYS}"):
+        research_windows(data, holdout_days=MIN_HOLDOUT_DAYS - 1, n_folds=0)
+    assert research_windows(data, holdout_days=MIN_HOLDOUT_DAYS, n_folds=0).holdout.bounds(
+        data) == (520 - MIN_HOLDOUT_DAYS, 519)
+
+
+def test_one_held_out_default_and_one_lower_bound_everywhere() -> None:
+    assert HOLDOUT_DAYS == 504 and MIN_HOLDOUT_DAYS >= MIN_DAYS  # Risk's paired test fits
+    assert CycleOptions().holdout_days == BacktestRequest().holdout_days == HOLDOUT_DAYS
+    for command in (cycle_command, backtest_command):
+        assert inspect.signature(command).parameters["holdout_days"].default == HOLDOUT_DAYS
+    for signature in (inspect.signature(research_windows), inspect.signature(named_window)):
+        assert signature.parameters["holdout_days"].default == HOLDOUT_DAYS
+    for model in (CycleOptions, BacktestRequest):
+        model(holdout_days=MIN_HOLDOUT_DAYS)
+        with pytest.raises(ValidationError, match="greater than or equal"):
+            model(holdout_days=MIN_HOLDOUT_DAYS - 1)
 
 
 def test_named_windows(hb: ModuleType) -> None:
