@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alphaloop.checks.findings import Finding, Severity
+from alphaloop.errors import Failure
 
 __all__ = ["BANDIT_SEVERITY", "DEFAULT_TIMEOUT", "ToolFailure", "run_bandit", "run_ruff"]
 
@@ -25,7 +26,7 @@ BANDIT_SEVERITY = {"HIGH": Severity.BLOCK, "MEDIUM": Severity.RESTRICT, "LOW": S
 _RUFF_SYNTAX = {"invalid-syntax", "syntax-error", "E999"}
 
 
-class ToolFailure(Exception):
+class ToolFailure(Failure):
     """A linter could not give a verdict; becomes a severity-3 finding."""
 
 

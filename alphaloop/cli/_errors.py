@@ -3,15 +3,19 @@
 Messages are printed unwrapped (a long path stays on one line, so it can be copied
 and searched for) and with rich markup escaped (a ``[`` in a path or a policy value
 is shown as typed, never swallowed as a style tag).
+
+Commands catch :class:`alphaloop.errors.Failure` (every failure's message says what to
+do) and options that do not validate, so a user's mistake never shows a traceback.
 """
 
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["fail", "stderr"]
+__all__ = ["fail", "invalid_options", "stderr"]
 
 
 def stderr() -> Console:
@@ -23,3 +27,10 @@ def fail(command: str, message: str, code: int = 1) -> typer.Exit:
     """Print ``alphaloop COMMAND: MESSAGE`` on stderr; return the exit to raise."""
     stderr().print(f"[bold red]alphaloop {command}:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def invalid_options(error: ValidationError) -> str:
+    """``invalid options: field: problem; ...`` for options that did not validate."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
+                         for e in error.errors())
+    return f"invalid options: {problems}"

@@ -32,13 +32,13 @@ def verify(
     commits the bot recorded are still in the branch's history, and that every merged PR
     carries approvals of the exact head it merged. Exits 1 when anything disagrees."""
     from alphaloop.audit import verify_repository
-    from alphaloop.cycle.ledger import LedgerError
+    from alphaloop.errors import Failure
     from alphaloop.keys import bot_key
-    from alphaloop.repo import GitError, GitRepo
+    from alphaloop.repo import GitRepo
 
     try:
         report = verify_repository(GitRepo.open(repo), branch=base, key=bot_key())
-    except (GitError, LedgerError, OSError) as error:
+    except (Failure, OSError) as error:
         raise fail("audit verify", str(error)) from None
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))

@@ -28,15 +28,11 @@ from rich.table import Table
 from alphaloop.backtest import BacktestOutcome, StrategyLocation, run_backtest
 from alphaloop.backtest.outputs import result_json
 from alphaloop.backtest.request import BacktestRequest
-from alphaloop.cli._errors import fail, stderr
+from alphaloop.cli._errors import fail, invalid_options, stderr
 from alphaloop.contract import ContractError
-from alphaloop.data.panel import DataError
-from alphaloop.harness.errors import HarnessError
-from alphaloop.harness.metrics import MetricsError
+from alphaloop.errors import Failure
 from alphaloop.harness.result import BacktestResult
 from alphaloop.harness.windows import HOLDOUT_DAYS
-from alphaloop.repo import GitError
-from alphaloop.sandbox import SandboxError
 
 __all__ = ["register"]
 
@@ -171,14 +167,11 @@ def backtest(
         location = StrategyLocation(repo=repo, rev=rev, worktree_files=worktree_files,
                                     unsandboxed=unsandboxed)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
-                             for e in exc.errors())
-        raise fail("backtest", f"invalid options: {problems}", EXIT_BAD_INPUT) from None
+        raise fail("backtest", invalid_options(exc), EXIT_BAD_INPUT) from None
     try:
         outcome = _run(request, location,
                        show_progress=not json_output and errors.is_terminal, errors=errors)
-    except (HarnessError, ContractError, DataError, MetricsError, GitError,
-            SandboxError) as exc:
+    except (Failure, ContractError) as exc:  # the contract stands apart from Failure
         raise fail("backtest", str(exc), EXIT_BAD_INPUT) from None
     if json_output:
         typer.echo(result_json(outcome.result, outcome.source))

@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from alphaloop.cli._errors import fail
+from alphaloop.cli._errors import fail, invalid_options
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
-from alphaloop.cycle import CycleError, CycleOptions
+from alphaloop.cycle import CycleOptions
 from alphaloop.cycle.run import dry_run, run_cycles
+from alphaloop.errors import Failure
 from alphaloop.harness.windows import HOLDOUT_DAYS
 from alphaloop.records import CycleSummary
 from alphaloop.report.markdown import shorten
@@ -62,11 +64,14 @@ def cycle(
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     # Stage lines say what happens, not where in the code; long lines are not folded.
     console = Console(stderr=True, soft_wrap=True, log_path=False)
-    options = CycleOptions(data=data, until=until.date() if until else None,
-                           profile=profile, frequency=frequency,
-                           holdout_days=holdout_days, n_folds=folds, warmup_days=warmup_days,
-                           base_branch=base,
-                           allow_unsandboxed=allow_unsandboxed)
+    try:
+        options = CycleOptions(data=data, until=until.date() if until else None,
+                               profile=profile, frequency=frequency,
+                               holdout_days=holdout_days, n_folds=folds,
+                               warmup_days=warmup_days, base_branch=base,
+                               allow_unsandboxed=allow_unsandboxed)
+    except ValidationError as exc:
+        raise fail("cycle", invalid_options(exc)) from None
     try:
         if dry_run_:
             Console(soft_wrap=True).print(dry_run(repo, options), highlight=False)
@@ -78,7 +83,7 @@ def cycle(
 
             summaries = run_cycles(repo, options, count=cycles, resume=resume,
                                    on_stage=on_stage)
-    except CycleError as exc:
+    except Failure as exc:
         raise fail("cycle", str(exc)) from None
     table = Table(title="AlphaLoop cycles")
     for column in ("cycle", "task", "outcome", "PR", "hypothesis", "seconds"):

@@ -11,9 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import fail
-from alphaloop.data import DataError, FileSource
+from alphaloop.data import FileSource
 from alphaloop.data.calendar import AUTO
 from alphaloop.data.report import SUSPICIOUS_MOVE, DataReport, data_report
+from alphaloop.errors import Failure
 
 __all__ = ["register"]
 
@@ -40,7 +41,7 @@ def check(
     stress windows, and what a cycle will and will not be able to assess."""
     try:
         data, alignment = FileSource(file, calendar=calendar).load_aligned()
-    except DataError as exc:
+    except Failure as exc:
         raise fail("data check", str(exc)) from None
     report = data_report(data, alignment, move_limit=move_limit)
     if as_json:

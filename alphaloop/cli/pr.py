@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import fail, stderr
+from alphaloop.errors import Failure
 from alphaloop.forge import (
     ForgeError,
     HypothesisBlockError,
@@ -50,11 +51,9 @@ def register(app: typer.Typer) -> None:
 @contextlib.contextmanager
 def _failures(command: str) -> Iterator[None]:
     """Turn the library's refusals into a red message on stderr and exit status 1."""
-    from alphaloop.policy import PolicyError
-
     try:
         yield
-    except (GitError, ForgeError, PolicyError) as error:
+    except Failure as error:
         raise fail(f"pr {command}", str(error)) from None
 
 

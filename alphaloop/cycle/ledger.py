@@ -33,6 +33,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from alphaloop.errors import Failure
+
 __all__ = [
     "CYCLE_TRAILER",
     "LEDGER_DIR",
@@ -66,7 +68,7 @@ _ENVELOPE_KEYS = {"format", "cycle_id", "created", "previous", "records", "diges
 _LEGACY_KEYS = _ENVELOPE_KEYS - {"previous"}
 
 
-class LedgerError(Exception):
+class LedgerError(Failure):
     """Anything the ledger or the run store refuses."""
 
 

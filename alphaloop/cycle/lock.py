@@ -22,6 +22,8 @@ from typing import IO
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from alphaloop.errors import Failure
+
 __all__ = ["CycleLock", "CycleLocked", "LockHolder"]
 
 
@@ -40,7 +42,7 @@ class LockHolder(BaseModel):
         return f"pid {self.pid} on {self.hostname} (`{self.command}`), since {since}"
 
 
-class CycleLocked(Exception):
+class CycleLocked(Failure):
     """Another process holds the cycle lock of this repository."""
 
     def __init__(self, path: Path, holder: LockHolder | None) -> None:

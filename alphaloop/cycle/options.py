@@ -7,12 +7,13 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
+from alphaloop.errors import Failure
 from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
 
 __all__ = ["CycleError", "CycleOptions"]
 
 
-class CycleError(RuntimeError):
+class CycleError(Failure, RuntimeError):
     """The cycle cannot go on; the message says why and what to do. Nothing is lost."""
 
 

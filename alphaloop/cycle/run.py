@@ -21,22 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from alphaloop.cycle.context import CycleContext, build_context
-from alphaloop.cycle.ledger import LedgerError
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
 from alphaloop.cycle.options import CycleError, CycleOptions
-from alphaloop.forge.errors import ForgeError
-from alphaloop.policy import PolicyError
+from alphaloop.errors import Failure
 from alphaloop.records import CycleSummary, Hypothesis, Outcome
 from alphaloop.repo import GitError, GitRepo
-from alphaloop.report.taskfile import TaskFileError
 from alphaloop.roles.quant.review import review_main
-from alphaloop.sandbox import SandboxError
 
 __all__ = ["dry_run", "run_cycles"]
 
 HypothesisSource = Callable[..., Hypothesis | None]
-_EXPECTED = (GitError, ForgeError, PolicyError, TaskFileError, LedgerError, SandboxError)
+_EXPECTED = (Failure,)  # every failure's message says what to do: no traceback
 _STOP_AFTER = (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED, Outcome.NOT_MERGEABLE)
 
 

@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from alphaloop.contract import AssetInfo, MarketView
+from alphaloop.errors import Failure
 
 __all__ = ["DataError", "MarketData"]
 
 
-class DataError(ValueError):
+class DataError(Failure, ValueError):
     """Market data is missing, malformed or too short; the message says where and what to do."""
 
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from alphaloop.errors import Failure
+
 __all__ = [
     "ForgeCorrupt",
     "ForgeError",
@@ -22,7 +24,7 @@ __all__ = [
 ]
 
 
-class ForgeError(Exception):
+class ForgeError(Failure):
     """Something a forge refused to do."""
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from alphaloop.errors import Failure
+
 __all__ = [
     "CheckpointError",
     "HarnessError",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class HarnessError(Exception):
+class HarnessError(Failure):
     """Base class of every error the backtest harness raises on purpose."""
 
 

@@ -7,12 +7,14 @@ from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.errors import Failure
+
 __all__ = ["LLMError", "LLMProvider", "Message", "Usage"]
 
 T = TypeVar("T", bound=BaseModel)
 
 
-class LLMError(RuntimeError):
+class LLMError(Failure, RuntimeError):
     """The provider failed or never produced an answer that fits the schema."""
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from alphaloop.errors import Failure
+
 __all__ = ["PolicyError", "describe_validation_error"]
 
 
-class PolicyError(ValueError):
+class PolicyError(Failure, ValueError):
     """A policy file is missing, is not valid TOML, or breaks its schema.
 
     The message names the file, the key and what to do about it.

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from alphaloop.errors import Failure
+
 __all__ = [
     "BareRepository",
     "CommandFailed",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-class GitError(Exception):
+class GitError(Failure):
     """Something the git layer refused to do, or a failure git reported."""
 
 

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alphaloop.errors import Failure
 from alphaloop.harness.metrics import drawdown_series
 from alphaloop.harness.result import BacktestResult
 
@@ -32,7 +33,7 @@ _COLOURS = ("#1f4e9c", "#d9622b", "#2a9d5c", "#7b3fa0")
 _HOLDOUT_COLOUR = "#8a8a8a"
 
 
-class PlotError(ValueError):
+class PlotError(Failure, ValueError):
     """The curves cannot be drawn; the message says what is wrong with them."""
 
 

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.errors import Failure
+
 __all__ = [
     "GOAL_METRICS",
     "Condition",
@@ -43,7 +45,7 @@ _CONDITION = re.compile(
 _EXAMPLE = "e.g. 'max_drawdown < 15%' or 'sharpe >= 0.8 and turnover < 4'"
 
 
-class GoalError(ValueError):
+class GoalError(Failure, ValueError):
     """A goal cannot be read, or the metrics lack a figure it needs."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from alphaloop.errors import Failure
 from alphaloop.records import (
     STAGE_MODELS,
     CycleSummary,
@@ -48,7 +49,7 @@ _WINDOW_ALIASES: dict[str, frozenset[str]] = {
 }
 
 
-class HistoryError(ValueError):
+class HistoryError(Failure, ValueError):
     """A ledger entry cannot be read; the message names the cycle and the record."""
 
 

@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.errors import Failure
 from alphaloop.records import TaskRef
 from alphaloop.report.goals import Goal, GoalError, goal_met, parse_goal
 
@@ -78,7 +79,7 @@ class TaskFileProblem(BaseModel):
     message: str
 
 
-class TaskFileError(ValueError):
+class TaskFileError(Failure, ValueError):
     """``task.md`` breaks the format; ``problems`` lists each one with its line."""
 
     def __init__(self, path: str, problems: list[TaskFileProblem]) -> None:
@@ -90,7 +91,7 @@ class TaskFileError(ValueError):
                          f"(see docs/task-format.md):\n{lines}")
 
 
-class TaskNotFound(LookupError):
+class TaskNotFound(Failure, LookupError):
     """No task in the file has the requested id."""
 
 

@@ -16,6 +16,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.errors import Failure
+
 __all__ = [
     "Isolation",
     "Limits",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 
-class SandboxError(RuntimeError):
+class SandboxError(Failure, RuntimeError):
     """Sandboxed code failed, hung or broke a limit; the message says which."""
 
 

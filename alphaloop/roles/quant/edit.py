@@ -9,12 +9,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from alphaloop.errors import Failure
 from alphaloop.records import ParamEdit
 
 __all__ = ["EditError", "apply_edits", "format_value"]
 
 
-class EditError(ValueError):
+class EditError(Failure, ValueError):
     """An edit names a tunable that is not a plain literal assignment in the file."""
 
 
