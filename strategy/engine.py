@@ -13,7 +13,9 @@ On each rebalance date :meth:`FinSageStrategy.decide`:
    **rebalance threshold** (:mod:`strategy.risk.rebalance`);
 7. returns the target weights and the :class:`~strategy.records.IntegratedDecision` as
    the decision's record, completed with per-class and per-expert contributions, the
-   portfolio's factor exposures and every fallback that fired.
+   portfolio's factor exposures and every fallback that fired; the weights pass last
+   through the active **overlays** (:mod:`strategy.overlays`, none by default), the
+   seam where structural changes plug in.
 
 Bad data degrades instead of failing (each case is a recorded fallback): missing or
 stale prices exclude the asset, a class without tradable assets hands its weight to the
@@ -42,6 +44,7 @@ from strategy.managers.position_sizing import PositionSizingAgent
 from strategy.managers.regime import volatility_index, volatility_regime
 from strategy.managers.settings import EngineSettings
 from strategy.managers.views import class_views
+from strategy.overlays import apply_overlays
 from strategy.records import (
     CASH,
     ClassContribution,
@@ -180,7 +183,7 @@ class FinSageStrategy:
                                        reason=rebalance.reason),
             })
             payload = record.model_dump(mode="json")
-        return Decision(weights=chosen, record=payload)
+        return Decision(weights=apply_overlays(chosen, view, portfolio), record=payload)
 
     # -- attribution ----------------------------------------------------------------------
     def _class_contributions(self, integrated: IntegratedDecision, final: Mapping[str, float],

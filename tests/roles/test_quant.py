@@ -23,7 +23,15 @@ from alphaloop.roles.quant.search import (
     propose_candidates,
     rank_candidates,
 )
-from alphaloop.roles.quant.structural import CATALOGUE, apply_structural, patched_sources
+from alphaloop.roles.quant.structural import (
+    ACTIVE,
+    CATALOGUE,
+    active_overlays,
+    applicable_changes,
+    apply_structural,
+    patched_sources,
+    render_active,
+)
 from alphaloop.sandbox import SandboxedStrategy, open_sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -185,8 +193,11 @@ def test_structural_changes_apply_to_finsage_and_pass_the_policy(tmp_path: Path,
                                                                  change) -> None:
     root = _finsage_copy(tmp_path)
     apply_structural(root, change.name)
+    # the change plugs into the seam the strategy declares; the engine is not edited
     engine = (root / "strategy" / "engine.py").read_text()
-    assert f"_{change.name}.apply(" in engine
+    assert engine == (PROJECT / "strategy" / "engine.py").read_text()
+    assert active_overlays((root / ACTIVE).read_text()) == (change.name,)
+    assert (root / "strategy" / "overlays" / f"{change.name}.py").is_file()
     blocking = [f for f in check_strategy_package(root, load_policies(PROJECT))
                 if f.severity >= 2]
     assert blocking == []
@@ -198,8 +209,10 @@ def test_structural_changes_compose_and_run_in_the_sandbox(tmp_path: Path) -> No
         apply_structural(root, change.name)
     sources = {p.relative_to(root).as_posix(): p.read_text()
                for p in (root / "strategy").rglob("*.py")}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no overlay seam"):
         patched_sources({}, CATALOGUE[0])
+    with pytest.raises(ValueError, match="active already"):
+        patched_sources(sources, CATALOGUE[0])
     data = SyntheticSource(SyntheticConfig(years=3)).load()
     weights = []
     with SandboxedStrategy(open_sandbox(), checkout=root, scratch=tmp_path / "s") as strat:
@@ -211,8 +224,52 @@ def test_structural_changes_compose_and_run_in_the_sandbox(tmp_path: Path) -> No
             weights.append(validate_weights(decision, data.tickers, as_of=view.as_of))
     assert all(np.isfinite(w).all() and 0 < w.sum() <= 1 for w in weights)
     assert all(w.sum() <= 0.6 * 1.0 + 1e-9 for w in weights)  # the drawdown brake's floor
-    assert sum("overlays" in path for path in sources) == len(CATALOGUE) + 1
+    # each overlay module, the package and its registry, which lists them in order
+    assert sum("overlays" in path for path in sources) == len(CATALOGUE) + 2
+    assert active_overlays(sources[ACTIVE]) == tuple(c.name for c in CATALOGUE)
     assert pd.Timestamp(data.dates[600]) > pd.Timestamp(data.dates[400])
+
+
+def test_overlays_apply_in_order_to_the_weights_the_engine_returns(tmp_path: Path) -> None:
+    """The seam is what wrapping the engine's return was: overlay after overlay on the
+    weights the engine would return without them."""
+    import importlib.util
+
+    plain, patched = _finsage_copy(tmp_path / "plain"), _finsage_copy(tmp_path / "patched")
+    order = ("trend_filter", "drawdown_brake")
+    for name in order:
+        apply_structural(patched, name)
+    modules = []
+    for name in order:
+        path = patched / "strategy" / "overlays" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"overlay_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    data = SyntheticSource(SyntheticConfig(years=3)).load()
+    view = data.view(500, 300)
+    state = PortfolioState(as_of=view.as_of, weights={}, cash=1.0, value=1.0, peak_value=1.2)
+    with SandboxedStrategy(open_sandbox(), checkout=plain, scratch=tmp_path / "a") as strat:
+        expected = dict(strat.decide(view, state).weights)
+    for module in modules:
+        expected = module.apply(expected, view, state)
+    with SandboxedStrategy(open_sandbox(), checkout=patched, scratch=tmp_path / "b") as strat:
+        assert dict(strat.decide(view, state).weights) == expected
+
+
+def test_the_overlay_registry_is_read_and_written_as_data() -> None:
+    declared = (PROJECT / ACTIVE).read_text()
+    assert active_overlays(declared) == () and render_active(()) == declared
+    for names in (("trend_filter",), ("trend_filter", "drawdown_brake"),
+                  tuple(f"overlay_with_a_rather_long_name_{i}" for i in range(4))):
+        assert active_overlays(render_active(names)) == names
+        assert all(len(line) <= 100 for line in render_active(names).splitlines())
+    for bad in ("ACTIVE = [trend_filter]\n", "OTHER = ()\n", "ACTIVE = (trend_filter, 1)\n"):
+        with pytest.raises(ValueError, match="ACTIVE"):
+            active_overlays(bad)
+    # a strategy that declares no seam is offered no structural change
+    assert applicable_changes({"strategy/engine.py": "..."}, ["drawdown"]) == []
 
 
 # -- what the data can express --------------------------------------------------------------
@@ -324,10 +381,7 @@ def test_finsage_declares_its_requirements_in_the_known_vocabulary() -> None:
 
 
 def test_structural_changes_that_read_missing_data_are_not_proposed() -> None:
-    from alphaloop.roles.quant.structural import CATALOGUE, ENGINE, applicable_changes
-
-    engine = "from strategy.x import y\n\n    return Decision(weights=final, record=payload)\n"
-    sources = {ENGINE: engine}
+    sources = {ACTIVE: render_active(())}
     every = {c.name for c in applicable_changes(sources, ["drawdown"])}
     assert every == {c.name for c in CATALOGUE}
     without_vix = {c.name for c in applicable_changes(sources, ["drawdown"],

@@ -1,15 +1,20 @@
 """Structural hypotheses: changes to strategy *code*, not just to tunables.
 
-Each change adds an overlay module ``strategy/overlays/<name>.py`` with a function
-``apply(weights, view, portfolio) -> dict`` and wraps the weights the engine returns in
-``strategy/engine.py`` with it. Overlays only scale risky weights down (the rest goes to
-cash), so they cannot break a hard limit; whether they help is for Risk to judge on the
-folds and the held-out window. Wrapping composes: a second overlay wraps the first.
+They plug into the seam the strategy declares for them, ``strategy/overlays/``: an
+overlay is a module ``strategy/overlays/<name>.py`` with a function ``apply(weights,
+view, portfolio) -> dict``, and the engine passes its final weights through every overlay
+``ACTIVE`` lists in ``strategy/overlays/active.py``, in order. A change here writes its
+overlay module and appends it to that list; the engine's code is never edited, and a
+strategy without the seam is offered no structural change.
+
+Overlays only scale risky weights down (the rest goes to cash), so they cannot break a
+hard limit; whether they help is for Risk to judge on the folds and the held-out window.
+They compose: a second overlay applies to what the first returned.
 """
 
 from __future__ import annotations
 
-import re
+import ast
 import textwrap
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -18,12 +23,13 @@ from pydantic import BaseModel, ConfigDict
 
 from alphaloop.records import Claim
 
-__all__ = ["CATALOGUE", "StructuralChange", "applicable_changes", "apply_structural",
-           "patched_sources"]
+__all__ = ["ACTIVE", "CATALOGUE", "OVERLAYS", "StructuralChange", "active_overlays",
+           "applicable_changes", "apply_structural", "patched_sources", "render_active"]
 
-ENGINE = "strategy/engine.py"
-_RETURN = re.compile(r"return Decision\(weights=(?P<expr>.+), record=payload\)")
-_IMPORT = re.compile(r"^from strategy\.[\w.]+ import .*$", re.MULTILINE)
+OVERLAYS = "strategy/overlays"
+"""The package of overlay modules: the seam the strategy declares."""
+ACTIVE = f"{OVERLAYS}/active.py"
+"""The registry of the overlays the engine applies: imports and the ``ACTIVE`` tuple."""
 
 
 class StructuralChange(BaseModel):
@@ -53,18 +59,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from alphaloop.contract import MarketView, PortfolioState
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, MarketView, PortfolioState
 
 SCALE = 0.8
 PERCENTILE = 80.0
-HISTORY_DAYS = 252
 
 
 def apply(weights: dict[str, float], view: MarketView,
           portfolio: PortfolioState) -> dict[str, float]:
     if "VIX" not in view.macro_series:
         return dict(weights)
-    vix = view.macro("VIX")[-HISTORY_DAYS:]
+    vix = view.macro("VIX")[-TRADING_DAYS_PER_YEAR:]
     vix = vix[np.isfinite(vix)]
     if len(vix) < 20 or vix[-1] <= np.percentile(vix, PERCENTILE):
         return dict(weights)
@@ -163,45 +168,84 @@ CATALOGUE: tuple[StructuralChange, ...] = (
 )
 
 
-def patched_sources(sources: Mapping[str, str], change: StructuralChange) -> dict[str, str]:
-    """The files to write for ``change`` on top of ``sources`` (path -> text).
+_ACTIVE_HEADER = (
+    '"""The overlays the engine applies, in this order (see :mod:`strategy.overlays`).\n\n'
+    "One import and one entry of ``ACTIVE`` per overlay module; a structural change "
+    "appends\nits overlay here.\n"
+    '"""\n\nfrom __future__ import annotations\n\n'
+)
 
-    Raises ValueError when the engine has no return statement to wrap.
+
+def active_overlays(source: str) -> tuple[str, ...]:
+    """The overlay modules the registry's ``ACTIVE`` tuple names, read without running it.
+
+    Raises ValueError when ``source`` does not assign ``ACTIVE`` a tuple of module names.
     """
-    engine = sources.get(ENGINE)
-    if engine is None:
-        raise ValueError(f"{ENGINE} is missing")
-    match = _RETURN.search(engine)
-    if match is None:
-        raise ValueError(f"{ENGINE} has no `return Decision(weights=..., record=payload)` "
-                         "line to wrap")
-    alias = f"_{change.name}"
-    wrapped = (f"return Decision(weights={alias}.apply({match.group('expr')}, view, "
-               "portfolio), record=payload)")
-    engine = engine[: match.start()] + wrapped + engine[match.end():]
-    imports = list(_IMPORT.finditer(engine))
-    line = f"from strategy.overlays import {change.name} as {alias}\n"
-    at = imports[-1].end() + 1 if imports else 0
-    engine = engine[:at] + line + engine[at:]
-    out = {ENGINE: engine,
-           f"strategy/overlays/{change.name}.py": textwrap.dedent(change.module).lstrip()}
-    if "strategy/overlays/__init__.py" not in sources:
-        out["strategy/overlays/__init__.py"] = (
-            '"""Overlays: small rules applied to the engine\'s final weights."""\n')
-    return out
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        else:
+            continue
+        if not (isinstance(target, ast.Name) and target.id == "ACTIVE"):
+            continue
+        if isinstance(value, ast.Tuple):
+            names = [e.id for e in value.elts if isinstance(e, ast.Name)]
+            if len(names) == len(value.elts):
+                return tuple(names)
+        break
+    raise ValueError(f"{ACTIVE} must assign ACTIVE a tuple of overlay modules, e.g. "
+                     "`ACTIVE = (drawdown_brake,)`")
+
+
+def _listing(prefix: str, names: Sequence[str], *, bare: bool = False) -> str:
+    """``prefix`` and ``names`` on one line when it fits in 100 characters, else one name
+    a line inside parentheses (as the linter formats them); ``bare``: no parentheses on
+    one line (an import)."""
+    inline = ", ".join(names) + ("," if len(names) == 1 and not bare else "")
+    line = f"{prefix}{inline}" if bare else f"{prefix}({inline})"
+    if len(line) <= 100:
+        return line + "\n"
+    return f"{prefix}(\n" + "".join(f"    {name},\n" for name in names) + ")\n"
+
+
+def render_active(names: Sequence[str]) -> str:
+    """The registry's source listing the overlay modules ``names``, in that order."""
+    if not names:
+        return _ACTIVE_HEADER + "ACTIVE = ()\n"
+    imports = _listing("from strategy.overlays import ", sorted(names), bare=True)
+    return f"{_ACTIVE_HEADER}{imports}\n{_listing('ACTIVE = ', names)}"
+
+
+def patched_sources(sources: Mapping[str, str], change: StructuralChange) -> dict[str, str]:
+    """The files to write for ``change`` on top of ``sources`` (path -> text): its overlay
+    module, and the registry with the overlay appended.
+
+    Raises ValueError when the strategy declares no overlay registry, or already runs
+    the overlay.
+    """
+    registry = sources.get(ACTIVE)
+    if registry is None:
+        raise ValueError(f"the strategy declares no overlay seam: {ACTIVE} is missing")
+    names = active_overlays(registry)
+    if change.name in names:
+        raise ValueError(f"the overlay {change.name} is active already")
+    return {f"{OVERLAYS}/{change.name}.py": textwrap.dedent(change.module).lstrip(),
+            ACTIVE: render_active((*names, change.name))}
 
 
 def applicable_changes(sources: Mapping[str, str], diagnosis: Sequence[str],
                        capabilities: Collection[str] | None = None) -> list[StructuralChange]:
     """Catalogue entries that can apply here, best match to the diagnosis first.
 
-    With ``capabilities`` (the tags the data holds), an overlay reading data the panel
-    lacks (a VIX rule on data without VIX) is left out: it could only be a no-op.
+    Only a strategy that declares the overlay seam gets any. With ``capabilities`` (the
+    tags the data holds), an overlay reading data the panel lacks (a VIX rule on data
+    without VIX) is left out: it could only be a no-op.
     """
     text = " ".join(diagnosis).lower()
     usable = [c for c in CATALOGUE
-              if f"strategy/overlays/{c.name}.py" not in sources
-              and ENGINE in sources and _RETURN.search(sources[ENGINE])
+              if ACTIVE in sources and f"{OVERLAYS}/{c.name}.py" not in sources
               and (capabilities is None or set(c.requires) <= set(capabilities))]
     return sorted(usable, key=lambda c: -sum(t in text for t in c.triggers))
 
