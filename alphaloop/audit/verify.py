@@ -33,6 +33,7 @@ from alphaloop.cycle.ledger import CYCLE_TRAILER, LEDGER_DIR, Ledger, LedgerEntr
 from alphaloop.forge.local import FORGE_BRANCH, HEAD_TRAILER
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.repo import GitError, GitRepo
+from alphaloop.roles import RoleConfigError, reviewer_roles
 
 __all__ = ["AuditFinding", "AuditReport", "verify_repository"]
 
@@ -207,8 +208,14 @@ def _required_roles(repo: GitRepo, tip: str, findings: list[AuditFinding]) -> li
                                      problem=f"cannot be read ({error}); approvals of merged "
                                              "PRs were not checked"))
         return []
-    roles = policy.get("required_approvals", [])
-    return [r for r in roles if isinstance(r, str)]
+    entries = [r for r in policy.get("required_approvals", []) if isinstance(r, str)]
+    try:
+        return reviewer_roles(entries)
+    except RoleConfigError as error:
+        findings.append(AuditFinding(check="forge", subject="policies/merge.toml",
+                                     problem=f"{error}; approvals of merged PRs were not "
+                                             "checked"))
+        return []
 
 
 def _check_forge(repo: GitRepo, branch: str, tip: str, findings: list[AuditFinding]

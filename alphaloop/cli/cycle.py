@@ -1,10 +1,15 @@
-"""``alphaloop cycle``: run hypothesis -> analysis cycles on the repository here."""
+"""``alphaloop cycle``: run hypothesis -> analysis cycles on the repository here.
+
+The cycle and the report are imported when the command runs, not with this module, so
+``alphaloop --help`` and the other commands start without them (and without matplotlib,
+which the report's charts load).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -14,12 +19,11 @@ from rich.table import Table
 
 from alphaloop.cli._errors import fail, invalid_options
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
-from alphaloop.cycle import CycleOptions
-from alphaloop.cycle.run import dry_run, run_cycles
 from alphaloop.errors import Failure
 from alphaloop.harness.windows import HOLDOUT_DAYS
-from alphaloop.records import CycleSummary
-from alphaloop.report.markdown import shorten
+
+if TYPE_CHECKING:
+    from alphaloop.records import CycleSummary
 
 __all__ = ["register"]
 
@@ -29,6 +33,13 @@ _STAGE_TITLES = {
     "risk_review": "Risk: gates and sandboxed backtests", "merge": "Merge gate",
     "report": "PM: ledger, walkthrough, task.md",
 }
+
+
+def _stage_title(stage: str) -> str:
+    if stage in _STAGE_TITLES:
+        return _STAGE_TITLES[stage]
+    role = stage.removesuffix("_review")
+    return f"{role.capitalize()}: reviewing the branch" if role != stage else stage
 
 
 def register(app: typer.Typer) -> None:
@@ -62,6 +73,10 @@ def cycle(
     = False,
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
+    from alphaloop.cycle import CycleOptions
+    from alphaloop.cycle.run import dry_run, run_cycles
+    from alphaloop.report.markdown import shorten
+
     # Stage lines say what happens, not where in the code; long lines are not folded.
     console = Console(stderr=True, soft_wrap=True, log_path=False)
     try:
@@ -78,8 +93,8 @@ def cycle(
             return
         with console.status("starting") as status:
             def on_stage(stage: str, note: str) -> None:
-                status.update(f"[bold]{_STAGE_TITLES.get(stage, stage)}[/] {note}")
-                console.log(_STAGE_TITLES.get(stage, stage))
+                status.update(f"[bold]{_stage_title(stage)}[/] {note}")
+                console.log(_stage_title(stage))
 
             summaries = run_cycles(repo, options, count=cycles, resume=resume,
                                    on_stage=on_stage)
@@ -113,6 +128,8 @@ _STOP_WHY = {
 
 def stop_reason(summaries: list[CycleSummary], requested: int) -> str:
     """Why fewer cycles ran than ``--cycles`` asked for ("" when all ran)."""
+    from alphaloop.report.markdown import shorten
+
     if not summaries or len(summaries) >= requested:
         return ""
     last = summaries[-1]

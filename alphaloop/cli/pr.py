@@ -26,7 +26,7 @@ from alphaloop.forge import (
     Review,
     strip_block,
 )
-from alphaloop.repo import GitError, GitRepo, Identity, WorktreeError
+from alphaloop.repo import GitError, GitRepo, Identity
 
 if TYPE_CHECKING:
     from alphaloop.policy import Policies
@@ -241,7 +241,7 @@ def _merger(repo: GitRepo) -> Identity:
 def merge(number: Annotated[int, typer.Argument(help="PR number")],
           repo: RepoOption = Path(".")) -> None:
     """Merge the PR if the merge gate allows it; otherwise print why not (exit 1)."""
-    from alphaloop.cycle.gate import evaluate_gate
+    from alphaloop.cycle.gate import GateDecision, merge_through_gate
 
     with _failures("merge"):
         git_repo, forge = _open(repo)
@@ -251,10 +251,20 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
             out.print(f"#{number} is already merged as {pr.merge_sha}.", highlight=False)
             return
         policies = _policies_at(git_repo, pr.base_branch)
-        decision = evaluate_gate(git_repo, forge, pr, policies)
-        for note in decision.ignored_reviews:
+        identity = _merger(git_repo)
+
+        def message(decision: GateDecision) -> str:
+            approvals = ", ".join(sorted({r.reviewer for r in forge.valid_reviews(pr)
+                                          if r.verdict == "approve"}))
+            return (f"{pr.title} (#{number})\n\nMerged by {identity.name} through the merge "
+                    f"gate; approved on {decision.head_sha[:10]} by {approvals}.")
+
+        result = merge_through_gate(git_repo, forge, number, policies, message=message,
+                                    identity=identity)
+        decision = result.decision
+        for note in decision.ignored_reviews if decision else ():
             stderr().print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
-        if not decision.allowed:
+        if result.merge_sha is None and decision is not None:
             err = stderr()
             err.print(f"[red]#{number} may not merge at {decision.head_sha[:10]}:[/]")
             for reason in decision.reasons:
@@ -263,22 +273,10 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
                 err.print(f"A person can approve this commit with `alphaloop pr approve "
                           f"{number}`.", highlight=False)
             raise typer.Exit(1)
-        identity = _merger(git_repo)
-        approvals = ", ".join(sorted({r.reviewer for r in forge.valid_reviews(pr)
-                                      if r.verdict == "approve"}))
-        message = (f"{pr.title} (#{number})\n\nMerged by {identity.name} through the merge "
-                   f"gate; approved on {decision.head_sha[:10]} by {approvals}.")
-        sha = forge.merge(number, message=message, identity=identity,
-                          expected_head=decision.head_sha,
-                          reviewed_tree=git_repo.tree_hash(decision.head_sha, ""))
-        out.print(f"Merged #{number} into {pr.base_branch} as {sha[:10]}.", highlight=False)
-        holder = git_repo.worktree_of(pr.head_branch)
-        if holder is not None and holder.path == git_repo.worktree_path(pr.head_branch):
-            try:
-                git_repo.remove_worktree(pr.head_branch)
-            except WorktreeError as error:
-                out.print(f"(left the branch's worktree in place: {escape(str(error))})",
-                          highlight=False)
+        out.print(f"Merged #{number} into {pr.base_branch} as {result.merge_sha[:10]}.",
+                  highlight=False)
+        for note in result.notes:
+            out.print(f"({escape(note)})", highlight=False)
 
 
 def close(number: Annotated[int, typer.Argument(help="PR number")],

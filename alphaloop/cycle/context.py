@@ -11,8 +11,8 @@ to do, before anything is written.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,20 +30,14 @@ from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import EvalSettings, Evaluator
-from alphaloop.evaluation.space import read_param_space
 from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, PolicyError, load_policies
-from alphaloop.records import Hypothesis, PerformanceReview, TaskRef
-from alphaloop.records.history import read_history
-from alphaloop.records.trial import Trial
 from alphaloop.repo import GitError, GitRepo, Identity, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer
+from alphaloop.roles import InSample, RoleServices, Team, TeamConfig, build_team
 from alphaloop.roles.charter import load_charters
-from alphaloop.roles.pm import ProjectManager
-from alphaloop.roles.quant.hypothesize import choose_hypothesis
-from alphaloop.roles.quant.prune import data_capabilities, inert_tunables
 from alphaloop.sandbox import Limits, SandboxUnavailable, open_sandbox
 from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
 
@@ -80,46 +74,12 @@ class CycleContext:
     evaluator: Evaluator
     forge: LocalForge
     run_store: RunStore
-    pm: ProjectManager = field(default_factory=ProjectManager)
-    hypothesis_source: Callable[..., Any] = choose_hypothesis
-    search_exclude: tuple[str, ...] = ()
+    team: Team
 
     @property
-    def quant_data(self) -> MarketData:
-        """The Quant's data: it ends with the in-sample window (no held-out rows)."""
-        return self.data.slice(end=self.windows.in_sample.end)
-
-    def propose_hypothesis(self, review: PerformanceReview,
-                           task: TaskRef | None) -> Hypothesis | None:
-        """Ask the hypothesis source (the Quant's search by default) for the next change.
-
-        The parameter space is read from ``main``'s strategy in the sandbox; tunables
-        whose declared requirements the Quant's data does not meet (or that act only with
-        an LLM, which the sandboxed engine never has) are left out of the search. The
-        result carries the full parameter vector it leads to, for later searches to learn
-        from.
-        """
-        root = self.evaluator.checkout(self.base_sha)
-        space = read_param_space(self.sandbox, root,
-                                 self.evaluator.cache_dir / "scratch" / "space")
-        history = read_history(self.ledger_entries)
-        trials = [*history.trials, Trial(key=f"main:{review.tree_hash}", values=space.values,
-                                         reward=review.reward)]
-        sources = {p.relative_to(root).as_posix(): p.read_text()
-                   for p in (root / "strategy").rglob("*.py")}
-        capabilities = data_capabilities(self.quant_data)
-        hypothesis = self.hypothesis_source(
-            review=review, space=space, trials=trials, tried=history.tried,
-            lam=self.evaluator.settings.reward_lambda, exclude=self.search_exclude,
-            structural_every=self.options.structural_every,
-            cycle_number=int(self.cycle_id[1:]), sources=sources, task=task,
-            autonomy_limit=self.policies.merge.human_approval.max_parameter_change,
-            pruned=inert_tunables(space, capabilities), capabilities=capabilities)
-        if hypothesis is None:
-            return None
-        values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}
-        return hypothesis.model_copy(update={"search": {**hypothesis.search,
-                                                        "values": values}})
+    def in_sample(self) -> InSample:
+        """The proposer's view: the data up to the end of the in-sample window."""
+        return InSample.of(self.data, self.windows)
 
     def ledger_entry(self, records: Mapping[str, Mapping[str, Any]],
                      created: datetime | None = None) -> tuple[str, bytes]:
@@ -226,7 +186,9 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
     repo = _open_repo(path)
     base_branch = _base_branch(repo, options.base_branch)
     base_sha = repo.branch_sha(base_branch)
-    assert base_sha is not None
+    if base_sha is None:
+        raise CycleError(f"the branch {base_branch!r} has no commit yet: commit the project "
+                         "(strategy/, policies/, roles/ and task.md) there first")
     inputs = snapshot(repo, base_sha, (workdir or Path(tempfile.mkdtemp(
         prefix="alphaloop-inputs-"))))
     try:
@@ -264,11 +226,21 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         raise CycleError(str(exc)) from None
     settings = EvalSettings(profile=options.profile, frequency=options.frequency,
                             reward_lambda=policies.risk.process.reward_lambda)
+    evaluator = Evaluator(repo, sandbox, settings)
+    forge = LocalForge(repo)
+    identities = {name: c.identity for name, c in charters.items()}
+    services = RoleServices(repo=repo, forge=forge, evaluator=evaluator, policies=policies,
+                            identities=identities)
+    try:
+        team = build_team(TeamConfig.from_policies(
+            policies, structural_every=options.structural_every), services)
+    except PolicyError as exc:
+        evaluator.close()
+        raise CycleError(f"{exc} (read from {base_branch} at {base_sha[:10]})") from None
     return CycleContext(
         repo=repo, options=options, cycle_id=cycle_id, base_branch=base_branch,
-        base_sha=base_sha, policies=policies,
-        identities={name: c.identity for name, c in charters.items()},
+        base_sha=base_sha, policies=policies, identities=identities,
         task_text=task_text, ledger_entries=entries, data=data,
         windows=windows, clock=data.dates[-1].date(), sandbox=sandbox,
-        evaluator=Evaluator(repo, sandbox, settings), forge=LocalForge(repo),
-        run_store=RunStore(repo.common_dir, cycle_id))
+        evaluator=evaluator, forge=forge, run_store=RunStore(repo.common_dir, cycle_id),
+        team=team)

@@ -14,15 +14,19 @@ as ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.cycle.approved import TUNABLES_PATH, approved_tunables, tunable_literals
 from alphaloop.forge import Forge, PullRequest
 from alphaloop.forge.records import latest_by_reviewer
 from alphaloop.policy import Policies
-from alphaloop.repo import GitRepo
+from alphaloop.repo import GitRepo, Identity, WorktreeError
+from alphaloop.roles import reviewer_roles
 
-__all__ = ["GateDecision", "evaluate_gate", "tunable_changes"]
+__all__ = ["GateDecision", "MergeResult", "evaluate_gate", "merge_through_gate",
+           "tunable_changes"]
 
 class GateDecision(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -71,10 +75,16 @@ def _exposures(reviews: list, names: set[str]) -> tuple[dict[str, float], dict[s
     return branch, main
 
 
-def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
-                  policies: Policies) -> GateDecision:
-    """Decide whether ``pr`` may merge now; every refusal says why."""
+def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int, policies: Policies,
+                  *, required: Sequence[str] | None = None) -> GateDecision:
+    """Decide whether ``pr`` may merge now; every refusal says why.
+
+    ``required`` are the role names whose approvals count (default: those
+    ``policies/merge.toml`` lists).
+    """
     pr = forge.get_pr(pr) if isinstance(pr, int) else pr
+    required = list(required if required is not None
+                    else reviewer_roles(policies.merge.required_approvals))
     head = forge.head_sha(pr)
     reasons: list[str] = []
     if pr.state != "open":
@@ -93,7 +103,7 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
     # A role's approval must come from the role itself, never a human using its name.
     roles = {name: r for name, r in latest_by_reviewer(
         [r for r in valid if not r.human]).items()}
-    for role in policies.merge.required_approvals:
+    for role in required:
         review = roles.get(role)
         if review is None:
             reasons.append(f"no {role} review of the head commit {head[:10]}")
@@ -101,13 +111,13 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
             reasons.append(f"{role} {review.verdict.replace('_', ' ')} on {head[:10]}: "
                            f"{review.summary}")
     for name, review in latest.items():
-        if name not in policies.merge.required_approvals and review.verdict in (
+        if name not in required and review.verdict in (
                 "veto", "request_changes"):
             reasons.append(f"{name} {review.verdict.replace('_', ' ')}: {review.summary}")
     changes = tunable_changes(repo, merge_base, head)
     _, approved = approved_tunables(repo, forge, merge_base)
     exposures, main_exposures = _exposures(list(latest.values()),
-                                           set(policies.merge.required_approvals))
+                                           set(required))
     human_reasons = policies.merge.human_approval_reasons(
         changed_paths=changed,
         parameter_changes={k: v for k, v in changes.items()
@@ -120,3 +130,50 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int,
     return GateDecision(allowed=not reasons, head_sha=head, reasons=reasons,
                         needs_human=bool(human_reasons), human_reasons=human_reasons,
                         human_approved=human_approved, ignored_reviews=list(check.ignored))
+
+
+class MergeResult(BaseModel):
+    """What :func:`merge_through_gate` did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merge_sha: str | None = Field(default=None, description="None: not merged")
+    decision: GateDecision | None = Field(
+        default=None, description="the gate's decision (None: it had merged already)")
+    already_merged: bool = False
+    notes: list[str] = Field(default_factory=list)
+
+
+def merge_through_gate(repo: GitRepo, forge: Forge, number: int, policies: Policies, *,
+                       message: str | Callable[[GateDecision], str], identity: Identity,
+                       required: Sequence[str] | None = None,
+                       expected_head: str | None = None) -> MergeResult:
+    """Merge PR ``number`` if the gate allows it now: the one merge flow of the cycle and
+    ``alphaloop pr merge``.
+
+    The squash commit lands only if the head is still the commit the gate judged (and
+    ``expected_head``, when given) and its tree is the reviewed tree. A PR merged already
+    (say, before a crash) is reported as such. The bot's worktree of the branch is removed
+    after the merge; one it cannot remove is kept and named in ``notes``.
+    """
+    pr = forge.get_pr(number)
+    if pr.state == "merged":
+        return MergeResult(merge_sha=pr.merge_sha, already_merged=True,
+                           notes=_drop_worktree(repo, pr.head_branch))
+    decision = evaluate_gate(repo, forge, pr, policies, required=required)
+    if not decision.allowed:
+        return MergeResult(decision=decision)
+    head = expected_head or decision.head_sha
+    text = message(decision) if callable(message) else message
+    sha = forge.merge(pr.number, message=text, identity=identity, expected_head=head,
+                      reviewed_tree=repo.tree_hash(head, ""))
+    return MergeResult(merge_sha=sha, decision=decision,
+                       notes=_drop_worktree(repo, pr.head_branch))
+
+
+def _drop_worktree(repo: GitRepo, branch: str) -> list[str]:
+    try:
+        repo.remove_worktree(branch)
+    except WorktreeError as error:
+        return [f"left the branch's worktree in place: {error}"]
+    return []

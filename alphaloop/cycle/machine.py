@@ -1,11 +1,13 @@
 """``alphaloop cycle``: the stage machine of one hypothesis -> analysis cycle.
 
-Stages run in :data:`~alphaloop.records.STAGE_ORDER`. Each stage's record is
-written to the run store (``.git/alphaloop/runs/cNNNN/``) the moment it exists, so
-``--resume`` continues a killed cycle after its last finished stage without repeating
-work: branches, commits, PRs and reviews are all found again rather than made twice. The
-last stage commits the ledger entry, ``walkthrough.md``, ``task.md`` and the plots to
-the base branch as the PM, advancing it the way ``git merge --ff-only`` would.
+Stages run in the order :func:`stage_names` gives: plan, the proposer's review,
+hypothesis and implementation, one review per reviewer of the team, merge, report. Each
+stage's record is written to the run store (``.git/alphaloop/runs/cNNNN/``) the moment
+it exists, so ``--resume`` continues a killed cycle after its last finished stage
+without repeating work: branches, commits, PRs and reviews are all found again rather
+than made twice. The last stage commits the ledger entry, ``walkthrough.md``,
+``task.md`` and the plots to the base branch as the PM, advancing it the way
+``git merge --ff-only`` would.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alphaloop.cycle.context import CycleContext
-from alphaloop.cycle.gate import evaluate_gate
+from alphaloop.cycle.gate import merge_through_gate
 from alphaloop.cycle.ledger import CYCLE_TRAILER
+from alphaloop.errors import NothingToDo
 from alphaloop.records import (
-    STAGE_MODELS,
-    STAGE_ORDER,
     CycleSummary,
     Hypothesis,
     Implementation,
@@ -29,17 +30,29 @@ from alphaloop.records import (
     PerformanceReview,
     PlanRecord,
     ReportRecord,
-    RiskReviewRecord,
+    ReviewRecord,
     Stage,
+    record_model,
+    review_stage,
 )
-from alphaloop.roles.base import ReviewRequest, forge_verdict
-from alphaloop.roles.quant.implement import implement
-from alphaloop.roles.quant.review import review_main
-from alphaloop.roles.risk.review import RiskOfficer
+from alphaloop.roles import (
+    PlanRequest,
+    ProposalRequest,
+    ReportRequest,
+    Reviewer,
+    ReviewRequest,
+    forge_verdict,
+)
 
-__all__ = ["CycleRunner", "StageEvent"]
+__all__ = ["CycleRunner", "StageEvent", "stage_names"]
 
 StageEvent = Callable[[str, str], None]
+
+
+def stage_names(reviewers: list[str]) -> list[str]:
+    """The stages of a cycle whose reviewers are ``reviewers``, in order."""
+    return [Stage.PLAN, Stage.QUANT_REVIEW, Stage.HYPOTHESIS, Stage.IMPLEMENT,
+            *(review_stage(role) for role in reviewers), Stage.MERGE, Stage.REPORT]
 
 
 class CycleRunner:
@@ -48,36 +61,58 @@ class CycleRunner:
     def __init__(self, ctx: CycleContext, *, on_stage: StageEvent | None = None) -> None:
         self.ctx = ctx
         self.on_stage = on_stage or (lambda stage, note: None)
-        self.records: dict[Stage, Any] = {}
+        self.records: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.outcome: Outcome | None = None
         self.message = ""
+        self.task_text = ctx.task_text
+        """``task.md`` as the plan left it."""
+        self.reviewers: dict[str, Reviewer] = {
+            review_stage(r.role): r for r in ctx.team.reviewers}
+
+    @property
+    def stages(self) -> list[str]:
+        return stage_names(self.ctx.team.reviewer_roles)
 
     # -- the loop ---------------------------------------------------------------------
-    def run(self) -> CycleSummary:
+    def run(self, *, stop_after: str | None = None, persist: bool = True) -> CycleSummary:
+        """Run the stages not yet finished, in order.
+
+        ``stop_after`` ends the run after that stage; with ``persist=False`` nothing is
+        read from or written to the run store (a dry run keeps its records in
+        :attr:`records` only).
+        """
         store = self.ctx.run_store
-        for stage in STAGE_ORDER:
-            raw = store.load(stage.value)
+        for stage in self.stages:
+            if stop_after is not None and self.stages.index(stage) > self.stages.index(
+                    stop_after):
+                break
+            raw = store.load(stage) if persist else None
             if raw is not None:
-                self.records[stage] = STAGE_MODELS[stage.value].model_validate(raw)
+                self.records[stage] = record_model(stage).model_validate(raw)
                 self.timings.update(store.load("timings") or {})
                 self._derive_outcome(stage)
                 continue
             if self.outcome is not None and stage != Stage.REPORT:
                 continue
-            self.on_stage(stage.value, "")
+            self.on_stage(stage, "")
             started = time.monotonic()
-            record = getattr(self, f"_{stage.value}")()
-            self.timings[stage.value] = round(time.monotonic() - started, 3)
+            reviewer = self.reviewers.get(stage)
+            record = (self._review(reviewer) if reviewer is not None
+                      else getattr(self, f"_{stage}")())
+            self.timings[stage] = round(time.monotonic() - started, 3)
             if record is None:
                 continue
             self.records[stage] = record
-            store.save(stage.value, record.model_dump(mode="json"))
-            store.save("timings", self.timings)
+            if persist:
+                store.save(stage, record.model_dump(mode="json"))
+                store.save("timings", self.timings)
+                if stage == Stage.PLAN:
+                    store.save_text("task.md", self.task_text)
             self._derive_outcome(stage)
         return self._summary()
 
-    def _derive_outcome(self, stage: Stage) -> None:
+    def _derive_outcome(self, stage: str) -> None:
         record = self.records.get(stage)
         if stage == Stage.PLAN and record.task is None:
             self.outcome, self.message = Outcome.IDLE, record.reason
@@ -87,19 +122,23 @@ class CycleRunner:
             if record.merged:
                 self.outcome = Outcome.MERGED
                 self.message = f"merged as {record.merge_sha[:10]}"
-            elif record.needs_human and not self._vetoed():
+            elif record.needs_human and not self._vetoes():
                 self.outcome = Outcome.AWAITING_HUMAN
                 self.message = "waiting for a human: " + "; ".join(record.reasons)
-            elif self._vetoed():
+            elif self._vetoes():
                 self.outcome = Outcome.VETOED
                 self.message = "; ".join(record.reasons)
-            else:  # Risk approved and no human is needed, yet the gate refused
+            else:  # every reviewer approved and no human is needed, yet the gate refused
                 self.outcome = Outcome.NOT_MERGEABLE
                 self.message = "not mergeable: " + "; ".join(record.reasons)
 
-    def _vetoed(self) -> bool:
-        review = self.records.get(Stage.RISK_REVIEW)
-        return review is not None and review.verdict != "approve"
+    def _reviews(self) -> dict[str, ReviewRecord]:
+        """Each reviewer's record of this cycle, by role, in review order."""
+        return {r.role: self.records[stage] for stage, r in self.reviewers.items()
+                if stage in self.records}
+
+    def _vetoes(self) -> dict[str, ReviewRecord]:
+        return {role: r for role, r in self._reviews().items() if r.verdict != "approve"}
 
     def _summary(self) -> CycleSummary:
         plan: PlanRecord | None = self.records.get(Stage.PLAN)
@@ -112,46 +151,43 @@ class CycleRunner:
             pr_number=impl.pr_number if impl else None, message=self.message,
             timings=dict(self.timings))
 
+    def _proposal(self) -> ProposalRequest:
+        ctx = self.ctx
+        plan: PlanRecord = self.records[Stage.PLAN]
+        return ProposalRequest(cycle_id=ctx.cycle_id, base_branch=ctx.base_branch,
+                               base_sha=ctx.base_sha, task=plan.task,
+                               in_sample=ctx.in_sample, ledger_entries=ctx.ledger_entries)
+
     # -- stages -----------------------------------------------------------------------
     def _plan(self) -> PlanRecord:
-        ctx = self.ctx
-        record, task_text = ctx.pm.plan(
-            ctx.task_text, ctx.ledger_entries, ctx.forge.list_prs(state="open"),
-            cycle_id=ctx.cycle_id, base_branch=ctx.base_branch, base_sha=ctx.base_sha,
-            clock=ctx.clock, deadlock_vetoes=ctx.policies.risk.process.deadlock_vetoes)
-        ctx.run_store.save_text("task.md", task_text)
+        record, self.task_text = plan_cycle(self.ctx)
         return record
 
     def _quant_review(self) -> PerformanceReview:
-        ctx = self.ctx
-        hard = ctx.policies.risk.hard_limits
-        return review_main(ctx.evaluator, ctx.base_sha, ctx.quant_data, ctx.windows,
-                           target_volatility=ctx.policies.risk.soft_limits.target_volatility,
-                           drawdown_trigger=hard.max_drawdown_trigger)
+        return self.ctx.team.proposer.review(self._proposal())
 
     def _hypothesis(self) -> Hypothesis | None:
-        plan: PlanRecord = self.records[Stage.PLAN]
-        hypothesis = self.ctx.propose_hypothesis(self.records[Stage.QUANT_REVIEW], plan.task)
-        if hypothesis is None:
-            self.outcome = Outcome.NO_HYPOTHESIS
-            self.message = "every move near main has been tried; widen the search"
-        return hypothesis
+        try:
+            return self.ctx.team.proposer.hypothesize(self._proposal(),
+                                                      self.records[Stage.QUANT_REVIEW])
+        except NothingToDo as nothing:
+            self.outcome, self.message = Outcome.NO_HYPOTHESIS, str(nothing)
+            return None
 
     def _implement(self) -> Implementation:
-        ctx = self.ctx
-        return implement(ctx.repo, ctx.forge, self.records[Stage.HYPOTHESIS],
-                         cycle_id=ctx.cycle_id, base_branch=ctx.base_branch,
-                         base_sha=ctx.base_sha, identity=ctx.identities["quant"])
+        return self.ctx.team.proposer.implement(self._proposal(),
+                                                self.records[Stage.HYPOTHESIS])
 
-    def _risk_review(self) -> RiskReviewRecord:
+    def _review(self, reviewer: Reviewer) -> ReviewRecord:
+        """One reviewer's review of the branch head, posted on the PR bound to it."""
         ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
-        reviewer = RiskOfficer(ctx.policies, ctx.evaluator)
+        hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
         record = reviewer.review_change(ReviewRequest(
             base_sha=ctx.base_sha, head_sha=impl.head_sha,
             worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
             windows=ctx.windows, ledger_entries=ctx.ledger_entries,
-            claim=self.records[Stage.HYPOTHESIS].claim))
+            claim=hypothesis.claim, hypothesis=hypothesis, pr_number=impl.pr_number))
         existing = [r for r in ctx.forge.valid_reviews(impl.pr_number)  # signed by the bot
                     if r.reviewer == reviewer.role and r.commit_sha == impl.head_sha]
         if not existing:
@@ -164,27 +200,26 @@ class CycleRunner:
     def _merge(self) -> MergeRecord:
         ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
+        hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
+        verdicts = "".join(f"{role.capitalize()}: {r.summary}\n\n"
+                           for role, r in self._reviews().items())
+        message = (f"{hypothesis.headline} (#{impl.pr_number})\n\n{hypothesis.description}"
+                   f"\n\n{verdicts}AlphaLoop-Cycle: {ctx.cycle_id}\n"
+                   f"AlphaLoop-PR: {impl.pr_number}\nAlphaLoop-Head: {impl.head_sha}\n")
+        merged = merge_through_gate(ctx.repo, ctx.forge, impl.pr_number, ctx.policies,
+                                    message=message, identity=ctx.identities["engineer"],
+                                    required=ctx.team.reviewer_roles,
+                                    expected_head=impl.head_sha)
+        if merged.merge_sha is not None:
+            return MergeRecord(merged=True, merge_sha=merged.merge_sha)
+        decision = merged.decision
         pr = ctx.forge.get_pr(impl.pr_number)
-        if pr.state == "merged":  # merged before a crash: finish what the merge left
-            ctx.repo.remove_worktree(impl.branch)
-            return MergeRecord(merged=True, merge_sha=pr.merge_sha)
-        decision = evaluate_gate(ctx.repo, ctx.forge, pr, ctx.policies)
-        if decision.allowed:
-            hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
-            review: RiskReviewRecord = self.records[Stage.RISK_REVIEW]
-            message = (f"{hypothesis.headline} (#{pr.number})\n\n{hypothesis.description}\n\n"
-                       f"Risk: {review.summary}\n\nAlphaLoop-Cycle: {ctx.cycle_id}\n"
-                       f"AlphaLoop-PR: {pr.number}\nAlphaLoop-Head: {impl.head_sha}\n")
-            sha = ctx.forge.merge(pr.number, message=message,
-                                  identity=ctx.identities["engineer"],
-                                  expected_head=impl.head_sha,
-                                  reviewed_tree=ctx.repo.tree_hash(impl.head_sha, ""))
-            ctx.repo.remove_worktree(impl.branch)
-            return MergeRecord(merged=True, merge_sha=sha)
-        if self._vetoed():
+        vetoes = self._vetoes()
+        if vetoes:
+            reason = "; ".join(f"vetoed by {role.capitalize()}: {r.summary}"
+                               for role, r in vetoes.items())
             ctx.forge.update_pr(pr.number, state="closed", labels=_plus(pr.labels, "vetoed"),
-                                closed_reason="vetoed by Risk: " + self.records[
-                                    Stage.RISK_REVIEW].summary)
+                                closed_reason=reason)
             ctx.repo.remove_worktree(impl.branch)
         elif decision.needs_human:
             ctx.forge.update_pr(pr.number, labels=_plus(pr.labels, "needs-human"))
@@ -202,15 +237,15 @@ class CycleRunner:
                                     "diff-tree", "--no-commit-id", "--name-only", "-r",
                                     landed).lines() if p.endswith(".png")))
         summary = self._summary()
-        records = {stage.value: rec.model_dump(mode="json")
+        records = {str(stage): rec.model_dump(mode="json")
                    for stage, rec in self.records.items() if rec is not None}
         records["summary"] = summary.model_dump(mode="json")
         created = datetime.now(UTC)
-        files = ctx.pm.report(
+        files = ctx.team.planner.report(ReportRequest(
             cycle_id=ctx.cycle_id, records=records, ledger_entries=ctx.ledger_entries,
             task_text=ctx.run_store.load_text("task.md") or ctx.task_text,
-            open_prs=ctx.forge.list_prs(state="open"), evaluator=ctx.evaluator,
-            data=ctx.data, windows=ctx.windows, created=created)
+            open_prs=ctx.forge.list_prs(state="open"), data=ctx.data, windows=ctx.windows,
+            created=created))
         entry_path, entry_bytes = ctx.ledger_entry(records, created)
         files[entry_path] = entry_bytes
         subject = (f"{ctx.cycle_id}: {summary.outcome.value}"
@@ -220,6 +255,14 @@ class CycleRunner:
         ctx.journal_report(commit)
         return ReportRecord(commit=commit, walkthrough="walkthrough.md",
                             plots=sorted(p for p in files if p.endswith(".png")))
+
+
+def plan_cycle(ctx: CycleContext) -> tuple[PlanRecord, str]:
+    """The planner's plan for ``ctx``'s cycle, and ``task.md`` as the plan leaves it."""
+    return ctx.team.planner.plan(PlanRequest(
+        cycle_id=ctx.cycle_id, base_branch=ctx.base_branch, base_sha=ctx.base_sha,
+        clock=ctx.clock, task_text=ctx.task_text, ledger_entries=ctx.ledger_entries,
+        open_prs=ctx.forge.list_prs(state="open")))
 
 
 def _plus(labels: tuple[str, ...], label: str) -> tuple[str, ...]:

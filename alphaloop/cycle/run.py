@@ -15,7 +15,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,12 @@ from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
 from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.errors import Failure
-from alphaloop.records import CycleSummary, Hypothesis, Outcome
+from alphaloop.records import CycleSummary, Outcome, Stage
 from alphaloop.repo import GitError, GitRepo
-from alphaloop.roles.quant.review import review_main
+from alphaloop.roles import HypothesisSource
 
 __all__ = ["dry_run", "run_cycles"]
 
-HypothesisSource = Callable[..., Hypothesis | None]
 _EXPECTED = (Failure,)  # every failure's message says what to do: no traceback
 _STOP_AFTER = (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED, Outcome.NOT_MERGEABLE)
 
@@ -86,15 +85,18 @@ def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEven
     with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-", dir=scratch) as inputs:
         ctx = build_context(path, options, resume=resume, workdir=Path(inputs))
         if hypothesis_source is not None:
-            ctx.hypothesis_source = hypothesis_source
+            _replace_search(ctx, hypothesis_source)
         runner = CycleRunner(ctx, on_stage=on_stage)
         try:
             _check_options(ctx, options)
+        except CycleError:
+            ctx.evaluator.close()
+            raise
+        try:
             summary = runner.run()
         except (*_EXPECTED, OSError) as exc:  # OSError: a full disk, a missing folder
-            stage = next((s for s in ("plan", "quant_review", "hypothesis", "implement",
-                                      "risk_review", "merge", "report")
-                          if ctx.run_store.load(s) is None), "report")
+            stage = next((s for s in runner.stages if ctx.run_store.load(s) is None),
+                         Stage.REPORT.value)
             with contextlib.suppress(OSError):  # the disk may be full
                 ctx.run_store.save("failure", {"stage": stage, "error": type(exc).__name__,
                                                "message": str(exc)})
@@ -106,6 +108,14 @@ def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEven
         ctx.run_store.clear()
         shutil.rmtree(ctx.evaluator.cache_dir / "scratch", ignore_errors=True)
         return summary
+
+
+def _replace_search(ctx: CycleContext, source: HypothesisSource) -> None:
+    proposer = ctx.team.proposer
+    if not hasattr(proposer, "search"):
+        raise CycleError(f"the proposer {proposer.role!r} has no search to replace; a "
+                         "replayed hypothesis needs the Quant as the proposer")
+    proposer.search = source  # type: ignore[attr-defined]  # checked above
 
 
 def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: bool = False,
@@ -145,41 +155,44 @@ def dry_run(path: Path, options: CycleOptions) -> str:
     with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-") as inputs:
         try:
             ctx = build_context(path, options, resume=True, workdir=Path(inputs))
-            plan, _ = ctx.pm.plan(
-                ctx.task_text, ctx.ledger_entries, ctx.forge.list_prs(state="open"),
-                cycle_id=ctx.cycle_id, base_branch=ctx.base_branch, base_sha=ctx.base_sha,
-                clock=ctx.clock, deadlock_vetoes=ctx.policies.risk.process.deadlock_vetoes)
         except _EXPECTED as exc:
             raise CycleError(str(exc)) from None
-        lines = [f"Dry run of {ctx.cycle_id} on {ctx.base_branch} ({ctx.base_sha[:10]}), "
-                 f"data {ctx.data.source} to {ctx.clock}",
-                 f"  in-sample {ctx.windows.in_sample.start} .. {ctx.windows.in_sample.end}, "
-                 f"held out {ctx.windows.holdout.start} .. {ctx.windows.holdout.end}",
-                 f"  sandbox: {ctx.sandbox.isolation.describe()}"]
-        for escalation in plan.escalations:
-            lines.append(f"  PM would escalate {escalation.task_id} "
-                         f"({escalation.vetoes} vetoes)")
-        if plan.task is None:
-            lines.append(f"  PM: nothing to do ({plan.reason})")
-            return "\n".join(lines)
-        lines.append(f"  PM would pick {plan.task.id}: {plan.task.title}")
+        runner = CycleRunner(ctx)
         try:
-            review = review_main(
-                ctx.evaluator, ctx.base_sha, ctx.quant_data, ctx.windows,
-                target_volatility=ctx.policies.risk.soft_limits.target_volatility,
-                drawdown_trigger=ctx.policies.risk.hard_limits.max_drawdown_trigger)
-            hypothesis = ctx.propose_hypothesis(review, plan.task)
+            runner.run(stop_after=Stage.HYPOTHESIS, persist=False)
         except _EXPECTED as exc:
             raise CycleError(str(exc)) from None
-        m = review.metrics
-        lines.append(f"  Quant review of main (in-sample): Sharpe {m.sharpe:.2f}, "
-                     f"max drawdown {m.max_drawdown:.1%}, walk-forward reward "
-                     f"{review.reward:.3f}")
-        lines += [f"    - {note}" for note in review.diagnosis]
-        if hypothesis is None:
-            lines.append("  Quant: no untried hypothesis near main")
-        else:
-            lines.append(f"  Quant would propose: {hypothesis.statement}")
-            lines.append(f"    on branch alphaloop/{ctx.cycle_id}-{hypothesis.slug}; Risk "
-                         "would then review it in the sandbox")
+        finally:
+            ctx.evaluator.close()
+        return _describe_dry_run(ctx, runner)
+
+
+def _describe_dry_run(ctx: CycleContext, runner: CycleRunner) -> str:
+    lines = [f"Dry run of {ctx.cycle_id} on {ctx.base_branch} ({ctx.base_sha[:10]}), "
+             f"data {ctx.data.source} to {ctx.clock}",
+             f"  in-sample {ctx.windows.in_sample.start} .. {ctx.windows.in_sample.end}, "
+             f"held out {ctx.windows.holdout.start} .. {ctx.windows.holdout.end}",
+             f"  sandbox: {ctx.sandbox.isolation.describe()}"]
+    plan = runner.records[Stage.PLAN]
+    for escalation in plan.escalations:
+        lines.append(f"  PM would escalate {escalation.task_id} "
+                     f"({escalation.vetoes} vetoes)")
+    if plan.task is None:
+        lines.append(f"  PM: nothing to do ({plan.reason})")
         return "\n".join(lines)
+    lines.append(f"  PM would pick {plan.task.id}: {plan.task.title}")
+    review = runner.records[Stage.QUANT_REVIEW]
+    m = review.metrics
+    lines.append(f"  Quant review of main (in-sample): Sharpe {m.sharpe:.2f}, "
+                 f"max drawdown {m.max_drawdown:.1%}, walk-forward reward "
+                 f"{review.reward:.3f}")
+    lines += [f"    - {note}" for note in review.diagnosis]
+    hypothesis = runner.records.get(Stage.HYPOTHESIS)
+    if hypothesis is None:
+        lines.append("  Quant: no untried hypothesis near main")
+    else:
+        reviewers = ", ".join(r.capitalize() for r in ctx.team.reviewer_roles)
+        lines.append(f"  Quant would propose: {hypothesis.statement}")
+        lines.append(f"    on branch alphaloop/{ctx.cycle_id}-{hypothesis.slug}; "
+                     f"{reviewers} would then review it")
+    return "\n".join(lines)

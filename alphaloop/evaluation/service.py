@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.data.panel import MarketData
+from alphaloop.evaluation.space import ParamSpace, read_param_space
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
 from alphaloop.harness.metrics import max_drawdown, sharpe_ratio
 from alphaloop.harness.windows import Fold
@@ -160,4 +161,10 @@ class Evaluator:
 
     def metrics(self, result: BacktestResult, label: str) -> RunMetrics:
         return run_metrics(result, label, self.settings.reward_lambda)
+
+    # -- the parameter space ----------------------------------------------------------
+    def param_space(self, sha: str) -> ParamSpace:
+        """The tunables ``sha``'s strategy declares, read in the sandbox."""
+        return read_param_space(self.sandbox, self.checkout(sha),
+                                self.cache_dir / "scratch" / "space")
 

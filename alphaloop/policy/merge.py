@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
@@ -19,6 +20,8 @@ EXPOSURE_TOLERANCE = 1e-4
 ParameterValue = float | int | str | bool
 #: The roles of ``roles/`` (``alphaloop.roles.charter.ROLE_NAMES``); only they approve.
 ROLE_NAMES: tuple[str, ...] = ("quant", "risk", "qa", "engineer", "sre", "pm")
+#: A reviewer of your own, named by where its class lives ("package.module:Class").
+_REVIEWER_CLASS = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 class HumanApprovalRules(BaseModel):
@@ -36,7 +39,9 @@ class MergePolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    required_approvals: tuple[str, ...] = Field(min_length=1)
+    required_approvals: tuple[str, ...] = Field(
+        min_length=1, description="the reviewers of every PR, in review order: built-in "
+                                  "roles or 'package.module:Class'")
     method: Literal["squash", "merge", "rebase"]
     human_approval: HumanApprovalRules
 
@@ -45,10 +50,12 @@ class MergePolicy(BaseModel):
     def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(value)) != len(value):
             raise ValueError(f"required_approvals lists a role twice: {list(value)}")
-        unknown = [role for role in value if role not in ROLE_NAMES]
+        unknown = [role for role in value
+                   if role not in ROLE_NAMES and not _REVIEWER_CLASS.fullmatch(role)]
         if unknown:
             raise ValueError(f"{', '.join(map(repr, unknown))} is not a role; roles are "
-                             f"{', '.join(ROLE_NAMES)}")
+                             f"{', '.join(ROLE_NAMES)}, or 'package.module:Class' for a "
+                             "reviewer of your own")
         return value
 
     def human_approval_reasons(

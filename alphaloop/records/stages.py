@@ -26,15 +26,19 @@ __all__ = [
     "Hypothesis",
     "Implementation",
     "MergeRecord",
+    "OtherReviewRecord",
     "Outcome",
     "ParamEdit",
     "PerformanceReview",
     "PlanRecord",
     "ReportRecord",
+    "ReviewRecord",
     "RiskReviewRecord",
     "RunMetrics",
     "Stage",
     "TaskRef",
+    "record_model",
+    "review_stage",
 ]
 
 
@@ -211,12 +215,28 @@ class Implementation(_Record):
     changed_files: list[str]
 
 
-class RiskReviewRecord(_Record):
+class ReviewRecord(_Record):
+    """What every reviewer of a branch head returns; a reviewer's own record adds to it.
+
+    Severity 0 passes, 1 warns, 2 requests changes, 3 blocks; ``verdict`` is ``veto``
+    from severity 2 up. Each finding is a dict with at least ``severity`` and ``message``.
+    """
+
     verdict: Literal["approve", "veto"]
     severity: int = Field(ge=0, le=3)
     summary: str
     findings: list[dict[str, Any]]
     head_sha: str
+
+
+class OtherReviewRecord(ReviewRecord):
+    """A review record read back from the ledger whose reviewer this version does not
+    know: the common fields are checked, the reviewer's own fields kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class RiskReviewRecord(ReviewRecord):
     branch_metrics: dict[str, RunMetrics] = Field(default_factory=dict)
     main_metrics: dict[str, RunMetrics] = Field(default_factory=dict)
     stress: dict[str, RunMetrics] = Field(default_factory=dict)
@@ -282,3 +302,22 @@ STAGE_MODELS: dict[str, type[BaseModel]] = {
     Stage.REPORT.value: ReportRecord,
     "summary": CycleSummary,
 }
+
+
+def review_stage(role: str) -> str:
+    """The stage (and ledger key) of ``role``'s review of the branch head."""
+    return f"{role}_review"
+
+
+def record_model(stage: str) -> type[BaseModel]:
+    """The model a stored record of ``stage`` is read with.
+
+    A reviewer's stage (``<role>_review``) this version has no model for is read as an
+    :class:`OtherReviewRecord`, so a ledger written with more reviewers stays readable.
+    """
+    model = STAGE_MODELS.get(stage)
+    if model is None and stage.endswith("_review") and stage != Stage.QUANT_REVIEW.value:
+        return OtherReviewRecord
+    if model is None:
+        raise KeyError(f"no record is stored under {stage!r}")
+    return model

@@ -1,29 +1,166 @@
-"""What a reviewing role looks like to the cycle.
+"""The seam between the cycle and its roles: what a role receives and what it returns.
 
-Risk is the first reviewer; QA and Engineer plug in the same way: the cycle hands each
-reviewer a :class:`ReviewRequest` for the branch head and posts what comes back as the
-PR's review, bound to that commit. The merge gate then asks for the approvals that
-``policies/merge.toml`` requires.
+The cycle knows three kinds of role, each a small protocol with typed requests and
+records (from :mod:`alphaloop.records`):
+
+- a :class:`Planner` (the PM) picks the cycle's task and writes its report;
+- a :class:`Proposer` (the Quant) reviews ``main``, states a hypothesis and implements
+  it on a branch with a pull request; it sees an :class:`InSample` view, which holds no
+  row of the held-out window, so "the proposer never sees held-out data" is a type;
+- :class:`Reviewer` s (Risk; QA and the Engineer join the same way) review the branch
+  head. Each review is posted on the pull request bound to that commit; the merge gate
+  requires the approvals ``policies/merge.toml`` lists.
+
+Every role is built from a :class:`RoleConfig` (its ``type`` names the behaviour) and the
+:class:`RoleServices` the cycle shares with all roles; see :mod:`alphaloop.roles.registry`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from alphaloop.data.panel import MarketData
-from alphaloop.harness.windows import ResearchWindows
-from alphaloop.records import Claim
+from alphaloop.evaluation import Evaluator
+from alphaloop.forge import Forge, PullRequest
+from alphaloop.harness.windows import Fold, ResearchWindows, Window
+from alphaloop.policy import Policies
+from alphaloop.records import (
+    Claim,
+    Hypothesis,
+    Implementation,
+    PerformanceReview,
+    PlanRecord,
+    ReviewRecord,
+    TaskRef,
+)
+from alphaloop.repo import GitRepo, Identity
 
-__all__ = ["ReviewRequest", "ReviewResult", "Reviewer", "forge_verdict"]
+__all__ = [
+    "HypothesisSource",
+    "InSample",
+    "PlanRequest",
+    "Planner",
+    "ProposalRequest",
+    "Proposer",
+    "ReportRequest",
+    "ReviewRequest",
+    "Reviewer",
+    "Role",
+    "RoleConfig",
+    "RoleServices",
+    "forge_verdict",
+]
 
 
-class ReviewRequest(BaseModel):
-    """One branch head to review against its base."""
+class RoleConfig(BaseModel):
+    """How to build one role: ``type`` names its behaviour (a built-in such as ``"risk"``
+    or ``"package.module:Class"``); any other field is that behaviour's own option,
+    checked by its ``Config`` model."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str
+
+
+@dataclass(frozen=True)
+class RoleServices:
+    """What the cycle shares with every role it builds."""
+
+    repo: GitRepo
+    forge: Forge
+    evaluator: Evaluator
+    policies: Policies
+    identities: Mapping[str, Identity]
+
+
+class Role(Protocol):
+    """Every role: a name (used in reviews, identities and policies) and a constructor
+    from its configuration."""
+
+    role: str
+
+    @classmethod
+    def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
+        ...
+
+
+class InSample(BaseModel):
+    """The data a proposer may see: the in-sample window and its walk-forward folds.
+
+    It holds no row after the in-sample window's end (checked when built), and no
+    held-out window at all.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    data: MarketData
+    window: Window
+    folds: tuple[Fold, ...]
+
+    @model_validator(mode="after")
+    def _ends_in_sample(self) -> InSample:
+        if self.data.dates[-1] > pd.Timestamp(self.window.end):
+            raise ValueError(f"in-sample data must end by {self.window.end}, not "
+                             f"{self.data.dates[-1].date()}")
+        return self
+
+    @classmethod
+    def of(cls, data: MarketData, windows: ResearchWindows) -> InSample:
+        """The in-sample part of ``data`` under ``windows``."""
+        return cls(data=data.slice(end=windows.in_sample.end), window=windows.in_sample,
+                   folds=windows.folds)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class PlanRequest(_Request):
+    """What the planner decides on: the backlog, the ledger and the open pull requests."""
+
+    cycle_id: str
+    base_branch: str
+    base_sha: str
+    clock: date
+    task_text: str
+    ledger_entries: list[dict[str, Any]]
+    open_prs: list[PullRequest]
+
+
+class ReportRequest(_Request):
+    """What the planner reports on: this cycle's records and what the cycle measured."""
+
+    cycle_id: str
+    records: dict[str, Any]
+    """Stage name (and ``"summary"``) -> the record as JSON."""
+    ledger_entries: list[dict[str, Any]]
+    task_text: str
+    open_prs: list[PullRequest]
+    data: MarketData
+    windows: ResearchWindows
+    created: datetime
+
+
+class ProposalRequest(_Request):
+    """What the proposer works from; it holds no held-out data."""
+
+    cycle_id: str
+    base_branch: str
+    base_sha: str
+    task: TaskRef | None
+    in_sample: InSample
+    ledger_entries: list[dict[str, Any]]
+
+
+class ReviewRequest(_Request):
+    """One branch head to review against its base."""
 
     base_sha: str
     head_sha: str
@@ -33,27 +170,55 @@ class ReviewRequest(BaseModel):
     ledger_entries: list[dict[str, Any]]
     claim: Claim | None = None
     """What the change claims to move (its hypothesis's claim); None: the reward, up."""
+    hypothesis: Hypothesis | None = None
+    pr_number: int | None = None
 
 
-class ReviewResult(Protocol):
-    """The fields every review record carries (Risk's adds metrics and more)."""
-
-    verdict: Literal["approve", "veto"]
-    severity: int
-    summary: str
-    findings: list[dict[str, Any]]
-
-
-class Reviewer(Protocol):
-    """A role that reviews a branch head; ``role`` names it in reviews and policies."""
-
+@runtime_checkable
+class Planner(Protocol):
     role: str
 
-    def review_change(self, request: ReviewRequest) -> ReviewResult:
+    def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
+        """The plan, and ``task.md`` as the plan leaves it."""
+        ...
+
+    def report(self, request: ReportRequest) -> dict[str, bytes]:
+        """The files the cycle commits (path -> content): ``task.md``, the walkthrough,
+        plots."""
         ...
 
 
-def forge_verdict(result: ReviewResult) -> Literal["approve", "request_changes", "veto"]:
+@runtime_checkable
+class Proposer(Protocol):
+    role: str
+
+    def review(self, request: ProposalRequest) -> PerformanceReview:
+        """How ``main`` does in-sample, and what to look at."""
+        ...
+
+    def hypothesize(self, request: ProposalRequest, review: PerformanceReview) -> Hypothesis:
+        """The next change to try; raises :class:`~alphaloop.errors.NothingToDo` when
+        nothing untried is left."""
+        ...
+
+    def implement(self, request: ProposalRequest, hypothesis: Hypothesis) -> Implementation:
+        """The change committed on its branch, with its pull request open."""
+        ...
+
+
+@runtime_checkable
+class Reviewer(Protocol):
+    role: str
+    record_type: ClassVar[type[ReviewRecord]]
+
+    def review_change(self, request: ReviewRequest) -> ReviewRecord:
+        ...
+
+
+HypothesisSource = Callable[..., Hypothesis | None]
+
+
+def forge_verdict(result: ReviewRecord) -> Literal["approve", "request_changes", "veto"]:
     """The forge's verdict for a review: severity 3 vetoes, 2 requests changes."""
     if result.verdict == "approve":
         return "approve"

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.harness.result import BacktestResult
@@ -40,16 +40,29 @@ from alphaloop.report.taskfile import (
     set_status,
 )
 from alphaloop.report.walkthrough import WaitingPR, render_walkthrough
+from alphaloop.roles.base import PlanRequest, ReportRequest, RoleConfig, RoleServices
 
 if TYPE_CHECKING:
     from alphaloop.data.panel import MarketData
     from alphaloop.evaluation import Evaluator
     from alphaloop.harness.windows import ResearchWindows
 
-__all__ = ["NEEDS_HUMAN_LABEL", "ProjectManager", "deadlocked_cycles", "waiting_for_human"]
+__all__ = ["NEEDS_HUMAN_LABEL", "PMConfig", "ProjectManager", "deadlocked_cycles",
+           "waiting_for_human"]
 
 NEEDS_HUMAN_LABEL = "needs-human"
 """The label the merge gate puts on a pull request that waits for a human."""
+
+
+class PMConfig(BaseModel):
+    """Where the PM keeps its files in the repository."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str = "pm"
+    task_path: str = "task.md"
+    walkthrough_path: str = "walkthrough.md"
+    reports_dir: str = "reports"
 
 LedgerInput = Iterable[Mapping[str, Any] | BaseModel]
 
@@ -105,17 +118,43 @@ def _goal_evidence(task: Task, metrics: BaseModel) -> str:
 class ProjectManager:
     """Plans cycles from ``task.md`` and reports them (see the module docstring)."""
 
+    role = "pm"
+
     def __init__(self, *, task_path: str = "task.md", walkthrough_path: str = "walkthrough.md",
-                 reports_dir: str = "reports") -> None:
+                 reports_dir: str = "reports", evaluator: Evaluator | None = None,
+                 deadlock_vetoes: int = 3) -> None:
         self.task_path = task_path
         self.walkthrough_path = walkthrough_path
         self.reports_dir = reports_dir.rstrip("/")
+        self.evaluator = evaluator
+        self.deadlock_vetoes = deadlock_vetoes
+
+    @classmethod
+    def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
+        options = PMConfig.model_validate(config.model_dump())
+        return cls(task_path=options.task_path, walkthrough_path=options.walkthrough_path,
+                   reports_dir=options.reports_dir, evaluator=services.evaluator,
+                   deadlock_vetoes=services.policies.risk.process.deadlock_vetoes)
+
+    # -- the planner protocol ---------------------------------------------------------
+    def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
+        return self.choose_task(request.task_text, request.ledger_entries, request.open_prs,
+                                cycle_id=request.cycle_id, base_branch=request.base_branch,
+                                base_sha=request.base_sha, clock=request.clock,
+                                deadlock_vetoes=self.deadlock_vetoes)
+
+    def report(self, request: ReportRequest) -> dict[str, bytes]:
+        return self.write_report(
+            cycle_id=request.cycle_id, records=request.records,
+            ledger_entries=request.ledger_entries, task_text=request.task_text,
+            open_prs=request.open_prs, evaluator=self.evaluator, data=request.data,
+            windows=request.windows, created=request.created)
 
     # -- plan -------------------------------------------------------------------------
-    def plan(self, task_text: str, ledger_entries: LedgerInput,
-             open_prs: Iterable[PullRequest], *, cycle_id: str, base_branch: str,
-             base_sha: str, clock: date, deadlock_vetoes: int,
-             today: date | None = None) -> tuple[PlanRecord, str]:
+    def choose_task(self, task_text: str, ledger_entries: LedgerInput,
+                    open_prs: Iterable[PullRequest], *, cycle_id: str, base_branch: str,
+                    base_sha: str, clock: date, deadlock_vetoes: int,
+                    today: date | None = None) -> tuple[PlanRecord, str]:
         """Pick this cycle's task; returns the plan and the updated ``task.md`` text.
 
         ``clock`` is the data's date (the last day the cycle may see); ``today`` (default:
@@ -200,13 +239,13 @@ class ProjectManager:
                 f"{counts['blocked']} blocked); add a task or set one back to todo")
 
     # -- report -----------------------------------------------------------------------
-    def report(self, *, cycle_id: str, records: Mapping[str, Any], ledger_entries: LedgerInput,
-               task_text: str, open_prs: Iterable[PullRequest] = (),
-               reviews: Sequence[Review] = (), curves: Sequence[Curve] | None = None,
-               holdout_start: date | None = None, evaluator: Evaluator | None = None,
-               data: MarketData | None = None,
-               windows: ResearchWindows | None = None,
-               created: datetime | None = None) -> dict[str, bytes]:
+    def write_report(self, *, cycle_id: str, records: Mapping[str, Any],
+                     ledger_entries: LedgerInput, task_text: str,
+                     open_prs: Iterable[PullRequest] = (), reviews: Sequence[Review] = (),
+                     curves: Sequence[Curve] | None = None,
+                     holdout_start: date | None = None, evaluator: Evaluator | None = None,
+                     data: MarketData | None = None, windows: ResearchWindows | None = None,
+                     created: datetime | None = None) -> dict[str, bytes]:
         """The files this cycle commits: ``task.md``, ``walkthrough.md`` and the plots.
 
         ``records`` maps stage names (and ``"summary"``) to this cycle's records.

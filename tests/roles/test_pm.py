@@ -118,9 +118,9 @@ def _pr(number: int, *, labels: tuple[str, ...] = ()) -> PullRequest:
 
 def _plan(text: str, ledger: Sequence[dict[str, Any]] = (), prs: Sequence[PullRequest] = (),
           *, cycle: int = 99, threshold: int = 3):
-    return ProjectManager().plan(text, ledger, prs, cycle_id=f"c{cycle:04d}", base_branch="main",
-                                 base_sha=BASE, clock=CLOCK, deadlock_vetoes=threshold,
-                                 today=TODAY)
+    return ProjectManager().choose_task(text, ledger, prs, cycle_id=f"c{cycle:04d}",
+                                        base_branch="main", base_sha=BASE, clock=CLOCK,
+                                        deadlock_vetoes=threshold, today=TODAY)
 
 
 def _diff(before: str, after: str) -> list[str]:
@@ -251,7 +251,7 @@ def test_report_returns_backlog_walkthrough_and_plots() -> None:
     curves = [Curve(label=name, dates=dates, returns=tuple(rng.normal(0.0004, 0.01, 60)))
               for name in ("main", "branch")]
     text = BACKLOG.replace("- status: todo", "- status: in-progress", 1)
-    files = ProjectManager().report(cycle_id="c0003", records=_records(current),
+    files = ProjectManager().write_report(cycle_id="c0003", records=_records(current),
                                     ledger_entries=ledger, task_text=text, open_prs=[],
                                     curves=curves, holdout_start=dates[40],
                                     created=datetime(2026, 11, 22, 9, 30, tzinfo=UTC))
@@ -272,7 +272,7 @@ def test_report_returns_backlog_walkthrough_and_plots() -> None:
 def test_report_without_curves_writes_no_plot_and_keeps_a_goal_not_met() -> None:
     current = _cycle(1, "T-001", Outcome.MERGED, merged=True,
                      branch=_metrics("in_sample", mdd=0.18))
-    files = ProjectManager().report(cycle_id="c0001", records=_records(current),
+    files = ProjectManager().write_report(cycle_id="c0001", records=_records(current),
                                     ledger_entries=[], task_text=BACKLOG,
                                     open_prs=[_pr(9, labels=("needs-human",))])
     assert set(files) == {"task.md", "walkthrough.md"}
@@ -328,7 +328,7 @@ def test_report_plots_the_cached_backtests_and_runs_none(tmp_path: Path) -> None
     records = _records(current)
     records["plan"]["base_sha"] = base
     records["implement"]["head_sha"] = head
-    files = ProjectManager().report(cycle_id="c0001", records=records, ledger_entries=[],
+    files = ProjectManager().write_report(cycle_id="c0001", records=records, ledger_entries=[],
                                     task_text=BACKLOG, evaluator=evaluator, data=data,
                                     windows=windows)
     assert evaluator.runs == 4 and evaluator.hits == 4
@@ -347,7 +347,7 @@ def test_report_skips_plots_when_nothing_was_backtested(tmp_path: Path) -> None:
     data = _panel()
     records = _records(_cycle(1, "T-001", Outcome.VETOED, veto="paths"))
     records["plan"]["base_sha"] = records["implement"]["head_sha"] = sha
-    files = ProjectManager().report(cycle_id="c0001", records=records, ledger_entries=[],
+    files = ProjectManager().write_report(cycle_id="c0001", records=records, ledger_entries=[],
                                     task_text=BACKLOG, evaluator=evaluator, data=data,
                                     windows=research_windows(data, holdout_days=40, n_folds=0))
     assert set(files) == {"task.md", "walkthrough.md"} and evaluator.runs == 0

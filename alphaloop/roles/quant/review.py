@@ -13,13 +13,12 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import Evaluator, fold_scores
 from alphaloop.harness import BacktestResult
-from alphaloop.harness.windows import ResearchWindows
 from alphaloop.records import PerformanceReview
+from alphaloop.roles.base import InSample
 
 __all__ = ["attribution", "diagnose", "review_main", "task_focus"]
 
@@ -128,17 +127,15 @@ def task_focus(goal: str) -> dict[str, float]:
             for name in names}
 
 
-def review_main(evaluator: Evaluator, sha: str, data: MarketData,
-                windows: ResearchWindows, *, target_volatility: float,
+def review_main(evaluator: Evaluator, sha: str, view: InSample, *, target_volatility: float,
                 drawdown_trigger: float) -> PerformanceReview:
-    """Backtest ``main`` in-sample (cached) and review it."""
+    """Backtest ``main`` over the in-sample window (cached) and review it."""
     started = time.monotonic()
-    if data.dates[-1] > pd.Timestamp(windows.in_sample.end):
-        raise ValueError("the Quant's data must end with the in-sample window")
-    cached = evaluator.is_cached(sha, data, windows.in_sample)
-    result = evaluator.backtest(sha, data, windows.in_sample)
+    data = view.data
+    cached = evaluator.is_cached(sha, data, view.window)
+    result = evaluator.backtest(sha, data, view.window)
     lam = evaluator.settings.reward_lambda
-    folds = fold_scores(result, windows.folds, lam)
+    folds = fold_scores(result, view.folds, lam)
     review = PerformanceReview(
         sha=sha, tree_hash=evaluator.strategy_tree(sha), data_hash=data.content_hash(),
         metrics=evaluator.metrics(result, "in_sample"), folds=folds,

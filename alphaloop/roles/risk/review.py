@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -25,7 +25,6 @@ from alphaloop.contract import ContractError
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import skipped_crises, stress_scenarios
 from alphaloop.evaluation import Evaluator, fold_scores
-from alphaloop.evaluation.space import read_param_space
 from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
@@ -34,7 +33,7 @@ from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, policies_digest
 from alphaloop.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
 from alphaloop.records.history import TrialHistory, read_history
-from alphaloop.roles.base import ReviewRequest
+from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleServices
 from alphaloop.roles.risk.improvement import improvement_findings
 from alphaloop.roles.risk.limits import (
     decisions_identical,
@@ -58,10 +57,19 @@ class RiskOfficer:
     """Runs the Risk review of one branch head against its base (a ``Reviewer``)."""
 
     role = "risk"
+    record_type = RiskReviewRecord
 
     def __init__(self, policies: Policies, evaluator: Evaluator) -> None:
         self.policies = policies
         self.evaluator = evaluator
+
+    @classmethod
+    def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
+        extra = sorted(set(config.model_dump()) - {"type"})
+        if extra:
+            raise ValueError(f"Risk takes no options (got {', '.join(extra)}); its limits "
+                             "are policies/risk.toml")
+        return cls(services.policies, services.evaluator)
 
     def review_change(self, request: ReviewRequest) -> RiskReviewRecord:
         history = read_history(request.ledger_entries)
@@ -103,9 +111,7 @@ class RiskOfficer:
 
     # -- stages -----------------------------------------------------------------------------
     def _param_space(self, head_sha: str) -> list[Finding]:
-        root = self.evaluator.checkout(head_sha)
-        space = read_param_space(self.evaluator.sandbox, root,
-                                 self.evaluator.cache_dir / "scratch" / "space")
+        space = self.evaluator.param_space(head_sha)
         findings = []
         for name, value in space.values.items():
             spec = space.specs[name]
