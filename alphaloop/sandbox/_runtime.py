@@ -168,9 +168,9 @@ def _source(name: str) -> str:
 def python_runtime(libraries: tuple[str, ...] = DEFAULT_LIBRARIES,
                    stage_root: Path | None = None) -> Runtime:
     """Stage (or reuse) the runtime for ``libraries`` and describe its bind mounts."""
-    import alphaloop
+    from alphaloop import contract as contract_module
 
-    contract = Path(alphaloop.__file__).with_name("contract.py").read_text()
+    contract = Path(contract_module.__file__).read_text()
     child, wire = _source("_child.py"), _source("_wire.py")
     dists = _closure(tuple(sorted(set(libraries))))
     executable, interpreter_files, site_packages = _interpreter()
