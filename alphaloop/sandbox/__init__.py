@@ -1,7 +1,8 @@
 """Running untrusted strategy code: the bubblewrap process sandbox (default).
 
-``open_sandbox()`` returns a sandbox after checking that the isolation works, and
-refuses to run without one unless ``allow_unsandboxed=True``;
+``open_sandbox()`` returns a :class:`Sandbox` (the protocol every backend implements)
+after checking that the isolation works, and refuses to run without one unless
+``allow_unsandboxed=True``;
 :class:`SandboxedStrategy` puts a branch's strategy behind the strategy contract.
 """
 
@@ -9,6 +10,7 @@ from alphaloop.sandbox.base import (
     Isolation,
     Limits,
     Sandbox,
+    SandboxedProcess,
     SandboxError,
     SandboxResult,
     SandboxUnavailable,
@@ -24,6 +26,7 @@ __all__ = [
     "SandboxError",
     "SandboxResult",
     "SandboxUnavailable",
+    "SandboxedProcess",
     "SandboxedStrategy",
     "StrategyFailed",
     "UnsandboxedRunner",

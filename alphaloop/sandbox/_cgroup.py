@@ -9,7 +9,9 @@ and one in the ``pids`` hierarchy (``pids.max``); with cgroup v2 one group with
 for whatever could not be created, and the isolation record says which held.
 
 After a run, :meth:`SandboxCgroups.limit_hit` tells whether the memory limit killed a
-process (the kernel's OOM count) or the process limit refused a fork.
+process (the kernel's OOM count) or the process limit refused a fork. Groups are made
+only for a command about to run; :meth:`SandboxCgroups.available` answers "could we?"
+by reading the hierarchy, without making one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,35 @@ def _own_path(controller: str) -> str | None:
             if controller in controllers.split(","):
                 return path
     return None
+
+
+def _v1_parent(controller: str) -> Path | None:
+    """Where this process's cgroup v1 ``controller`` group is, or None without one."""
+    hierarchy = _ROOT / controller
+    own = _own_path(controller)
+    if own is None or not hierarchy.is_dir():
+        return None
+    return hierarchy / own.lstrip("/")
+
+
+def _v2_parent() -> tuple[Path, set[str]] | None:
+    """This process's cgroup v2 group and the controllers it offers, or None without one."""
+    own = _own_path("")
+    if own is None or not (_ROOT / "cgroup.controllers").exists():
+        return None
+    parent = _ROOT / own.lstrip("/")
+    controllers: set[str] = set()
+    with contextlib.suppress(OSError):
+        controllers = set((parent / "cgroup.controllers").read_text().split())
+    return parent, controllers
+
+
+def _is_v1() -> bool:
+    return (_ROOT / "memory").is_dir() or (_ROOT / "pids").is_dir()
+
+
+def _writable(path: Path | None) -> bool:
+    return path is not None and path.is_dir() and os.access(path, os.W_OK)
 
 
 def _read_counter(path: Path, key: str) -> int:
@@ -76,36 +107,41 @@ class SandboxCgroups:
     version: int = 1
     groups: list[Path] = field(default_factory=list)
 
+    @staticmethod
+    def available() -> tuple[bool, bool]:
+        """Whether a sandbox here could get a (memory, pids) group, judged by reading the
+        hierarchy only: nothing is created or changed. :meth:`create` has the last word."""
+        if _is_v1():
+            return _writable(_v1_parent("memory")), _writable(_v1_parent("pids"))
+        found = _v2_parent()
+        if found is None or not _writable(found[0]):
+            return False, False
+        return "memory" in found[1], "pids" in found[1]
+
     @classmethod
     def create(cls, *, memory_bytes: int, max_pids: int) -> SandboxCgroups:
         """Fresh cgroups with these limits; an empty result when none could be made."""
         name = f"alphaloop-{uuid.uuid4().hex[:12]}"
-        v1_memory = _ROOT / "memory"
-        v1_pids = _ROOT / "pids"
-        if v1_memory.is_dir() or v1_pids.is_dir():
+        if _is_v1():
             out = cls(version=1)
-            own = _own_path("memory")
-            if own is not None and v1_memory.is_dir():
-                out.memory = _make(v1_memory / own.lstrip("/"), name,
+            memory, pids = _v1_parent("memory"), _v1_parent("pids")
+            if memory is not None:
+                out.memory = _make(memory, name,
                                    {"memory.limit_in_bytes": str(memory_bytes),
                                     "memory.memsw.limit_in_bytes": str(memory_bytes)},
                                    optional=("memory.memsw.limit_in_bytes",))
-            own = _own_path("pids")
-            if own is not None and v1_pids.is_dir():
-                out.pids = _make(v1_pids / own.lstrip("/"), name, {"pids.max": str(max_pids)})
+            if pids is not None:
+                out.pids = _make(pids, name, {"pids.max": str(max_pids)})
             out.groups = [p for p in (out.memory, out.pids) if p is not None]
             return out
         return cls._create_v2(name, memory_bytes, max_pids)
 
     @classmethod
     def _create_v2(cls, name: str, memory_bytes: int, max_pids: int) -> SandboxCgroups:
-        own = _own_path("")
-        if own is None or not (_ROOT / "cgroup.controllers").exists():
+        found = _v2_parent()
+        if found is None:
             return cls(version=2)
-        parent = _ROOT / own.lstrip("/")
-        controllers = set()
-        with contextlib.suppress(OSError):
-            controllers = set((parent / "cgroup.controllers").read_text().split())
+        parent, controllers = found
         with contextlib.suppress(OSError):
             (parent / "cgroup.subtree_control").write_text(
                 " ".join(f"+{c}" for c in ("memory", "pids") if c in controllers))

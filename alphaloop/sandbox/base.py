@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -25,6 +26,7 @@ __all__ = [
     "SandboxError",
     "SandboxResult",
     "SandboxUnavailable",
+    "SandboxedProcess",
 ]
 
 
@@ -98,10 +100,41 @@ class SandboxResult(BaseModel):
 
 
 class Sandbox(Protocol):
-    """A way to run commands on untrusted code."""
+    """A way to run commands on untrusted code; what :func:`open_sandbox` returns.
+
+    :class:`~alphaloop.sandbox.process.ProcessSandbox` (bubblewrap) and
+    :class:`~alphaloop.sandbox.process.UnsandboxedRunner` (no isolation, only on request)
+    implement it; callers should need nothing beyond it.
+    """
 
     @property
-    def isolation(self) -> Isolation: ...
+    def limits(self) -> Limits:
+        """The limits every command gets."""
+        ...
+
+    @property
+    def isolation(self) -> Isolation:
+        """What the backend enforces; reading it starts nothing and creates nothing."""
+        ...
+
+    @property
+    def sandboxed(self) -> bool:
+        """False only for the runner without isolation."""
+        ...
+
+    def python_command(self, root: Path, *, module: str | None = None,
+                       code: str | None = None, args: Sequence[str] = ()) -> list[str]:
+        """The command that runs ``module`` or ``code`` in the backend's Python, with only
+        the contract, the allowed libraries and ``root`` importable."""
+        ...
+
+    def budget(self, seconds: float) -> AbstractContextManager[None]:
+        """Share one wall-time budget among every command started inside the block."""
+        ...
+
+    def deadline(self) -> tuple[float, str]:
+        """When a command started now must end, and the name of the limit that says so."""
+        ...
 
     def run(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
             readonly: Sequence[Path] = (), env: Mapping[str, str] | None = None,
@@ -117,8 +150,31 @@ class Sandbox(Protocol):
 
 
 class SandboxedProcess(Protocol):
-    """A running sandboxed command (see :meth:`Sandbox.spawn`)."""
+    """A running sandboxed command (see :meth:`Sandbox.spawn`).
+
+    ``deadline`` is when it must end (``deadline_name`` names that limit); the caller
+    talking to it sets ``timed_out`` or ``output_exceeded`` when it stops it for that.
+    """
 
     popen: subprocess.Popen[bytes]
+    deadline: float
+    deadline_name: str
+    timed_out: bool
+    output_exceeded: bool
 
-    def terminate(self) -> None: ...
+    def group_limit_hit(self) -> str | None:
+        """``"memory"`` or ``"processes"`` when a process of the sandbox was killed or
+        refused a fork by the sandbox-wide limit, even while the command still runs."""
+        ...
+
+    def limit_hit(self) -> str | None:
+        """The limit that stopped the command, in words, or None; read it once it ended."""
+        ...
+
+    def kill(self) -> None:
+        """Kill every process of the sandbox."""
+        ...
+
+    def terminate(self) -> None:
+        """Kill every process, close the pipes and release what the command held."""
+        ...

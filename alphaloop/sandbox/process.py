@@ -48,6 +48,7 @@ from alphaloop.sandbox._runtime import (
 from alphaloop.sandbox.base import (
     Isolation,
     Limits,
+    Sandbox,
     SandboxError,
     SandboxResult,
     SandboxUnavailable,
@@ -104,6 +105,11 @@ class RunningProcess:
         self.timed_out = False
         self.output_exceeded = False
         self._limit: str | None = None
+
+    def group_limit_hit(self) -> str | None:
+        """``"memory"`` or ``"processes"`` if the sandbox-wide limit killed a process or
+        refused a fork so far (the command may still run), else None."""
+        return self.cgroups.limit_hit()
 
     def limit_hit(self) -> str | None:
         """The limit that stopped the command: memory, processes, CPU time, wall time,
@@ -183,12 +189,13 @@ class _Runner(ABC):
 
     @property
     def isolation(self) -> Isolation:
-        if self._cgroup_kinds is None:
-            probe = SandboxCgroups.create(memory_bytes=self.limits.memory_mb << 20,
-                                          max_pids=self.limits.max_processes)
-            self._cgroup_kinds = (probe.memory is not None, probe.pids is not None)
-            probe.remove()
-        memory, pids = self._cgroup_kinds
+        """What this backend enforces. Which limits a cgroup holds is what the last command
+        got; before the first command, what the cgroup hierarchy allows (read, not tried:
+        reading this never creates a cgroup)."""
+        kinds = self._cgroup_kinds or SandboxCgroups.available()
+        return self._isolation(*kinds)
+
+    def _isolation(self, memory: bool, pids: bool) -> Isolation:
         return self._describe("cgroup" if pids else "rlimit", "cgroup" if memory else "rlimit")
 
     # -- wall time ------------------------------------------------------------------------
@@ -225,6 +232,7 @@ class _Runner(ABC):
             raise SandboxError(f"no time left: the {name} is used up")
         cgroups = SandboxCgroups.create(memory_bytes=self.limits.memory_mb << 20,
                                         max_pids=self.limits.max_processes)
+        self._cgroup_kinds = (cgroups.memory is not None, cgroups.pids is not None)
         try:
             popen = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -259,7 +267,9 @@ class _Runner(ABC):
         return SandboxResult(
             argv=tuple(argv), returncode=proc.popen.returncode, timed_out=proc.timed_out,
             stdout=redact(out.text(), limit=cap), stderr=redact(err.text(), limit=cap),
-            duration_s=time.monotonic() - started, isolation=self.isolation,
+            duration_s=time.monotonic() - started,
+            isolation=self._isolation(proc.cgroups.memory is not None,
+                                      proc.cgroups.pids is not None),
             limit=proc.limit_hit(), output_truncated=out.truncated or err.truncated,
         )
 
@@ -374,8 +384,13 @@ class UnsandboxedRunner(_Runner):
 def open_sandbox(kind: str = "process", *, limits: Limits | None = None,
                  allow_unsandboxed: bool = False,
                  libraries: tuple[str, ...] = DEFAULT_LIBRARIES,
-                 ) -> ProcessSandbox | UnsandboxedRunner:
-    """The sandbox for ``kind``; refuses to fall back to no isolation unless allowed."""
+                 ) -> Sandbox:
+    """The sandbox for ``kind``; refuses to fall back to no isolation unless allowed.
+
+    Callers get the :class:`~alphaloop.sandbox.base.Sandbox` protocol, whichever backend
+    runs: :class:`ProcessSandbox` (bubblewrap) or, only when allowed,
+    :class:`UnsandboxedRunner`.
+    """
     if kind == "none":
         if not allow_unsandboxed:
             raise SandboxUnavailable(

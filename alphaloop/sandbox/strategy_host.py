@@ -31,8 +31,7 @@ from alphaloop.sandbox._wire import (
     read_frame,
     write_frame,
 )
-from alphaloop.sandbox.base import Isolation, SandboxError
-from alphaloop.sandbox.process import ProcessSandbox, RunningProcess, UnsandboxedRunner
+from alphaloop.sandbox.base import Isolation, Sandbox, SandboxedProcess, SandboxError
 from alphaloop.sandbox.redact import redact, redact_tree
 
 __all__ = ["SandboxedStrategy", "StrategyFailed"]
@@ -99,7 +98,7 @@ class _Reply(BaseModel):
 class SandboxedStrategy:
     """A strategy from ``checkout/strategy`` running in ``sandbox``, behind the contract."""
 
-    def __init__(self, sandbox: ProcessSandbox | UnsandboxedRunner, *, checkout: Path,
+    def __init__(self, sandbox: Sandbox, *, checkout: Path,
                  scratch: Path, factory: str = "strategy:create_strategy",
                  kwargs: dict[str, Any] | None = None) -> None:
         self.sandbox = sandbox
@@ -108,7 +107,7 @@ class SandboxedStrategy:
         self.factory = factory
         self.kwargs = dict(kwargs or {})
         self.lookback: int | None = None
-        self._proc: RunningProcess | None = None
+        self._proc: SandboxedProcess | None = None
         self._stderr = BoundedReader(64 * 1024, keep="tail",
                                      hard_cap=sandbox.limits.max_output_total_bytes)
         self._sent_until: pd.Timestamp | None = None
@@ -205,7 +204,7 @@ class SandboxedStrategy:
         arrays.update({f"m:{k}": view.macro(k)[start:] for k in view.macro_series})
         return {"dates": dates[start:], "arrays": arrays}, reset
 
-    def _drain_stderr(self, proc: RunningProcess) -> None:
+    def _drain_stderr(self, proc: SandboxedProcess) -> None:
         """Read the child's stderr in bounded chunks; stop the sandbox past the cap."""
         if proc.popen.stderr is None:
             return
@@ -255,7 +254,7 @@ class SandboxedStrategy:
         except (ValueError, ValidationError) as exc:
             self.close()
             raise StrategyFailed(f"malformed answer from the sandbox: {exc}", as_of=as_of) from None
-        stopped = proc.cgroups.limit_hit()
+        stopped = proc.group_limit_hit()
         if stopped is not None:  # a process of the sandbox was killed or refused a fork
             limit = proc.limit_hit()
             self.close()
