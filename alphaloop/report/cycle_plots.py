@@ -5,6 +5,8 @@ the held-out window that follows it; the charts compound them from 1 and mark wh
 held-out window begins with a dashed vertical line and a shaded band. Figures are drawn
 with matplotlib's object API on the Agg canvas (no pyplot, so no global figure state),
 and the PNG carries no timestamp or version, so the same data gives the same bytes.
+matplotlib is imported when a chart is drawn, not with this module, so commands that
+never draw one start without it.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alphaloop.errors import Failure
 from alphaloop.harness.metrics import drawdown_series
 from alphaloop.harness.result import BacktestResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["Curve", "PlotError", "drawdown_png", "equity_png", "render_cycle_plots"]
 
@@ -83,6 +86,9 @@ class Curve(BaseModel):
 
 
 def _figure() -> tuple[Figure, Axes]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=_SIZE_INCHES, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot()
@@ -136,6 +142,8 @@ def equity_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
 def drawdown_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
                  title: str = "Drawdown: main vs branch") -> bytes:
     """Each curve's drawdown below its running peak in percent (0 at the top), as PNG."""
+    from matplotlib.ticker import PercentFormatter
+
     _check(curves)
     figure, axes = _figure()
     for colour, curve in zip(_COLOURS * len(curves), curves, strict=False):

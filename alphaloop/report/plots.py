@@ -3,22 +3,24 @@
 Two panels share the date axis: the portfolio value compounded from its daily net
 returns (with an optional benchmark line), and the drawdown below its running peak in
 percent. Figures are built with matplotlib's object API on the Agg canvas (no pyplot,
-so no global figure state) at 1200 x 750 pixels, readable at 100% zoom.
+so no global figure state) at 1200 x 750 pixels, readable at 100% zoom. matplotlib is
+imported when a chart is drawn, not with this module, so commands that never draw one
+start without it.
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from alphaloop.harness.metrics import drawdown_series
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["equity_figure", "equity_png", "plot_equity"]
 
@@ -56,6 +58,11 @@ def equity_figure(
     benchmark_label: str = "benchmark",
 ) -> Figure:
     """A two-panel figure: value of ``initial_value`` invested, and drawdown in percent."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
+
     returns = _checked(returns, "returns")
     curves = [(strategy_label, returns, _STRATEGY_COLOUR, 1.8)]
     if benchmark is not None:
