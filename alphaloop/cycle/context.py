@@ -36,10 +36,15 @@ from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, PolicyError, load_policies
 from alphaloop.repo import GitError, GitRepo, Identity, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer
-from alphaloop.roles import InSample, RoleServices, Team, TeamConfig, build_team
-from alphaloop.roles.charter import load_charters
-from alphaloop.sandbox import Limits, SandboxUnavailable, open_sandbox
-from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
+from alphaloop.roles import (
+    InSample,
+    RoleServices,
+    Team,
+    TeamConfig,
+    build_team,
+    load_charters,
+)
+from alphaloop.sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
 
 __all__ = ["CycleContext", "build_context", "snapshot"]
 
@@ -70,7 +75,7 @@ class CycleContext:
     data: MarketData
     windows: ResearchWindows
     clock: date
-    sandbox: ProcessSandbox | UnsandboxedRunner
+    sandbox: Sandbox
     evaluator: Evaluator
     forge: LocalForge
     run_store: RunStore

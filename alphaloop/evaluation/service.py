@@ -22,12 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation.space import ParamSpace, read_param_space
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
-from alphaloop.harness.metrics import max_drawdown, sharpe_ratio
+from alphaloop.harness.metrics import max_drawdown, reward, sharpe_ratio
 from alphaloop.harness.windows import Fold
 from alphaloop.records import FoldScore, RunMetrics
 from alphaloop.repo import GitRepo, materialise_tree
-from alphaloop.sandbox import SandboxedStrategy
-from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
+from alphaloop.sandbox import Sandbox, SandboxedStrategy
 
 __all__ = ["EvalSettings", "Evaluator", "fold_scores", "reward", "run_metrics"]
 
@@ -40,17 +39,13 @@ class EvalSettings(BaseModel):
     profile: str = "default"
     frequency: str = "weekly"
     costs: Costs = Field(default_factory=Costs)
-    reward_lambda: float = 5.0
-
-
-def reward(returns: np.ndarray, lam: float) -> float:
-    """The calibration reward: annualised Sharpe minus ``lam`` times max drawdown."""
-    if len(returns) < 2:
-        return float("nan")
-    return float(sharpe_ratio(returns) - lam * max_drawdown(returns))
+    reward_lambda: float = Field(ge=0, description="lambda of the reward: [process] "
+                                                   "reward_lambda of policies/risk.toml")
 
 
 def run_metrics(result: BacktestResult, label: str, lam: float) -> RunMetrics:
+    """A run's figures for the records, with its :func:`~alphaloop.harness.metrics.reward`
+    at ``lam``."""
     m = result.metrics
     return RunMetrics(
         label=label, start=result.dates[0], end=result.dates[-1], sharpe=m.sharpe,
@@ -77,7 +72,7 @@ def fold_scores(result: BacktestResult, folds: tuple[Fold, ...], lam: float) -> 
 class Evaluator:
     """Run (or fetch from cache) a commit's backtest over a window."""
 
-    def __init__(self, repo: GitRepo, sandbox: ProcessSandbox | UnsandboxedRunner,
+    def __init__(self, repo: GitRepo, sandbox: Sandbox,
                  settings: EvalSettings, *, cache_dir: Path | None = None) -> None:
         self.repo = repo
         self.sandbox = sandbox
@@ -86,6 +81,7 @@ class Evaluator:
         self.runs = 0
         self.hits = 0
         self._hosts: dict[str, SandboxedStrategy] = {}
+        self._spaces: dict[str, ParamSpace] = {}
 
     # -- trees ------------------------------------------------------------------------
     def strategy_tree(self, sha: str) -> str:
@@ -164,7 +160,11 @@ class Evaluator:
 
     # -- the parameter space ----------------------------------------------------------
     def param_space(self, sha: str) -> ParamSpace:
-        """The tunables ``sha``'s strategy declares, read in the sandbox."""
-        return read_param_space(self.sandbox, self.checkout(sha),
-                                self.cache_dir / "scratch" / "space")
+        """The tunables ``sha``'s strategy declares, read in the sandbox once per tree
+        (the review and the hypothesis of a cycle both read ``main``'s)."""
+        tree = self.strategy_tree(sha)
+        if tree not in self._spaces:
+            self._spaces[tree] = read_param_space(self.sandbox, self.checkout(sha),
+                                                  self.cache_dir / "scratch" / "space")
+        return self._spaces[tree]
 

@@ -14,8 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from alphaloop.sandbox import SandboxError
-from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner
+from alphaloop.sandbox import Sandbox, SandboxError
 
 __all__ = ["ParamSpace", "ParamSpec", "read_param_space"]
 
@@ -40,6 +39,7 @@ class ParamSpec(BaseModel):
     description: str = ""
     requires: tuple[str, ...] = ()  # tags the data or run must hold for it to act
     acts_when: dict[str, tuple[str, ...]] = {}  # choices of other tunables it needs
+    tags: tuple[str, ...] = ()  # what it is a lever for (strategy.parameters.TAGS)
 
     def normalise(self, value: float | int | str) -> float:
         """Map a value to [0, 1] for the search (choices by index)."""
@@ -61,8 +61,16 @@ class ParamSpace(BaseModel):
         return [spec.normalise(values.get(name, self.values[name]))
                 for name, spec in sorted(self.specs.items())]
 
+    def tagged(self, *tags: str, asset_class: str | None = None) -> list[str]:
+        """The tunables carrying any of ``tags``, in the order the strategy declares them;
+        with ``asset_class``, only those that require that class (``class:NAME``)."""
+        wanted = set(tags)
+        return [name for name, spec in self.specs.items()
+                if wanted.intersection(spec.tags)
+                and (asset_class is None or f"class:{asset_class}" in spec.requires)]
 
-def read_param_space(sandbox: ProcessSandbox | UnsandboxedRunner, checkout: Path,
+
+def read_param_space(sandbox: Sandbox, checkout: Path,
                      scratch: Path) -> ParamSpace:
     """Import ``strategy.parameters`` from ``checkout`` in the sandbox and read it."""
     argv = sandbox.python_command(checkout, code=_INTROSPECT)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alphaloop.errors import Failure
 from alphaloop.records import (
@@ -29,6 +29,7 @@ from alphaloop.records import (
     Hypothesis,
     Implementation,
     MergeRecord,
+    OtherReviewRecord,
     Outcome,
     PerformanceReview,
     PlanRecord,
@@ -111,6 +112,9 @@ class CycleEntry(BaseModel):
     merge: MergeRecord | None = None
     report: ReportRecord | None = None
     summary: CycleSummary | None = None
+    other_reviews: dict[str, OtherReviewRecord] = Field(
+        default_factory=dict, description="reviews of reviewers other than Risk, by stage "
+                                          "(``<role>_review``), in review order")
 
     @classmethod
     def from_envelope(cls, envelope: Mapping[str, Any] | BaseModel) -> CycleEntry:
@@ -139,6 +143,18 @@ class CycleEntry(BaseModel):
             except ValidationError as error:
                 raise HistoryError(f"cycle {cycle_id}: the '{name}' record does not match "
                                    f"{model.__name__}: {error}") from None
+        others: dict[str, OtherReviewRecord] = {}
+        for name, value in records.items():
+            if name in STAGE_MODELS or not name.endswith("_review") or value is None:
+                continue
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            try:
+                others[name] = OtherReviewRecord.model_validate(value)
+            except ValidationError as error:
+                raise HistoryError(f"cycle {cycle_id}: the '{name}' record is not a review: "
+                                   f"{error}") from None
+        fields["other_reviews"] = others
         try:
             return cls.model_validate(fields)
         except ValidationError as error:
@@ -203,6 +219,10 @@ class CycleEntry(BaseModel):
         """Why this cycle's change was refused, in one line."""
         if self.risk_review is not None and self.risk_review.verdict == "veto":
             return " ".join(self.risk_review.summary.split()) or "vetoed by Risk"
+        for stage, review in self.other_reviews.items():
+            if review.verdict == "veto":
+                role = stage.removesuffix("_review").capitalize()
+                return f"{role}: " + (" ".join(review.summary.split()) or "vetoed")
         if self.summary is not None and self.summary.message:
             return " ".join(self.summary.message.split())
         return "vetoed (no reason recorded)"

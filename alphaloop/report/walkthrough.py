@@ -18,7 +18,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.forge.records import Review
-from alphaloop.records import Hypothesis, RiskReviewRecord, RunMetrics
+from alphaloop.records import Hypothesis, ReviewRecord, RunMetrics
 from alphaloop.report.goals import Goal, metric_values
 from alphaloop.report.history import CycleEntry
 from alphaloop.report.markdown import (
@@ -138,10 +138,14 @@ def _reviews(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
         who = review.reviewer + (" (human)" if review.human else "")
         listed.append((who, review.commit_sha, review.verdict, review.severity,
                        review.summary, review.findings))
-    risk: RiskReviewRecord | None = entry.risk_review
-    if risk is not None and not any(r.reviewer == "risk" for r in reviews):
-        listed.insert(0, ("risk", risk.head_sha, risk.verdict, risk.severity, risk.summary,
-                          risk.findings))
+    recorded: list[tuple[str, ReviewRecord]] = [
+        ("risk", entry.risk_review)] if entry.risk_review is not None else []
+    recorded += [(stage.removesuffix("_review"), record)
+                 for stage, record in entry.other_reviews.items()]
+    for position, (role, record) in enumerate(r for r in recorded
+                                              if not any(x.reviewer == r[0] for x in reviews)):
+        listed.insert(position, (role, record.head_sha, record.verdict, record.severity,
+                                 record.summary, record.findings))
     if not listed:
         return [*out, "No review was recorded.", ""]
     rows = []

@@ -21,6 +21,7 @@ from alphaloop.roles.base import (
     RoleServices,
     forge_verdict,
 )
+from alphaloop.roles.charter import Charter, CharterError, load_charters
 from alphaloop.roles.registry import (
     BUILTIN_ROLES,
     RoleConfigError,
@@ -34,6 +35,8 @@ from alphaloop.roles.registry import (
 
 __all__ = [
     "BUILTIN_ROLES",
+    "Charter",
+    "CharterError",
     "HypothesisSource",
     "InSample",
     "PlanRequest",
@@ -51,6 +54,7 @@ __all__ = [
     "build_role",
     "build_team",
     "forge_verdict",
+    "load_charters",
     "resolve_role",
     "reviewer_roles",
 ]

@@ -68,6 +68,9 @@ def test_own_reviewer_veto_stops_a_change_risk_approved(repo: Path) -> None:
     [entry] = Ledger(repo).entries()
     assert entry.records["risk_review"]["verdict"] == "approve"
     assert entry.records["todo_review"]["findings"][0]["message"].startswith("unfinished:")
+    walkthrough = (repo / "walkthrough.md").read_text()
+    assert "| todo     |" in walkthrough and "Findings of todo:" in walkthrough
+    assert "1 TODO left in the change" in walkthrough
     # main gained only the PM's report commit; the strategy is unchanged.
     assert git(repo, "diff", before, "main", "--", "strategy") == ""
 
