@@ -322,10 +322,12 @@ class ProcessSandbox(_Runner):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
              readonly: Sequence[Path], env: Mapping[str, str]) -> list[str]:
-        cmd = [self.bwrap, *_system_mounts()]
+        # /tmp is an empty tmpfs, mounted before the interpreter's binds so that an
+        # interpreter living under /tmp (a virtual environment there) stays visible.
+        cmd = [self.bwrap, *_system_mounts(), "--proc", "/proc", "--dev", "/dev",
+               "--tmpfs", "/tmp"]
         for source, target in self.runtime.binds:
             cmd += ["--ro-bind", source, target]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for path in readonly:
             resolved = str(Path(path).resolve())
             cmd += ["--ro-bind", resolved, resolved]
