@@ -11,8 +11,7 @@ a commit, the file's first version (the baseline) is the reference.
 
 from __future__ import annotations
 
-import ast
-
+from alphaloop.evaluation.tunables import TUNABLES_PATH, read_tunables
 from alphaloop.forge import Forge
 from alphaloop.forge.errors import ForgeError
 from alphaloop.forge.local import PR_TRAILER
@@ -20,26 +19,9 @@ from alphaloop.repo import GitRepo
 
 __all__ = ["TUNABLES_PATH", "approved_tunables", "tunable_literals"]
 
-TUNABLES_PATH = "strategy/tunables.py"
-
-
-def tunable_literals(source: bytes) -> dict[str, float | int | str]:
-    """``NAME = literal`` assignments of a tunables file, read without running it."""
-    out: dict[str, float | int | str] = {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return out
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-            if isinstance(value, int | float | str) and not isinstance(value, bool):
-                out[node.targets[0].id] = value
-    return out
+#: The former name of :func:`alphaloop.evaluation.tunables.read_tunables`, which owns the
+#: tunables file (as :data:`TUNABLES_PATH` is its path), kept for callers of this module.
+tunable_literals = read_tunables
 
 
 def _human_approved(forge: Forge, number: str) -> bool:
@@ -73,6 +55,6 @@ def approved_tunables(repo: GitRepo, forge: Forge,
 
 def _read(repo: GitRepo, sha: str) -> dict[str, float | int | str]:
     try:
-        return tunable_literals(repo.read_file(sha, TUNABLES_PATH))
+        return read_tunables(repo.read_file(sha, TUNABLES_PATH))
     except Exception:  # deleted at that commit
         return {}

@@ -19,6 +19,7 @@ from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.forge.records import PullRequest
 from alphaloop.harness import research_windows
+from alphaloop.policy import load_policies
 from alphaloop.records import (
     CycleSummary,
     Escalation,
@@ -42,6 +43,8 @@ BASE = "a" * 40
 HEAD = "b" * 40
 CLOCK = date(2024, 4, 26)
 TODAY = date(2026, 11, 22)
+#: The reward's lambda, as the project's risk policy sets it.
+LAMBDA = load_policies(Path(__file__).resolve().parents[2]).risk.process.reward_lambda
 BACKLOG = """\
 # Backlog
 
@@ -314,7 +317,8 @@ def test_report_plots_the_cached_backtests_and_runs_none(tmp_path: Path) -> None
     package.write_text(STRATEGY.replace("WEIGHT", "0.4"))
     head = repo.commit_all(tmp_path / "repo", "branch strategy", quant)
     evaluator = Evaluator(repo, open_sandbox("none", allow_unsandboxed=True),
-                          EvalSettings(frequency="monthly"), cache_dir=tmp_path / "cache")
+                          EvalSettings(frequency="monthly", reward_lambda=LAMBDA),
+                          cache_dir=tmp_path / "cache")
     data = _panel()
     windows = research_windows(data, holdout_days=40, n_folds=0)
     in_sample = data.slice(end=windows.in_sample.end)
@@ -342,8 +346,8 @@ def test_report_skips_plots_when_nothing_was_backtested(tmp_path: Path) -> None:
     (tmp_path / "repo" / "strategy" / "__init__.py").write_text(STRATEGY.replace("WEIGHT", "0.5"))
     sha = repo.commit_all(tmp_path / "repo", "s",
                           Identity(name="AlphaLoop Quant", email="quant@alphaloop.invalid"))
-    evaluator = Evaluator(repo, open_sandbox("none", allow_unsandboxed=True), EvalSettings(),
-                          cache_dir=tmp_path / "cache")
+    evaluator = Evaluator(repo, open_sandbox("none", allow_unsandboxed=True),
+                          EvalSettings(reward_lambda=LAMBDA), cache_dir=tmp_path / "cache")
     data = _panel()
     records = _records(_cycle(1, "T-001", Outcome.VETOED, veto="paths"))
     records["plan"]["base_sha"] = records["implement"]["head_sha"] = sha

@@ -13,9 +13,15 @@ from alphaloop.checks.ast_policy import check_strategy_package
 from alphaloop.contract import PortfolioState, validate_weights
 from alphaloop.data import SyntheticConfig, SyntheticSource
 from alphaloop.evaluation.space import ParamSpace, ParamSpec
+from alphaloop.evaluation.tunables import (
+    TUNABLES_PATH,
+    EditError,
+    apply_edits,
+    read_tunables,
+    write_edits,
+)
 from alphaloop.policy import load_policies
 from alphaloop.records import Hypothesis, ParamEdit, PerformanceReview, RunMetrics, Trial
-from alphaloop.roles.quant.edit import EditError, apply_edits
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
 from alphaloop.roles.quant.review import diagnose, task_focus
 from alphaloop.roles.quant.search import (
@@ -64,6 +70,18 @@ def test_edits_change_only_the_literal() -> None:
     assert out == 'A = 1  # first\nB = 0.35  # second, keep me\nC = "y"\n'
     with pytest.raises(EditError, match="MISSING"):
         apply_edits(source, [ParamEdit(name="MISSING", old=1, new=2)])
+
+
+def test_the_tunables_file_is_read_and_written_in_one_place(tmp_path: Path) -> None:
+    from strategy.parameters import current_values
+
+    assert read_tunables((PROJECT / TUNABLES_PATH).read_bytes()) == current_values()
+    assert read_tunables(b"A = 1\nB = f(2)\nC = True\nD = -0.5\n") == {"A": 1, "D": -0.5}
+    assert read_tunables("not python (") == {}
+    (tmp_path / "strategy").mkdir()
+    (tmp_path / TUNABLES_PATH).write_text("RISK = 3.0  # kept\nDAYS = 126\n")
+    write_edits(tmp_path, [ParamEdit(name="DAYS", old=126, new=107)])
+    assert (tmp_path / TUNABLES_PATH).read_text() == "RISK = 3.0  # kept\nDAYS = 107\n"
 
 
 def test_candidates_stay_in_range_and_are_never_repeated() -> None:

@@ -18,6 +18,7 @@ from alphaloop.checks.findings import Severity
 from alphaloop.data.synthetic import SyntheticConfig, SyntheticSource
 from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.harness import Window
+from alphaloop.policy import load_policies
 from alphaloop.policy.risk import LookaheadRules
 from alphaloop.repo import GitRepo
 from alphaloop.repo.identity import Identity
@@ -26,6 +27,7 @@ from alphaloop.sandbox import open_sandbox
 
 FIXTURE = Path(__file__).resolve().parents[1] / "cycle" / "fixture" / "strategy"
 HUMAN = Identity(name="Test Human", email="human@example.com")
+LAMBDA = load_policies(Path(__file__).resolve().parents[2]).risk.process.reward_lambda
 
 STATEFUL = '''
 SEEN = {}  # survives reset(): rows from every backtest this process has run
@@ -79,7 +81,8 @@ def _evaluate(tmp_path: Path, write, panel):
     repo = GitRepo.init(work)
     write(work / "strategy")
     sha = repo.commit_all(work, "strategy", HUMAN)
-    evaluator = Evaluator(repo, open_sandbox(), EvalSettings(frequency="monthly"),
+    evaluator = Evaluator(repo, open_sandbox(),
+                          EvalSettings(frequency="monthly", reward_lambda=LAMBDA),
                           cache_dir=tmp_path / "cache")
     window = Window(start=panel.dates[300].date(), end=panel.dates[-1].date(), label="in")
     try:

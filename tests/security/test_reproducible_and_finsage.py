@@ -20,6 +20,7 @@ from alphaloop.contract import PortfolioState
 from alphaloop.data.synthetic import SyntheticConfig, SyntheticSource
 from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.harness import Window
+from alphaloop.policy import load_policies
 from alphaloop.policy.risk import LookaheadRules
 from alphaloop.repo import GitRepo
 from alphaloop.repo.identity import Identity
@@ -28,6 +29,7 @@ from alphaloop.sandbox import Limits, ProcessSandbox, SandboxedStrategy, open_sa
 
 PROJECT = Path(__file__).resolve().parents[2]
 HUMAN = Identity(name="Test Human", email="human@example.com")
+LAMBDA = load_policies(PROJECT).risk.process.reward_lambda
 
 NAMES = [f"name-{i}" for i in range(40)]
 SET_ORDER = f'''
@@ -82,7 +84,8 @@ def test_finsage_passes_the_lookahead_check(tmp_path: Path) -> None:
     shutil.copytree(PROJECT / "strategy", work / "strategy",
                     ignore=shutil.ignore_patterns("__pycache__"))
     sha = repo.commit_all(work, "FinSage", HUMAN)
-    evaluator = Evaluator(repo, open_sandbox(), EvalSettings(frequency="monthly"),
+    evaluator = Evaluator(repo, open_sandbox(),
+                          EvalSettings(frequency="monthly", reward_lambda=LAMBDA),
                           cache_dir=tmp_path / "cache")
     window = Window(start=panel.dates[300].date(), end=panel.dates[-1].date(), label="in")
     try:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from alphaloop.evaluation.tunables import write_edits
 from alphaloop.forge import Forge
 from alphaloop.forge.hypothesis import render_block
 from alphaloop.records import Hypothesis, Implementation
 from alphaloop.repo import GitRepo, Identity
-from alphaloop.roles.quant.edit import apply_edits
 from alphaloop.roles.quant.structural import apply_structural
 
 __all__ = ["branch_name", "implement"]
-
-TUNABLES = "strategy/tunables.py"
 
 
 def branch_name(cycle_id: str, hypothesis: Hypothesis) -> str:
@@ -44,8 +42,7 @@ def _pr_body(hypothesis: Hypothesis, cycle_id: str) -> str:
 
 def _write_change(worktree: Path, hypothesis: Hypothesis) -> None:
     if hypothesis.kind == "parameters":
-        path = worktree / TUNABLES
-        path.write_text(apply_edits(path.read_text(), hypothesis.edits))
+        write_edits(worktree, hypothesis.edits)
         return
     if hypothesis.patch:
         done = subprocess.run(
