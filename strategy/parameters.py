@@ -22,6 +22,13 @@ tags, all of which must hold (a tag ``a|b`` holds when either does):
 
 ``acts_when`` names other tunables' choices it needs (Kelly's fraction acts only when
 the sizing method is ``kelly``). A research loop leaves alone what cannot act on its data.
+
+``tags`` say what a tunable is a lever for, from the vocabulary :data:`TAGS`: the
+in-sample metrics a move of it is expected to shift (``max_drawdown``, ``turnover``,
+``sharpe``, ...) and what it does (``drawdown``: acts as losses mount; ``conviction``,
+``rebalancing``, ``risk-window``, ``smoothing``, ``driver``). A research loop finds the
+tunables a weakness or a goal points at by these tags, never by name: tag a new tunable
+and it is found.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ __all__ = [
     "PARAMETER_SPACE",
     "REQUIREMENT_KINDS",
     "SIZING_METHODS",
+    "TAGS",
     "ParameterError",
     "ParameterSpec",
     "ParameterValue",
@@ -65,6 +73,25 @@ SIZING_METHODS: tuple[str, ...] = (
 #: The kinds of tag ``requires`` may hold (``kind`` or ``kind:NAME``).
 REQUIREMENT_KINDS: tuple[str, ...] = ("llm", "macro", "class", "fundamental", "volume")
 
+#: Every tag a tunable may carry in ``tags``, with what it means.
+TAGS: Mapping[str, str] = MappingProxyType({
+    # the in-sample metrics (as a task's goal names them) a move of the tunable shifts
+    "max_drawdown": "a lever on the maximum drawdown",
+    "annual_volatility": "a lever on the annual volatility",
+    "turnover": "a lever on turnover",
+    "sharpe": "a lever on the Sharpe ratio",
+    "reward": "a lever on the reward, Sharpe - lambda x max drawdown",
+    "annual_return": "a lever on the annual return",
+    "calmar": "a lever on the Calmar ratio",
+    # what the tunable does
+    "drawdown": "acts as losses mount: de-risks, hedges or scales exposure down in stress",
+    "conviction": "how far the experts' views move the weights",
+    "rebalancing": "when a change of the target weights becomes a trade",
+    "risk-window": "the history behind the volatility and covariance estimates",
+    "smoothing": "a long window that steadies a signal or an estimate",
+    "driver": "a main return driver of its asset class (the class ``requires`` names)",
+})
+
 
 class ParameterError(ValueError):
     """A tunable is unknown, of the wrong type or outside its declared range."""
@@ -83,9 +110,14 @@ class ParameterSpec(BaseModel):
     description: str
     requires: tuple[str, ...] = ()
     acts_when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> ParameterSpec:
+        unknown = [tag for tag in self.tags if tag not in TAGS]
+        if unknown:
+            raise ValueError(f"{self.name}: unknown tag(s) {', '.join(unknown)}; declare "
+                             "them in TAGS first")
         for tag in (t for group in self.requires for t in group.split("|")):
             kind, _, name = tag.partition(":")
             if kind not in REQUIREMENT_KINDS or bool(name) == (kind in ("llm", "volume")):
@@ -125,25 +157,31 @@ class ParameterSpec(BaseModel):
 
 
 def _int(name: str, low: int, high: int, description: str, *,
-         requires: tuple[str, ...] = ()) -> ParameterSpec:
+         requires: tuple[str, ...] = (), tags: tuple[str, ...] = ()) -> ParameterSpec:
     return ParameterSpec(name=name, kind="int", low=low, high=high, description=description,
-                         requires=requires)
+                         requires=requires, tags=tags)
 
 
 def _float(name: str, low: float, high: float, description: str, *,
            requires: tuple[str, ...] = (),
-           acts_when: dict[str, tuple[str, ...]] | None = None) -> ParameterSpec:
+           acts_when: dict[str, tuple[str, ...]] | None = None,
+           tags: tuple[str, ...] = ()) -> ParameterSpec:
     return ParameterSpec(name=name, kind="float", low=low, high=high, description=description,
-                         requires=requires, acts_when=acts_when or {})
+                         requires=requires, acts_when=acts_when or {}, tags=tags)
 
 
 def _choice(name: str, choices: tuple[str, ...], description: str) -> ParameterSpec:
     return ParameterSpec(name=name, kind="choice", choices=choices, description=description)
 
 
-def _weight(name: str, description: str, *requires: str) -> ParameterSpec:
+def _weight(name: str, description: str, *requires: str,
+            tags: tuple[str, ...] = ()) -> ParameterSpec:
     return _float(name, 0.0, 3.0, f"relative weight of the {description} factor",
-                  requires=requires)
+                  requires=requires, tags=tags)
+
+
+#: Tags of the tunables that act as losses mount (all shift the maximum drawdown).
+_IN_STRESS = ("drawdown", "max_drawdown")
 
 
 #: Any fundamental field at all (the fundamental factors' own-history window).
@@ -153,15 +191,18 @@ _ANY_FUNDAMENTAL = "|".join(f"fundamental:{f}" for f in (
     "active_addresses", "adoption"))
 
 _SPECS: tuple[ParameterSpec, ...] = (
-    _int("MOMENTUM_LOOKBACK_DAYS", 42, 504, "trading days of the momentum window"),
+    _int("MOMENTUM_LOOKBACK_DAYS", 42, 504, "trading days of the momentum window",
+         tags=("smoothing", "turnover", "sharpe")),
     _int("MOMENTUM_SKIP_DAYS", 0, 63, "most recent days excluded from momentum"),
-    _int("VOLATILITY_LOOKBACK_DAYS", 10, 252, "trading days of realised volatility"),
+    _int("VOLATILITY_LOOKBACK_DAYS", 10, 252, "trading days of realised volatility",
+         tags=("risk-window",)),
     _int("FUNDAMENTAL_HISTORY_DAYS", 21, 756, "days of a fundamental's own history used",
          requires=(_ANY_FUNDAMENTAL,)),
     _int("GROWTH_HORIZON_DAYS", 5, 252, "horizon of network and adoption growth rates",
          requires=("class:crypto",
                    "fundamental:active_addresses|fundamental:adoption|volume")),
-    _int("COVARIANCE_LOOKBACK_DAYS", 63, 756, "trading days behind the covariance matrix"),
+    _int("COVARIANCE_LOOKBACK_DAYS", 63, 756, "trading days behind the covariance matrix",
+         tags=("risk-window", "smoothing", "turnover")),
     _choice("COVARIANCE_SHRINKAGE", ("ledoit_wolf", "sample"), "covariance estimator"),
     _float("FACTOR_WEIGHT", 0.0, 1.0, "weight of the factor view against the LLM view",
            requires=("llm",)),
@@ -176,60 +217,73 @@ _SPECS: tuple[ParameterSpec, ...] = (
     _int("LLM_MAX_RETRIES", 0, 5, "extra LLM requests after an invalid JSON answer",
          requires=("llm",)),
     _weight("STOCK_WEIGHT_PROFITABILITY", "stock profitability (RMW)", "class:stocks",
-            "fundamental:profitability"),
+            "fundamental:profitability", tags=("driver",)),
     _weight("STOCK_WEIGHT_VALUE", "stock value (HML)", "class:stocks",
-            "fundamental:book_to_market|fundamental:earnings_yield"),
+            "fundamental:book_to_market|fundamental:earnings_yield", tags=("driver",)),
     _weight("STOCK_WEIGHT_SIZE", "stock size (SMB)", "class:stocks",
             "fundamental:market_cap|volume"),
     _weight("STOCK_WEIGHT_INVESTMENT", "stock investment (CMA)", "class:stocks",
             "fundamental:investment"),
-    _weight("STOCK_WEIGHT_MOMENTUM", "stock momentum", "class:stocks"),
-    _weight("BOND_WEIGHT_CARRY", "bond carry", "class:bonds", "fundamental:yield"),
+    _weight("STOCK_WEIGHT_MOMENTUM", "stock momentum", "class:stocks",
+            tags=("driver", "annual_return")),
+    _weight("BOND_WEIGHT_CARRY", "bond carry", "class:bonds", "fundamental:yield",
+            tags=("driver",)),
     _weight("BOND_WEIGHT_VALUE", "bond value (credit spread)", "class:bonds",
-            "fundamental:credit_spread"),
+            "fundamental:credit_spread", tags=("driver",)),
     _weight("BOND_WEIGHT_LOW_RISK", "bond low-risk (duration)", "class:bonds"),
-    _weight("BOND_WEIGHT_MOMENTUM", "bond momentum", "class:bonds"),
+    _weight("BOND_WEIGHT_MOMENTUM", "bond momentum", "class:bonds", tags=("driver",)),
     _weight("COMMODITY_WEIGHT_TERM_STRUCTURE", "commodity term-structure", "class:commodities",
-            "fundamental:roll_yield"),
-    _weight("COMMODITY_WEIGHT_MOMENTUM", "commodity momentum", "class:commodities"),
+            "fundamental:roll_yield", tags=("driver",)),
+    _weight("COMMODITY_WEIGHT_MOMENTUM", "commodity momentum", "class:commodities",
+            tags=("driver",)),
     _weight("COMMODITY_WEIGHT_BASIS", "commodity basis", "class:commodities",
             "fundamental:basis"),
     _weight("REITS_WEIGHT_NAV_DISCOUNT", "REIT NAV-discount", "class:reits",
-            "fundamental:nav_discount"),
+            "fundamental:nav_discount", tags=("driver",)),
     _weight("REITS_WEIGHT_SECTOR_OUTLOOK", "REIT sector-outlook", "class:reits",
-            "fundamental:sector_outlook"),
+            "fundamental:sector_outlook", tags=("driver",)),
     _weight("REITS_WEIGHT_IDIOSYNCRATIC_RISK", "REIT idiosyncratic-risk", "class:reits"),
     _weight("CRYPTO_WEIGHT_NETWORK_EFFECT", "crypto network-effect", "class:crypto",
-            "fundamental:active_addresses|volume"),
+            "fundamental:active_addresses|volume", tags=("driver",)),
     _weight("CRYPTO_WEIGHT_ADOPTION", "crypto adoption", "class:crypto",
             "fundamental:adoption"),
-    _weight("CRYPTO_WEIGHT_CRASH_RISK", "crypto crash-risk", "class:crypto"),
+    _weight("CRYPTO_WEIGHT_CRASH_RISK", "crypto crash-risk", "class:crypto",
+            tags=("driver",)),
     _float("EXPERT_TILT_STRENGTH", 0.0, 1.0,
-           "how far a bullish / bearish class view moves class weight toward max / min"),
+           "how far a bullish / bearish class view moves class weight toward max / min",
+           tags=("conviction", "sharpe", "reward", "annual_return", "calmar")),
     _choice("PORTFOLIO_OPTIMIZER", OPTIMIZER_NAMES, "optimiser of the portfolio manager"),
     _choice("HEDGING_OPTIMIZER", OPTIMIZER_NAMES, "optimiser of the hedging toolkit"),
     _choice("SIZING_METHOD", SIZING_METHODS, "position-sizing method"),
-    _float("RISK_AVERSION", 0.5, 20.0, "risk-aversion coefficient (mean-variance, BL)"),
-    _float("REBALANCE_THRESHOLD", 0.0, 0.2, "weight change that triggers a trade"),
+    _float("RISK_AVERSION", 0.5, 20.0, "risk-aversion coefficient (mean-variance, BL)",
+           tags=("annual_volatility", "sharpe", "reward", "annual_return")),
+    _float("REBALANCE_THRESHOLD", 0.0, 0.2, "weight change that triggers a trade",
+           tags=("rebalancing", "turnover")),
     _float("VOLATILITY_SCALING_STRENGTH", 0.0, 1.0,
-           "how fully exposure is scaled toward the target volatility (0 = off)"),
+           "how fully exposure is scaled toward the target volatility (0 = off)",
+           tags=(*_IN_STRESS, "annual_volatility")),
     _float("HEDGE_VIX_TRIGGER", 12.0, 60.0, "VIX level that switches to safe-haven hedges",
-           requires=("macro:VIX",)),
+           requires=("macro:VIX",), tags=_IN_STRESS),
     _float("HEDGE_SKEW_TRIGGER", -3.0, 0.0, "return skew below which tails are hedged"),
     _float("HEDGE_KURTOSIS_TRIGGER", 3.0, 20.0, "raw kurtosis above which tails are fat"),
-    _float("HEDGE_VAR_TRIGGER", 0.005, 0.05, "daily 95% VaR loss that triggers a hedge"),
-    _float("HEDGE_MAX_RATIO", 0.0, 0.5, "largest share of the portfolio a hedge may move"),
+    _float("HEDGE_VAR_TRIGGER", 0.005, 0.05, "daily 95% VaR loss that triggers a hedge",
+           tags=_IN_STRESS),
+    _float("HEDGE_MAX_RATIO", 0.0, 0.5, "largest share of the portfolio a hedge may move",
+           tags=_IN_STRESS),
     _int("MAX_DISCUSSION_ROUNDS", 0, 5, "revision rounds between the managers"),
     _float("CONSENSUS_SIZING_TOLERANCE", 0.001, 0.5,
            "total position change below which sizing has converged"),
     _float("CONSENSUS_HEDGE_TOLERANCE", 0.001, 0.2,
            "hedge-ratio change below which hedging has converged"),
     _float("DRAWDOWN_DERISK_FACTOR", 0.0, 1.0,
-           "share of risky exposure kept once the drawdown trigger is hit"),
+           "share of risky exposure kept once the drawdown trigger is hit",
+           tags=(*_IN_STRESS, "reward", "calmar")),
     _int("DRAWDOWN_COOLDOWN_DAYS", 0, 252,
-         "trading days de-risking lasts before the drawdown is measured afresh"),
+         "trading days de-risking lasts before the drawdown is measured afresh",
+         tags=_IN_STRESS),
     _float("REGIME_TILT_STRENGTH", 0.0, 1.0,
-           "how far a high-volatility regime moves bonds and cash toward their max"),
+           "how far a high-volatility regime moves bonds and cash toward their max",
+           tags=_IN_STRESS),
     _float("CONVICTION_CONFIDENCE", 0.0, 1.0,
            "expert confidence above which a class is weighted with Black-Litterman"),
     _float("KELLY_FRACTION", 0.05, 1.0, "fraction of the Kelly bet in Kelly position sizing",

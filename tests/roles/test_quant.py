@@ -23,7 +23,7 @@ from alphaloop.evaluation.tunables import (
 from alphaloop.policy import load_policies
 from alphaloop.records import Hypothesis, ParamEdit, PerformanceReview, RunMetrics, Trial
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
-from alphaloop.roles.quant.review import diagnose, task_focus
+from alphaloop.roles.quant.review import GOAL_METRICS, diagnose, task_focus
 from alphaloop.roles.quant.search import (
     change_key,
     propose_candidates,
@@ -41,6 +41,16 @@ from alphaloop.roles.quant.structural import (
 from alphaloop.sandbox import SandboxedStrategy, open_sandbox
 
 PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _finsage_space() -> ParamSpace:
+    """FinSage's declared space as the sandbox reports it (specs as JSON, current values)."""
+    from strategy.parameters import PARAMETER_SPACE, current_values
+
+    specs = {name: ParamSpec.model_validate(spec.model_dump(mode="json"))
+             for name, spec in PARAMETER_SPACE.items()}
+    return ParamSpace(specs=specs, values={k: v for k, v in current_values().items()
+                                           if k in specs})
 
 SPACE = ParamSpace(
     specs={
@@ -124,11 +134,95 @@ def test_focus_breaks_ties_without_history() -> None:
 def test_diagnosis_and_task_point_at_drawdown_controls() -> None:
     review = _review(folds=[{"label": "f1", "sharpe": 0.5, "max_drawdown": 0.25,
                              "reward": -0.7}])
-    notes, focus = diagnose(review, target_volatility=0.12, drawdown_trigger=0.15)
+    space = _finsage_space()
+    notes, focus = diagnose(review, space=space, target_volatility=0.12,
+                            drawdown_trigger=0.15)
     assert any("drawdown" in n for n in notes)
     assert focus["DRAWDOWN_DERISK_FACTOR"] == 1.0
-    assert "DRAWDOWN_DERISK_FACTOR" in task_focus("max_drawdown < 15%")
-    assert task_focus("turnover < 2") and not task_focus("")
+    assert "DRAWDOWN_DERISK_FACTOR" in task_focus("max_drawdown < 15%", space)
+    assert task_focus("turnover < 2", space) and not task_focus("", space)
+
+
+#: FinSage's tunables each weakness and goal points at, found through the tags the
+#: strategy declares (the Quant names none of them).
+_WEAK = {
+    "drawdown": {"DRAWDOWN_DERISK_FACTOR", "DRAWDOWN_COOLDOWN_DAYS",
+                 "VOLATILITY_SCALING_STRENGTH", "REGIME_TILT_STRENGTH", "HEDGE_VAR_TRIGGER",
+                 "HEDGE_VIX_TRIGGER", "HEDGE_MAX_RATIO"},
+    "volatility": {"VOLATILITY_SCALING_STRENGTH", "RISK_AVERSION", "EXPERT_TILT_STRENGTH"},
+    "turnover": {"REBALANCE_THRESHOLD", "COVARIANCE_LOOKBACK_DAYS", "VOLATILITY_LOOKBACK_DAYS"},
+    "unstable": {"MOMENTUM_LOOKBACK_DAYS", "COVARIANCE_LOOKBACK_DAYS"},
+}
+_GOALS = {
+    "max_drawdown": _WEAK["drawdown"],
+    "annual_volatility": {"VOLATILITY_SCALING_STRENGTH", "RISK_AVERSION"},
+    "turnover": {"REBALANCE_THRESHOLD", "COVARIANCE_LOOKBACK_DAYS", "MOMENTUM_LOOKBACK_DAYS"},
+    "sharpe": {"EXPERT_TILT_STRENGTH", "MOMENTUM_LOOKBACK_DAYS", "RISK_AVERSION"},
+    "reward": {"EXPERT_TILT_STRENGTH", "DRAWDOWN_DERISK_FACTOR", "RISK_AVERSION"},
+    "annual_return": {"EXPERT_TILT_STRENGTH", "STOCK_WEIGHT_MOMENTUM", "RISK_AVERSION"},
+    "calmar": {"DRAWDOWN_DERISK_FACTOR", "EXPERT_TILT_STRENGTH"},
+}
+_DRIVERS = {
+    "stocks": {"STOCK_WEIGHT_MOMENTUM", "STOCK_WEIGHT_VALUE", "STOCK_WEIGHT_PROFITABILITY"},
+    "bonds": {"BOND_WEIGHT_CARRY", "BOND_WEIGHT_MOMENTUM", "BOND_WEIGHT_VALUE"},
+    "commodities": {"COMMODITY_WEIGHT_TERM_STRUCTURE", "COMMODITY_WEIGHT_MOMENTUM"},
+    "reits": {"REITS_WEIGHT_NAV_DISCOUNT", "REITS_WEIGHT_SECTOR_OUTLOOK"},
+    "crypto": {"CRYPTO_WEIGHT_CRASH_RISK", "CRYPTO_WEIGHT_NETWORK_EFFECT"},
+}
+
+
+def test_each_weakness_finds_finsage_tunables_by_their_tags() -> None:
+    space = _finsage_space()
+    fold = {"label": "f1", "sharpe": 0.5, "max_drawdown": 0.05, "reward": 0.3}
+    cases = {
+        "drawdown": _review(folds=[{**fold, "max_drawdown": 0.25}]),
+        "volatility": _review(metrics={**_review().metrics.model_dump(),
+                                       "annual_volatility": 0.2}),
+        "turnover": _review(metrics={**_review().metrics.model_dump(), "turnover": 3.0}),
+        "unstable": _review(folds=[{**fold, "reward": 0.9}, {**fold, "reward": -0.8}]),
+    }
+    for weakness, review in cases.items():
+        _, focus = diagnose(review, space=space, target_volatility=0.12,
+                            drawdown_trigger=0.15)
+        assert set(focus) == _WEAK[weakness], weakness
+    for asset_class, drivers in _DRIVERS.items():
+        review = _review(attribution={"asset_class": {asset_class: -0.02, "cash": 0.0}})
+        _, focus = diagnose(review, space=space, target_volatility=0.12,
+                            drawdown_trigger=0.15)
+        assert focus == {**dict.fromkeys(drivers, 1.0), "EXPERT_TILT_STRENGTH": 0.6}
+    assert set(GOAL_METRICS) == set(_GOALS)
+    for metric, names in _GOALS.items():
+        assert set(task_focus(f"{metric} > 0", space)) == names, metric
+
+
+def test_the_focus_follows_the_tags_not_the_names() -> None:
+    """A tunable the strategy renames is still found by its tag; an untagged space gets
+    no focus, and the search then explores evenly."""
+    space = _finsage_space()
+    specs, values = dict(space.specs), dict(space.values)
+    specs["DERISK"] = specs.pop("DRAWDOWN_DERISK_FACTOR").model_copy(update={"name": "DERISK"})
+    values["DERISK"] = values.pop("DRAWDOWN_DERISK_FACTOR")
+    moved = ParamSpace(specs=specs, values=values)
+    assert "DERISK" in task_focus("max_drawdown < 10%", moved)
+    untagged = ParamSpace(specs={k: v.model_copy(update={"tags": ()})
+                                 for k, v in space.specs.items()}, values=space.values)
+    review = _review(folds=[{"label": "f1", "sharpe": 0.5, "max_drawdown": 0.25,
+                             "reward": -0.7}])
+    notes, focus = diagnose(review, space=untagged, target_volatility=0.12,
+                            drawdown_trigger=0.15)
+    assert notes and focus == {} and task_focus("max_drawdown < 10%", untagged) == {}
+
+
+def test_finsage_declares_only_tags_of_its_vocabulary() -> None:
+    from strategy.parameters import PARAMETER_SPACE, TAGS, ParameterSpec
+
+    used = {tag for spec in PARAMETER_SPACE.values() for tag in spec.tags}
+    asked = {*GOAL_METRICS, "drawdown", "conviction", "rebalancing", "risk-window",
+             "smoothing", "driver"}  # every tag the Quant's review asks for
+    assert used <= set(TAGS) and asked <= used
+    with pytest.raises(ValueError, match="unknown tag"):
+        ParameterSpec(name="X", kind="float", low=0, high=1, description="x",
+                      tags=("drawdwon",))
 
 
 def test_choose_hypothesis_describes_the_change() -> None:

@@ -127,7 +127,7 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
                         values={k: v for k, v in space.values.items() if k not in exclude})
     focus = dict(review.focus)  # what the review saw, 0-1 ...
-    for name, weight in task_focus(task.goal if task else "").items():
+    for name, weight in task_focus(task.goal if task else "", space).items():
         focus[name] = focus.get(name, 0.0) + weight  # ... plus what the task asks for
     moved = _moves(trials, space.values)  # ... less for a tunable tried again and again
     focus = {name: weight / (1 + moved[name]) for name, weight in focus.items()}

@@ -4,6 +4,14 @@ The review is the "diagnosis" step of the self-calibration loop: it backtests ``
 the in-sample window only (the Quant's data ends before the held-out window), splits the
 return by asset class, by expert and by factor, and turns what it sees into statements
 and a *focus*: the tunables the search should favour.
+
+The focus names no tunable here. Each weakness asks for the tags the strategy declares on
+its tunables (``tags`` in ``strategy/parameters.py``): a drawdown past the trigger for
+``drawdown`` (what acts as losses mount), volatility above target for
+``annual_volatility`` and ``conviction``, heavy turnover for ``rebalancing`` and
+``risk-window``, a losing asset class for that class's ``driver`` tunables and
+``conviction``, unstable folds for ``smoothing``; a task's goal for the tag of each
+metric it names. A strategy that tags nothing gets no focus: the search explores evenly.
 """
 
 from __future__ import annotations
@@ -14,21 +22,19 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import Evaluator, fold_scores
+from alphaloop.evaluation.space import ParamSpace
 from alphaloop.harness import BacktestResult
 from alphaloop.records import PerformanceReview
 from alphaloop.roles.base import InSample
 
-__all__ = ["attribution", "diagnose", "review_main", "task_focus"]
+__all__ = ["GOAL_METRICS", "attribution", "diagnose", "review_main", "task_focus"]
 
-_CLASS_TUNABLES = {
-    "stocks": ("STOCK_WEIGHT_MOMENTUM", "STOCK_WEIGHT_VALUE", "STOCK_WEIGHT_PROFITABILITY"),
-    "bonds": ("BOND_WEIGHT_CARRY", "BOND_WEIGHT_MOMENTUM", "BOND_WEIGHT_VALUE"),
-    "commodities": ("COMMODITY_WEIGHT_TERM_STRUCTURE", "COMMODITY_WEIGHT_MOMENTUM"),
-    "reits": ("REITS_WEIGHT_NAV_DISCOUNT", "REITS_WEIGHT_SECTOR_OUTLOOK"),
-    "crypto": ("CRYPTO_WEIGHT_CRASH_RISK", "CRYPTO_WEIGHT_NETWORK_EFFECT"),
-}
+GOAL_METRICS: tuple[str, ...] = ("max_drawdown", "annual_volatility", "turnover", "sharpe",
+                                 "reward", "annual_return", "calmar")
+"""Metrics a task's goal may name; each is also the tag of the tunables that move it."""
 
 
 def attribution(result: BacktestResult, data: MarketData) -> dict[str, dict[str, float]]:
@@ -46,7 +52,7 @@ def attribution(result: BacktestResult, data: MarketData) -> dict[str, dict[str,
     contrib = held * data.returns[rows]
     by_class: dict[str, float] = defaultdict(float)
     for col, asset in enumerate(data.assets):
-        by_class[asset.asset_class] += float(contrib[:, col].mean() * 252)
+        by_class[asset.asset_class] += float(contrib[:, col].mean() * TRADING_DAYS_PER_YEAR)
     out: dict[str, dict[str, float]] = {"asset_class": dict(by_class)}
     experts: dict[str, list[float]] = defaultdict(list)
     factors: dict[str, list[float]] = defaultdict(list)
@@ -64,9 +70,10 @@ def attribution(result: BacktestResult, data: MarketData) -> dict[str, dict[str,
     return out
 
 
-def diagnose(review: PerformanceReview, *, target_volatility: float,
+def diagnose(review: PerformanceReview, *, space: ParamSpace, target_volatility: float,
              drawdown_trigger: float) -> tuple[list[str], dict[str, float]]:
-    """Statements about ``main`` and the tunables they point at (weights 0-1)."""
+    """Statements about ``main`` and the tunables of ``space`` they point at (weights 0-1),
+    found by their tags."""
     m = review.metrics
     notes: list[str] = []
     focus: dict[str, float] = defaultdict(float)
@@ -74,32 +81,30 @@ def diagnose(review: PerformanceReview, *, target_volatility: float,
     if worst_fold > drawdown_trigger:
         notes.append(f"walk-forward drawdown reaches {worst_fold:.1%}, past the "
                      f"{drawdown_trigger:.0%} trigger: cut exposure sooner in stress")
-        for name in ("DRAWDOWN_DERISK_FACTOR", "DRAWDOWN_COOLDOWN_DAYS",
-                     "VOLATILITY_SCALING_STRENGTH", "REGIME_TILT_STRENGTH",
-                     "HEDGE_VAR_TRIGGER", "HEDGE_VIX_TRIGGER", "HEDGE_MAX_RATIO"):
+        for name in space.tagged("drawdown"):
             focus[name] += 1.0
     if m.annual_volatility > target_volatility:
         notes.append(f"volatility {m.annual_volatility:.1%} is above the "
                      f"{target_volatility:.0%} target")
-        for name in ("VOLATILITY_SCALING_STRENGTH", "RISK_AVERSION", "EXPERT_TILT_STRENGTH"):
+        for name in space.tagged("annual_volatility", "conviction"):
             focus[name] += 0.7
     if m.turnover > 2.0:
         notes.append(f"turnover of {m.turnover:.1f}x a year costs about "
                      f"{m.turnover * 0.0015:.2%} a year")
-        for name in ("REBALANCE_THRESHOLD", "COVARIANCE_LOOKBACK_DAYS",
-                     "VOLATILITY_LOOKBACK_DAYS"):
+        for name in space.tagged("rebalancing", "risk-window"):
             focus[name] += 0.7
     by_class = review.attribution.get("asset_class", {})
     for cls, value in sorted(by_class.items(), key=lambda kv: kv[1])[:2]:
         if value < 0:
             notes.append(f"{cls} cost {-value:.2%} a year")
-            for name in _CLASS_TUNABLES.get(cls, ()):
+            for name in space.tagged("driver", asset_class=cls):
                 focus[name] += 0.5
-            focus["EXPERT_TILT_STRENGTH"] += 0.3
+            for name in space.tagged("conviction"):
+                focus[name] += 0.3
     rewards = [f.reward for f in review.folds]
     if len(rewards) >= 2 and np.std(rewards) > abs(np.mean(rewards)):
         notes.append("the reward is unstable across folds: prefer smoother signals")
-        for name in ("MOMENTUM_LOOKBACK_DAYS", "COVARIANCE_LOOKBACK_DAYS"):
+        for name in space.tagged("smoothing"):
             focus[name] += 0.4
     if not notes:
         notes.append("no single weakness dominates: explore small moves of any tunable")
@@ -107,29 +112,20 @@ def diagnose(review: PerformanceReview, *, target_volatility: float,
     return notes, {k: v / top for k, v in focus.items()}
 
 
-_GOAL_TUNABLES = {
-    "max_drawdown": ("DRAWDOWN_DERISK_FACTOR", "DRAWDOWN_COOLDOWN_DAYS",
-                     "VOLATILITY_SCALING_STRENGTH", "REGIME_TILT_STRENGTH",
-                     "HEDGE_VAR_TRIGGER", "HEDGE_MAX_RATIO", "HEDGE_VIX_TRIGGER",
-                     "CASH_BUFFER"),
-    "annual_volatility": ("VOLATILITY_SCALING_STRENGTH", "RISK_AVERSION"),
-    "turnover": ("REBALANCE_THRESHOLD", "COVARIANCE_LOOKBACK_DAYS", "MOMENTUM_LOOKBACK_DAYS"),
-    "sharpe": ("EXPERT_TILT_STRENGTH", "MOMENTUM_LOOKBACK_DAYS", "RISK_AVERSION"),
-    "reward": ("EXPERT_TILT_STRENGTH", "DRAWDOWN_DERISK_FACTOR", "RISK_AVERSION"),
-    "annual_return": ("EXPERT_TILT_STRENGTH", "STOCK_WEIGHT_MOMENTUM", "RISK_AVERSION"),
-    "calmar": ("DRAWDOWN_DERISK_FACTOR", "EXPERT_TILT_STRENGTH"),
-}
-
-
-def task_focus(goal: str) -> dict[str, float]:
-    """Tunables a task's goal points at (``goal`` as written in task.md), weight 1."""
-    return {name: 1.0 for metric, names in _GOAL_TUNABLES.items() if metric in goal
-            for name in names}
+def task_focus(goal: str, space: ParamSpace) -> dict[str, float]:
+    """Tunables of ``space`` a task's goal points at (``goal`` as written in task.md),
+    weight 1: those tagged with a metric the goal names."""
+    return {name: 1.0 for metric in GOAL_METRICS if metric in goal
+            for name in space.tagged(metric)}
 
 
 def review_main(evaluator: Evaluator, sha: str, view: InSample, *, target_volatility: float,
-                drawdown_trigger: float) -> PerformanceReview:
-    """Backtest ``main`` over the in-sample window (cached) and review it."""
+                drawdown_trigger: float, space: ParamSpace | None = None) -> PerformanceReview:
+    """Backtest ``main`` over the in-sample window (cached) and review it.
+
+    ``space`` is ``main``'s declared parameter space, whose tags the diagnosis reads
+    (default: read from ``sha`` through the evaluator).
+    """
     started = time.monotonic()
     data = view.data
     cached = evaluator.is_cached(sha, data, view.window)
@@ -142,6 +138,7 @@ def review_main(evaluator: Evaluator, sha: str, view: InSample, *, target_volati
         reward=float(np.mean([f.reward for f in folds])) if folds else float("nan"),
         attribution=attribution(result, data), diagnosis=[], cached=cached,
         duration_s=time.monotonic() - started)
-    notes, focus = diagnose(review, target_volatility=target_volatility,
+    notes, focus = diagnose(review, space=space or evaluator.param_space(sha),
+                            target_volatility=target_volatility,
                             drawdown_trigger=drawdown_trigger)
     return review.model_copy(update={"diagnosis": notes, "focus": focus})
