@@ -247,7 +247,9 @@ class ProcessRules(_Section):
     """How the cycle escalates and what the Quant's reward is."""
 
     deadlock_vetoes: int = Field(ge=1)
-    reward_lambda: float = Field(ge=0)
+    reward_lambda: float = Field(
+        ge=0, description="lambda of the reward, Sharpe - lambda * max drawdown "
+                          "(alphaloop.harness.metrics.reward)")
     review_wall_seconds: float = Field(
         default=3600.0, gt=0, le=86_400,
         description="wall time shared by every sandboxed run of one review")
@@ -318,10 +320,6 @@ class RiskPolicy(_Section):
         """The :class:`~alphaloop.contract.WeightPolicy` the harness should enforce."""
         return WeightPolicy(allow_short=self.weights.allow_short,
                             max_gross=self.weights.max_gross)
-
-    def reward(self, sharpe: float, max_drawdown: float) -> float:
-        """The Quant's reward, ``Sharpe - lambda * max drawdown`` (drawdown positive)."""
-        return sharpe - self.process.reward_lambda * abs(max_drawdown)
 
     def hard_limit_names(self) -> dict[str, float]:
         """Every name code may use for a hard limit, lower case, mapped to its value."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from alphaloop.contract import WeightPolicy
+from alphaloop.harness.metrics import max_drawdown, reward, sharpe_ratio
 from alphaloop.policy import Policies, PolicyError
 
 
@@ -27,9 +29,11 @@ def test_guards_process_and_compliance(policies: Policies) -> None:
     assert isinstance(policies.risk.compliance.blocklist, tuple)
 
 
-def test_reward_is_sharpe_minus_lambda_drawdown(policies: Policies) -> None:
-    assert policies.risk.reward(1.2, 0.1) == pytest.approx(1.2 - 5.0 * 0.1)
-    assert policies.risk.reward(1.2, -0.1) == pytest.approx(0.7)  # drawdown sign ignored
+def test_reward_is_sharpe_minus_the_policys_lambda_times_drawdown(policies: Policies) -> None:
+    returns = np.random.default_rng(0).normal(0.0005, 0.01, 250)
+    lam = policies.risk.process.reward_lambda
+    assert reward(returns, lam) == pytest.approx(sharpe_ratio(returns)
+                                                 - 5.0 * max_drawdown(returns))
 
 
 def test_weight_policy_feeds_the_contract(policies: Policies) -> None:
