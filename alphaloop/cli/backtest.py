@@ -29,6 +29,12 @@ from alphaloop.backtest import BacktestOutcome, StrategyLocation, run_backtest
 from alphaloop.backtest.outputs import result_json
 from alphaloop.backtest.request import BacktestRequest
 from alphaloop.cli._errors import fail, invalid_options, stderr
+from alphaloop.cli._strategy_options import (
+    FrequencyChoice,
+    RepoOption,
+    RevOption,
+    WorktreeFilesOption,
+)
 from alphaloop.contract import ContractError
 from alphaloop.errors import Failure
 from alphaloop.harness.result import BacktestResult
@@ -37,12 +43,6 @@ from alphaloop.harness.windows import HOLDOUT_DAYS
 __all__ = ["register"]
 
 EXIT_BAD_INPUT = 2
-
-
-class FrequencyChoice(StrEnum):
-    daily = "daily"
-    weekly = "weekly"
-    monthly = "monthly"
 
 
 class WindowChoice(StrEnum):
@@ -118,13 +118,9 @@ def backtest(
     strategy: Annotated[str, typer.Option(
         help="finsage (the repository's), inverse-vol, or package.module:factory")]
     = "finsage",
-    repo: Annotated[Path, typer.Option(
-        "--repo", help="repository whose strategy runs (any folder in it)")] = Path("."),
-    rev: Annotated[str, typer.Option(
-        "--rev", help="commit to run (default: HEAD of that work tree)")] = "HEAD",
-    worktree_files: Annotated[bool, typer.Option(
-        "--worktree-files", help="run the work tree's current files instead of a commit")]
-    = False,
+    repo: RepoOption = Path("."),
+    rev: RevOption = "HEAD",
+    worktree_files: WorktreeFilesOption = False,
     unsandboxed: Annotated[bool, typer.Option(
         "--unsandboxed", help="trusted checkout: run the strategy without the sandbox")]
     = False,

@@ -1,203 +1,23 @@
-"""The dynamic look-ahead check: decisions must not know the future.
+"""Risk's dynamic look-ahead check: decisions must not know the future.
 
-The harness never shows a strategy a row after its decision date, but a strategy can
-still learn the future elsewhere: rows kept in a module global from an earlier backtest
-of the same (reused) sandboxed process, a leak in the harness, or the market rebuilt
-from a seed or a file. Two tests, each a :class:`~alphaloop.checks.findings.Finding`:
-
-* **Prefix invariance** (``lookahead.prefix``). For ``probes`` decision dates of the
-  in-sample window, the decision of the normal run (the review's reused process) is
-  recomputed in a fresh sandboxed process on a panel whose rows after the probe date are
-  replaced by a block bootstrap of earlier returns, with a seed the strategy cannot know
-  (keyed with the bot's secret). The weights must agree within ``tolerance``.
-* **Oracle test** (``lookahead.oracle``). A strategy that rebuilds the market gives the
-  same decisions whatever the panel's future, so the test asks whether the decisions know
-  the *true* future: the mean forward return over ``horizon_days`` of each decision's
-  weights on the real panel is compared with its distribution when each future is
-  replaced by a block of earlier returns (same weights). An honest strategy's true forward
-  return is a typical draw; an oracle's is extreme. Above ``max_z`` with an excess of at
-  least ``min_effect`` per horizon, the change is vetoed.
+Risk runs the prefix-invariance and oracle tests of
+:mod:`alphaloop.evaluation.lookahead` on the in-sample window of every change, with a
+seed keyed by the bot's secret; the tests live there so that ``alphaloop check
+lookahead`` runs the same code without importing a role. See that module for what each
+test does.
 
     findings = lookahead_findings(evaluator, head_sha, data, window, rules, seed=seed)
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import tempfile
-from dataclasses import replace
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-
-from alphaloop.checks.findings import Finding, Severity
-from alphaloop.data.panel import MarketData
-from alphaloop.evaluation import Evaluator
-from alphaloop.harness import BacktestResult, Window, simulate
-from alphaloop.policy.risk import LookaheadRules
-from alphaloop.sandbox import SandboxedStrategy
+from alphaloop.evaluation.lookahead import (
+    lookahead_findings,
+    lookahead_seed,
+    oracle_finding,
+    perturb_future,
+    prefix_finding,
+)
 
 __all__ = ["lookahead_findings", "lookahead_seed", "oracle_finding", "perturb_future",
            "prefix_finding"]
-
-
-def lookahead_seed(key: bytes, *parts: str) -> int:
-    """A seed the strategy cannot know: an HMAC of the inputs under the bot's key."""
-    digest = hmac.new(key, "\x00".join(parts).encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-def perturb_future(data: MarketData, cut: int, rng: np.random.Generator,
-                   block: int = 10) -> MarketData:
-    """``data`` with every row after position ``cut`` replaced: returns, volumes and the
-    other fields are drawn in blocks of ``block`` days from rows ``1..cut``."""
-    n = len(data.dates)
-    if cut >= n - 1:
-        return data
-    if cut < 2:
-        raise ValueError("the probe date needs at least two earlier rows")
-    rows = []
-    while len(rows) < n - cut - 1:
-        start = int(rng.integers(1, max(2, cut - block + 2)))
-        rows.extend(range(start, min(start + block, cut + 1)))
-    rows_arr = np.asarray(rows[:n - cut - 1])
-    returns = data.prices[rows_arr] / data.prices[rows_arr - 1]
-    prices = data.prices.copy()
-    prices[cut + 1:] = data.prices[cut] * np.cumprod(returns, axis=0)
-    volumes = data.volumes.copy()
-    volumes[cut + 1:] = data.volumes[rows_arr]
-
-    def swap(arr: np.ndarray) -> np.ndarray:
-        out = arr.copy()
-        out[cut + 1:] = arr[rows_arr]
-        return out
-
-    return replace(data, prices=prices, volumes=volumes,
-                   fundamentals={k: swap(v) for k, v in data.fundamentals.items()},
-                   macro={k: swap(v) for k, v in data.macro.items()},
-                   source=f"{data.source} (future replaced after row {cut})")
-
-
-def _decisions(result: BacktestResult) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    entries = result.decisions
-    dates = pd.DatetimeIndex([pd.Timestamp(e.date) for e in entries])
-    targets = np.array([np.asarray(e.target, dtype=float) for e in entries])
-    return dates, targets.reshape(len(entries), len(result.tickers))
-
-
-def _probe_dates(dates: pd.DatetimeIndex, count: int) -> list[pd.Timestamp]:
-    """``count`` decision dates spread over the second half of the decisions."""
-    if len(dates) < 4:
-        return []
-    half = len(dates) // 2
-    picks = np.unique(np.linspace(half, len(dates) - 1, num=min(count, len(dates) - half))
-                      .round().astype(int))
-    return [dates[i] for i in picks]
-
-
-def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Window,
-                   rules: LookaheadRules, *, seed: int) -> Finding:
-    """The prefix-invariance test (see the module docstring)."""
-    ev = evaluator
-    first = ev.backtest(sha, data, window)
-    probes = _probe_dates(_decisions(first)[0], rules.probes)
-    if not probes:
-        return Finding(check="lookahead.prefix", severity=Severity.PASS,
-                       message="too few decisions to probe for look-ahead")
-    # The normal run: the review's reused process, after its other backtests.
-    def after(day: pd.Timestamp) -> pd.Timestamp:  # a window decides up to its last day
-        return data.dates[min(int(data.dates.get_loc(day)) + 1, len(data.dates) - 1)]
-
-    reference = ev.backtest(sha, data, Window(start=window.start, end=after(probes[-1]).date(),
-                                              label="lookahead-reference"))
-    ref_dates, ref_targets = _decisions(reference)
-    rng = np.random.default_rng(seed)
-    worst, worst_date, compared = 0.0, probes[0], 0
-    with tempfile.TemporaryDirectory(prefix="alphaloop-lookahead-") as scratch, \
-            SandboxedStrategy(ev.sandbox, checkout=ev.checkout(sha), scratch=Path(scratch),
-                              kwargs={"profile": ev.settings.profile}) as fresh:
-        fresh.start(data.view(0, 1))
-        for probe in probes:
-            cut = int(data.dates.get_loc(probe))
-            panel = perturb_future(data, cut, rng, block=rules.block_days)
-            fresh.reset()
-            result = simulate(fresh, panel, Window(start=window.start, end=after(probe).date(),
-                                                   label="lookahead-probe"),
-                              frequency=ev.settings.frequency, costs=ev.settings.costs,
-                              lookback=fresh.lookback)
-            dates, targets = _decisions(result)
-            if probe not in ref_dates or probe not in dates:
-                continue
-            compared += 1
-            gap = float(np.max(np.abs(targets[dates.get_loc(probe)]
-                                      - ref_targets[ref_dates.get_loc(probe)])))
-            if not gap <= worst:
-                worst, worst_date = (gap if np.isfinite(gap) else float("inf")), probe
-    evidence = {"probes": [str(p.date()) for p in probes], "compared": compared,
-                "max_weight_difference": worst,
-                "tolerance": rules.tolerance}
-    if compared == 0:
-        return Finding(check="lookahead.prefix", severity=Severity.WARN, evidence=evidence,
-                       message="no probe date could be compared: look-ahead not assessed")
-    if worst > rules.tolerance:
-        return Finding(
-            check="lookahead.prefix", severity=Severity.BLOCK, evidence=evidence,
-            message=f"decisions depend on data after the decision date: on "
-                    f"{worst_date.date()} a fresh process given a different future decided "
-                    f"weights up to {worst:.3g} away from the review's run (tolerance "
-                    f"{rules.tolerance:g}); the strategy carries the future in state or "
-                    f"reads it past the view")
-    return Finding(check="lookahead.prefix", severity=Severity.PASS, evidence=evidence,
-                   message=f"decisions on {compared} probe dates are unchanged when the "
-                           f"future after each is replaced")
-
-
-def oracle_finding(data: MarketData, result: BacktestResult, rules: LookaheadRules, *,
-                   seed: int) -> Finding:
-    """The oracle test (see the module docstring) on one backtest's decisions."""
-    dates, targets = _decisions(result)
-    h = rules.horizon_days
-    index = data.dates.get_indexer(dates)
-    columns = [data.tickers.index(t) for t in result.tickers]
-    gross = data.prices[:, columns]
-    keep = (index > h + 1) & (index + h < len(data.dates))
-    index, targets = index[keep], np.nan_to_num(targets[keep])
-    if len(index) < 8:
-        return Finding(check="lookahead.oracle", severity=Severity.PASS,
-                       message="too few decisions with a known future for the oracle test")
-
-    def forward(starts: np.ndarray) -> np.ndarray:  # h-day growth of each asset from a row
-        return gross[starts + h] / gross[starts] - 1.0
-
-    real = float(np.mean(np.sum(targets * forward(index), axis=1)))
-    rng = np.random.default_rng(seed)
-    draws = np.empty(rules.resamples)
-    for b in range(rules.resamples):
-        starts = (rng.random(len(index)) * (index - h)).astype(int)  # futures from the past
-        draws[b] = np.mean(np.sum(targets * forward(starts), axis=1))
-    centre, spread = float(np.mean(draws)), float(np.std(draws, ddof=1))
-    excess = real - centre
-    z = excess / spread if spread > 0 else (0.0 if excess == 0 else float("inf"))
-    evidence = {"decisions": len(index), "horizon_days": h, "forward_return": real,
-                "resampled_mean": centre, "resampled_std": spread, "z": z,
-                "excess": excess, "max_z": rules.max_z, "min_effect": rules.min_effect,
-                "resamples": rules.resamples}
-    text = (f"mean {h}-day forward return of the decisions {real:+.4f} against "
-            f"{centre:+.4f} +/- {spread:.4f} over {rules.resamples} replaced futures "
-            f"(z = {z:.1f}, {len(index)} decisions)")
-    if z > rules.max_z and excess >= rules.min_effect:
-        return Finding(check="lookahead.oracle", severity=Severity.BLOCK, evidence=evidence,
-                       message=f"decisions know the future: {text}; above z {rules.max_z:g} "
-                               f"with an excess of at least {rules.min_effect:g}")
-    return Finding(check="lookahead.oracle", severity=Severity.PASS, evidence=evidence,
-                   message=f"no sign of knowledge of the future: {text}")
-
-
-def lookahead_findings(evaluator: Evaluator, sha: str, data: MarketData, window: Window,
-                       rules: LookaheadRules, *, seed: int) -> list[Finding]:
-    """Both tests for the strategy at ``sha`` on ``data`` (the in-sample panel)."""
-    result = evaluator.backtest(sha, data, window)
-    return [prefix_finding(evaluator, sha, data, window, rules, seed=seed),
-            oracle_finding(data, result, rules, seed=seed + 1)]
