@@ -2,7 +2,10 @@
 
 ``result.json`` is the :class:`~alphaloop.harness.BacktestResult` JSON; when the strategy
 came from a repository it also carries a top-level ``source`` object (repository, rev,
-commit, strategy tree hash, sandboxed) - read both back with :func:`load_outputs`.
+commit, strategy tree hash, sandboxed), and when asked for, ``walk_forward`` (a list of
+fold figures: label, start, end, sharpe, max_drawdown, reward) and ``holdout_read`` (the
+run's counted read of the held-out window) - read the result and its source back with
+:func:`load_outputs`.
 """
 
 from __future__ import annotations
@@ -12,29 +15,44 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from alphaloop.backtest.source import StrategySource
 from alphaloop.harness.result import BacktestResult
 
-__all__ = ["PLOT_FILE", "RESULT_FILE", "load_outputs", "result_json", "write_outputs"]
+__all__ = ["EXTRA_KEYS", "PLOT_FILE", "RESULT_FILE", "load_outputs", "result_json",
+           "write_outputs"]
 
 RESULT_FILE = "result.json"
 PLOT_FILE = "equity.png"
 
 
+#: Top-level keys a result file may carry beside the result: what ran (``source``), the
+#: walk-forward folds' figures (``walk_forward``) and the read of the held-out window
+#: (``holdout_read``).
+EXTRA_KEYS = ("walk_forward", "holdout_read")
+
+
 def result_json(result: BacktestResult, source: StrategySource | None, *,
-                indent: int | None = None) -> str:
-    """The result's JSON, with ``source`` added when there is one."""
-    if source is None:
+                indent: int | None = None, extra: Mapping[str, Any] | None = None) -> str:
+    """The result's JSON, with ``source`` and the ``extra`` keys added when there are."""
+    if source is None and not extra:
         return result.to_json(indent=indent)
+    unknown = set(extra or {}) - set(EXTRA_KEYS)
+    if unknown:
+        raise ValueError(f"unknown result keys {sorted(unknown)}; known: {EXTRA_KEYS}")
     payload = json.loads(result.to_json())
-    return json.dumps({"source": source.model_dump(mode="json"), **payload}, indent=indent)
+    head = {"source": source.model_dump(mode="json")} if source is not None else {}
+    return json.dumps({**head, **payload, **(extra or {})}, indent=indent)
 
 
 def load_outputs(text: str | bytes) -> tuple[BacktestResult, StrategySource | None]:
     """A ``result.json`` (or ``--json`` output) read back: the result and its source."""
     payload = json.loads(text)
+    for key in EXTRA_KEYS:
+        payload.pop(key, None)
     raw = payload.pop("source", None)
     source = StrategySource.model_validate(raw) if raw is not None else None
     return BacktestResult.from_json(json.dumps(payload)), source
@@ -42,7 +60,8 @@ def load_outputs(text: str | bytes) -> tuple[BacktestResult, StrategySource | No
 
 def write_outputs(result: BacktestResult, out: Path, *, title: str,
                   benchmark: BacktestResult | None = None,
-                  source: StrategySource | None = None) -> tuple[Path, Path]:
+                  source: StrategySource | None = None,
+                  extra: Mapping[str, Any] | None = None) -> tuple[Path, Path]:
     """Write ``result.json`` and ``equity.png`` into ``out``, all or nothing."""
     from alphaloop.report.plots import plot_equity
 
@@ -50,7 +69,7 @@ def write_outputs(result: BacktestResult, out: Path, *, title: str,
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        (staging / RESULT_FILE).write_text(result_json(result, source, indent=1))
+        (staging / RESULT_FILE).write_text(result_json(result, source, indent=1, extra=extra))
         plot_equity(
             staging / PLOT_FILE, result.returns_series(), title=title,
             initial_value=result.config.initial_capital,

@@ -8,6 +8,13 @@ run behind :class:`~alphaloop.sandbox.SandboxedStrategy` - in the process sandbo
 and ``package.module:factory`` the caller's own importable code. The harness simulates
 it with costs, and the result (with the strategy's source and tree hash) and the equity
 chart are written together or not at all.
+
+A run that covers days of the held-out window (only when the request allows it, see
+:func:`~alphaloop.backtest.request.resolve_window`) is a read of that window: it is
+recorded in the repository's ``.git/alphaloop/holdout-reads.jsonl``
+(:mod:`alphaloop.evaluation.holdout`), which Risk's count of held-out reads includes.
+With ``walk_forward`` the outcome also holds the cycle's walk-forward folds' figures,
+with the reward's lambda of the repository's ``policies/risk.toml``.
 """
 
 from __future__ import annotations
@@ -18,14 +25,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.backtest.outputs import write_outputs
-from alphaloop.backtest.request import BacktestRequest, resolve_window, simulate_request
+from alphaloop.backtest.request import (
+    BacktestRequest,
+    FoldFigures,
+    holdout_window,
+    resolve_window,
+    simulate_request,
+    walk_forward_figures,
+    walk_forward_folds,
+)
 from alphaloop.backtest.source import StrategyLocation, StrategySource, prepare_checkout
 from alphaloop.data.panel import MarketData
+from alphaloop.evaluation.holdout import HoldoutRead, record_read
 from alphaloop.harness.result import BacktestResult
 from alphaloop.harness.simulate import ProgressCallback
+from alphaloop.harness.windows import Window
+from alphaloop.policy import PolicyError, load_policies
+from alphaloop.repo import GitError, GitRepo
 
 __all__ = ["REPOSITORY_STRATEGY", "BacktestOutcome", "run_backtest"]
 
@@ -41,6 +60,26 @@ class BacktestOutcome(BaseModel):
     result_path: Path
     plot_path: Path
     source: StrategySource | None = None
+    holdout: Window | None = Field(default=None, description="the held-out window")
+    holdout_read: HoldoutRead | None = Field(
+        default=None, description="the run's read of the held-out window, if it made one")
+    reads_file: Path | None = Field(
+        default=None, description="where the read was recorded (None: no repository)")
+    walk_forward: list[FoldFigures] = Field(default_factory=list)
+
+    def extra(self) -> dict[str, Any]:
+        """The keys ``result.json`` carries beside the result (see
+        :data:`~alphaloop.backtest.outputs.EXTRA_KEYS`)."""
+        return _extra(self.walk_forward, self.holdout_read)
+
+
+def _extra(folds: list[FoldFigures], read: HoldoutRead | None) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if folds:
+        extra["walk_forward"] = [f.model_dump(mode="json") for f in folds]
+    if read is not None:
+        extra["holdout_read"] = read.model_dump(mode="json")
+    return extra
 
 
 @contextlib.contextmanager
@@ -82,19 +121,70 @@ def run_backtest(request: BacktestRequest, *, location: StrategyLocation | None 
 
     data = open_source(request.data).load()
     window = resolve_window(data, request)
+    holdout = holdout_window(data, request)
+    if location is None and request.strategy == REPOSITORY_STRATEGY:
+        location = StrategyLocation()
+    lam = _reward_lambda(request, location) if request.walk_forward else 0.0
     with contextlib.ExitStack() as stack:
         source: StrategySource | None = None
-        if request.strategy == REPOSITORY_STRATEGY:
-            strategy, source = stack.enter_context(
-                _repository_strategy(request, location or StrategyLocation(), data))
+        if location is not None and request.strategy == REPOSITORY_STRATEGY:
+            strategy, source = stack.enter_context(_repository_strategy(request, location,
+                                                                        data))
         else:
             strategy = load_strategy(request.strategy, request.profile)
+        # counted before the run: a run that fails half-way has still shown the days
+        read, reads_file = _count_read(data, window, holdout, location, source)
         run = simulate_request(request, strategy, data, window,
                                lookback=getattr(strategy, "lookback", None), progress=progress)
     result = run.result.model_copy(update={"config": run.result.config.model_copy(
         update={"strategy": request.strategy})})
+    folds: list[FoldFigures] = []
+    if request.walk_forward:
+        read_days = window.end >= holdout.start
+        folds = walk_forward_figures(result, walk_forward_folds(data, request), lam,
+                                     holdout=holdout if read_days else None)
     result_path, plot_path = write_outputs(result, request.out,
                                            title=_title(result, request, source),
-                                           benchmark=run.benchmark, source=source)
+                                           benchmark=run.benchmark, source=source,
+                                           extra=_extra(folds, read))
     return BacktestOutcome(result=result, result_path=result_path, plot_path=plot_path,
-                           source=source)
+                           source=source, holdout=holdout, holdout_read=read,
+                           reads_file=reads_file, walk_forward=folds)
+
+
+def _reward_lambda(request: BacktestRequest, location: StrategyLocation | None) -> float:
+    """The folds' reward lambda: asked for, or the repository's ``policies/risk.toml``."""
+    if request.reward_lambda is not None:
+        return request.reward_lambda
+    try:
+        root = GitRepo.open((location or StrategyLocation()).repo).work_tree
+        return load_policies(root).risk.process.reward_lambda
+    except (GitError, PolicyError) as exc:
+        raise PolicyError(f"the walk-forward reward needs its lambda, read from "
+                          f"policies/risk.toml of the repository ({exc}); pass "
+                          f"--reward-lambda to give it") from None
+
+
+def _count_read(data: MarketData, window: Window, holdout: Window,
+                location: StrategyLocation | None,
+                source: StrategySource | None) -> tuple[HoldoutRead | None, Path | None]:
+    """Record the run's read of the held-out window in the repository, if it made one.
+
+    The read is counted in the repository ``location`` names (the command line always
+    names one: ``--repo``, default the current directory). Without a location, or outside
+    a repository, there is nowhere to count it: the read is returned, unrecorded.
+    """
+    if window.end < holdout.start or window.start > holdout.end:
+        return None, None
+    read = HoldoutRead(command="alphaloop backtest", data_source=data.source,
+                       holdout_start=holdout.start, holdout_end=holdout.end,
+                       read_start=max(window.start, holdout.start),
+                       read_end=min(window.end, holdout.end),
+                       commit=source.commit if source is not None else None)
+    if location is None:
+        return read, None
+    try:
+        repo = GitRepo.open(location.repo)
+    except GitError:
+        return read, None
+    return read, record_read(repo.alphaloop_dir, read)

@@ -4,7 +4,11 @@ The strategy is the one in the repository it is pointed at (``--repo``, default 
 current directory; ``--rev``, default that work tree's ``HEAD``; ``--worktree-files`` for
 uncommitted files), run in the sandbox unless ``--unsandboxed`` says the checkout is
 trusted - never whichever copy of ``strategy`` happens to be installed. Defaults are the
-cycle's: weekly rebalancing, the seeds' costs, the default profile. Writes
+cycle's: weekly rebalancing, the seeds' costs, the default profile. The held-out window
+(the last ``--holdout-days`` trading days) is left out unless ``--include-holdout`` asks
+for it; such a read is recorded in ``.git/alphaloop/holdout-reads.jsonl`` and Risk's count
+of held-out reads includes it. ``--walk-forward`` adds the figures of the cycle's
+walk-forward folds (and of the held-out window, when it is read). Writes
 ``result.json`` (with the strategy's commit and tree hash under ``source``) and
 ``equity.png`` to ``--out`` and prints a metrics table (or, with ``--json``, only the
 result JSON on standard output). Bad input exits with code 2 and one paragraph on
@@ -27,7 +31,7 @@ from rich.table import Table
 
 from alphaloop.backtest import BacktestOutcome, StrategyLocation, run_backtest
 from alphaloop.backtest.outputs import result_json
-from alphaloop.backtest.request import BacktestRequest
+from alphaloop.backtest.request import BacktestRequest, FoldFigures
 from alphaloop.cli._errors import fail, invalid_options, stderr
 from alphaloop.cli._strategy_options import (
     FrequencyChoice,
@@ -35,7 +39,7 @@ from alphaloop.cli._strategy_options import (
     RevOption,
     WorktreeFilesOption,
 )
-from alphaloop.contract import ContractError
+from alphaloop.contract import TRADING_DAYS_PER_YEAR, ContractError
 from alphaloop.errors import Failure
 from alphaloop.harness.result import BacktestResult
 from alphaloop.harness.windows import HOLDOUT_DAYS
@@ -99,6 +103,48 @@ def metrics_table(result: BacktestResult) -> Table:
     return table
 
 
+def walk_forward_table(folds: list[FoldFigures]) -> Table:
+    """Each walk-forward test window's figures, and their summary as Risk takes it
+    (mean Sharpe, worst drawdown, mean reward)."""
+    table = Table(title="Walk-forward folds (test windows)", title_justify="left")
+    table.add_column("fold")
+    table.add_column("window")
+    for column in ("Sharpe", "max drawdown", "reward"):
+        table.add_column(column, justify="right")
+    in_sample = [f for f in folds if f.label != "holdout"]
+    for fold in in_sample:
+        table.add_row(fold.label, f"{fold.start} to {fold.end}", _number(fold.sharpe),
+                      _percent(fold.max_drawdown), _number(fold.reward))
+    if in_sample:
+        table.add_row("walk-forward", "mean of the folds (worst drawdown)",
+                      _number(sum(f.sharpe for f in in_sample) / len(in_sample)),
+                      _percent(max(f.max_drawdown for f in in_sample)),
+                      _number(sum(f.reward for f in in_sample) / len(in_sample)),
+                      style="bold", end_section=True)
+    for fold in folds:
+        if fold.label == "holdout":
+            table.add_row("held-out", f"{fold.start} to {fold.end}", _number(fold.sharpe),
+                          _percent(fold.max_drawdown), _number(fold.reward))
+    return table
+
+
+def holdout_line(outcome: BacktestOutcome) -> str:
+    """What the run did with the held-out window."""
+    holdout, read = outcome.holdout, outcome.holdout_read
+    if holdout is None:
+        return ""
+    span = f"{holdout.start} to {holdout.end}"
+    if read is None:
+        return (f"held-out window {span} left out (--include-holdout runs over it; the "
+                f"read is counted)")
+    days = f"{read.read_start} to {read.read_end}"
+    what = f"the held-out window {span}" + (f" (days {days})" if days != span else "")
+    if outcome.reads_file is None:
+        return f"read {what}; NOT counted: there is no git repository to count it in"
+    return (f"read {what}; counted in {outcome.reads_file}: Risk's next count of "
+            f"held-out reads includes it")
+
+
 def _run(request: BacktestRequest, location: StrategyLocation, *, show_progress: bool,
          errors: Console) -> BacktestOutcome:
     if not show_progress:
@@ -147,6 +193,16 @@ def backtest(
         help="checkpoint file: resume from it, save to it while running")] = None,
     checkpoint_every: Annotated[int, typer.Option(
         help="decisions between checkpoints")] = 20,
+    include_holdout: Annotated[bool, typer.Option(
+        "--include-holdout", help="also run over the held-out window (the read is counted)")]
+    = False,
+    walk_forward: Annotated[bool, typer.Option(
+        "--walk-forward", help="report the figures of the walk-forward folds")] = False,
+    folds: Annotated[int, typer.Option(help="walk-forward folds in-sample")] = 4,
+    warmup_days: Annotated[int, typer.Option(
+        help="history before the first walk-forward decision")] = TRADING_DAYS_PER_YEAR,
+    reward_lambda: Annotated[float | None, typer.Option(
+        help="lambda of the folds' reward (default: policies/risk.toml)")] = None,
     json_output: Annotated[bool, typer.Option(
         "--json", help="print the result JSON to stdout and nothing else")] = False,
 ) -> None:
@@ -159,7 +215,9 @@ def backtest(
             start=start.date() if start else None, end=end.date() if end else None,
             holdout_days=holdout_days, frequency=frequency.value, initial_capital=capital,
             rebalance_threshold=threshold, out=out, checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every)
+            checkpoint_every=checkpoint_every, include_holdout=include_holdout,
+            walk_forward=walk_forward, n_folds=folds, warmup_days=warmup_days,
+            reward_lambda=reward_lambda)
         location = StrategyLocation(repo=repo, rev=rev, worktree_files=worktree_files,
                                     unsandboxed=unsandboxed)
     except ValidationError as exc:
@@ -170,7 +228,7 @@ def backtest(
     except (Failure, ContractError) as exc:  # the contract stands apart from Failure
         raise fail("backtest", str(exc), EXIT_BAD_INPUT) from None
     if json_output:
-        typer.echo(result_json(outcome.result, outcome.source))
+        typer.echo(result_json(outcome.result, outcome.source, extra=outcome.extra()))
         return
     console = Console()
     console.print(headline(outcome.result), highlight=False)
@@ -181,4 +239,8 @@ def backtest(
                       f"{outcome.source.commit[:10]}, tree {outcome.source.tree[:10]} "
                       f"({mode})", highlight=False)
     console.print(metrics_table(outcome.result))
-    console.print(f"wrote {outcome.result_path} and {outcome.plot_path}", highlight=False)
+    if outcome.walk_forward:
+        console.print(walk_forward_table(outcome.walk_forward))
+    console.print(holdout_line(outcome), highlight=False, soft_wrap=True)
+    console.print(f"wrote {outcome.result_path} and {outcome.plot_path}", highlight=False,
+                  soft_wrap=True)

@@ -74,7 +74,10 @@ def strategies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _invoke(*args: str):
-    return CliRunner().invoke(app, ["backtest", *args])
+    """``alphaloop backtest ARGS``; a short held-out window leaves most of DATA to run on
+    (the held-out window is left out unless a test asks for it)."""
+    holdout = [] if "--holdout-days" in args else ["--holdout-days", "20"]
+    return CliRunner().invoke(app, ["backtest", *args, *holdout])
 
 
 def test_a_backtest_writes_result_and_chart(tmp_path: Path) -> None:
@@ -94,9 +97,10 @@ def test_a_backtest_writes_result_and_chart(tmp_path: Path) -> None:
 
 def test_json_prints_only_the_result(tmp_path: Path) -> None:
     run = _invoke("--strategy", "inverse-vol", "--data", DATA, "--out",
-                  str(tmp_path / "o"), "--json", "--window", "holdout", "--holdout-days", "100")
+                  str(tmp_path / "o"), "--json", "--window", "holdout", "--holdout-days", "100",
+                  "--include-holdout", "--repo", str(tmp_path))  # no repository counts it
     assert run.exit_code == 0, run.output
-    result = BacktestResult.from_json(run.stdout)
+    result, _ = load_outputs(run.stdout)
     assert len(result.dates) == 100 and result.config.window.label == "holdout"
     assert run.stderr == ""
     assert (tmp_path / "o" / "result.json").read_text() != ""
@@ -183,7 +187,8 @@ def test_the_command_runs_as_a_real_process(tmp_path: Path) -> None:
     out = tmp_path / "proc"
     done = subprocess.run(
         [sys.executable, "-c", "from alphaloop.cli import main; main()", "backtest",
-         "--strategy", "inverse-vol", "--data", DATA, "--out", str(out), "--json"],
+         "--strategy", "inverse-vol", "--data", DATA, "--out", str(out), "--json",
+         "--holdout-days", "20"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)

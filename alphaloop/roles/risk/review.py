@@ -25,6 +25,7 @@ from alphaloop.contract import ContractError
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import skipped_crises, stress_scenarios
 from alphaloop.evaluation import Evaluator, fold_scores
+from alphaloop.evaluation.holdout import reads_outside_cycles
 from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
@@ -72,10 +73,14 @@ class RiskOfficer:
         return cls(services.policies, services.evaluator)
 
     def review_change(self, request: ReviewRequest) -> RiskReviewRecord:
-        history = read_history(request.ledger_entries)
+        history = read_history(request.ledger_entries).risk
+        # reads of the held-out window made outside cycles (alphaloop backtest) count too
+        outside = reads_outside_cycles(self.evaluator.repo.alphaloop_dir,
+                                       request.ledger_entries)
+        history = history.model_copy(update={"holdout_reads": history.holdout_reads + outside})
         return self.review(base_sha=request.base_sha, head_sha=request.head_sha,
                            worktree=request.worktree, data=request.data,
-                           windows=request.windows, history=history.risk,
+                           windows=request.windows, history=history,
                            claim=request.claim or Claim(), entries=request.ledger_entries)
 
     def review(self, *, base_sha: str, head_sha: str, worktree: Path, data: MarketData,
