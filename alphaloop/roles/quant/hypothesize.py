@@ -1,6 +1,10 @@
 """From a review to one hypothesis: the reward, the search, and the statement.
 
-The parametric hypotheses come from the calibration search (:mod:`.search`); structural
+The parametric hypotheses come from the calibration search (:mod:`.search`): ranked by
+the surrogate and the diagnosis, then scheduled so that moves of the tunables the task's
+goal points at (by the tags the strategy declares) come first, and moves large enough to
+measure before smaller ones; a move that needs a human's approval is proposed where no
+move the merge policy lets merge alone would be large enough to measure. Structural
 ones (code patches, :mod:`.structural`) are proposed when the diagnosis points at a
 weakness a tunable cannot fix and the patch has not been tried. Nothing tried before is
 proposed again: every change has a key, and the ledger remembers the keys; nor is a move
@@ -18,12 +22,14 @@ from alphaloop.records import Hypothesis, PerformanceReview, TaskRef, Trial, poi
 from alphaloop.roles.quant.claims import claim_for_task
 from alphaloop.roles.quant.prune import pruning_note
 from alphaloop.roles.quant.rationale import aim, task_sentence
-from alphaloop.roles.quant.review import task_focus
+from alphaloop.roles.quant.review import GOAL_METRICS, task_focus
 from alphaloop.roles.quant.search import (
+    MEASURABLE,
     Candidate,
     change_key,
     propose_candidates,
     rank_candidates,
+    schedule,
 )
 from alphaloop.roles.quant.structural import StructuralChange, applicable_changes
 
@@ -51,9 +57,23 @@ def _autonomous(c: Candidate, limit: float | None) -> bool:
                for e in c.edits)
 
 
+def _needs_human_sentence(c: Candidate, spec_range: str, limit: float,
+                          measurable_alone: bool) -> str:
+    """Why this move asks for a person, in the rationale."""
+    if measurable_alone:
+        return (f"Every move the merge policy lets merge alone (at most {limit:.0%} of a "
+                "value) near main has been tried, so this one needs a human's approval.")
+    return (f"A move the merge policy lets merge alone (at most {limit:.0%} of the value) "
+            f"would shift {c.edits[0].name} by less than {MEASURABLE:.0%} of its range "
+            f"{spec_range}, too little to change a walk-forward figure beyond noise; this "
+            f"one moves it by {c.size:.0%} of the range and needs a human's approval.")
+
+
 def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
                     trials: Sequence[Trial], lam: float, considered: int,
-                    autonomy_limit: float | None, task: TaskRef | None = None) -> Hypothesis:
+                    autonomy_limit: float | None, task: TaskRef | None = None, *,
+                    aimed: Collection[str] = (),
+                    measurable_alone: bool = True) -> Hypothesis:
     edit = c.edits[0]
     spec = space.specs[edit.name]
     direction = ("switch" if spec.kind == "choice" else
@@ -62,13 +82,17 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
     statement = f"{title} to {aim(task, lam)}"
     why = [sentence for sentence in (task_sentence(task, review),) if sentence]
     why.append(f"{edit.name}: {spec.description}.")
+    if edit.name in aimed and task is not None:
+        levers = ", ".join(t for t in spec.tags if t in GOAL_METRICS and t in task.goal)
+        why.append(f"The strategy declares {edit.name} a lever on {levers}, which "
+                   f"{task.id}'s goal names.")
     if c.prior > 0:
         why.append("The review points here: " + "; ".join(review.diagnosis) + ".")
     needs_human = not _autonomous(c, autonomy_limit)
     if needs_human:
-        why.append(f"Every move the merge policy lets merge alone (at most "
-                   f"{autonomy_limit:.0%} of a value) near main has been tried, so this "
-                   "one needs a human's approval.")
+        assert autonomy_limit is not None
+        why.append(_needs_human_sentence(c, f"{spec.low:g}-{spec.high:g}", autonomy_limit,
+                                         measurable_alone))
     if len(trials) >= 2 and c.mean > review.reward:
         effect = (f"Surrogate estimate of the walk-forward reward: {c.mean:.3f} +/- "
                   f"{c.std:.3f} (main {review.reward:.3f}, best seen "
@@ -88,6 +112,7 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
         search={"policy": "gaussian-process expected improvement",
                 "acquisition": c.acquisition, "prior": c.prior, "mean": c.mean,
                 "std": c.std, "trials_observed": len(trials), "candidates": considered,
+                "range_share": c.size, "aimed": edit.name in aimed,
                 "needs_human": needs_human})
 
 
@@ -109,9 +134,13 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                       capabilities: Collection[str] | None = None) -> Hypothesis | None:
     """The next hypothesis, or None when the whole neighbourhood has been tried.
 
+    Moves of the tunables ``task``'s goal points at come first (see
+    :func:`~.search.schedule`), and moves large enough to measure before smaller ones.
     ``autonomy_limit`` is the merge policy's largest relative move of a tunable that
-    merges without a human: moves within it are proposed first, so an unattended loop
-    keeps going; larger ones (and switches of a choice) come once those are exhausted.
+    merges without a human: a tunable's measurable moves within it are proposed before
+    its larger ones (and switches of a choice), so an unattended loop keeps going; a
+    tunable no move within it can shift measurably (a small value in a wide range) gets
+    its measurable move at once, marked as needing a human's approval.
     ``pruned`` are tunables the data cannot move, with the reason (see :mod:`.prune`):
     left out of the search, and named in the rationale. ``capabilities`` (the data's
     tags) keep out structural changes that read data the panel lacks.
@@ -127,7 +156,8 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
                         values={k: v for k, v in space.values.items() if k not in exclude})
     focus = dict(review.focus)  # what the review saw, 0-1 ...
-    for name, weight in task_focus(task.goal if task else "", space).items():
+    aimed = task_focus(task.goal if task else "", usable)
+    for name, weight in aimed.items():
         focus[name] = focus.get(name, 0.0) + weight  # ... plus what the task asks for
     moved = _moves(trials, space.values)  # ... less for a tunable tried again and again
     focus = {name: weight / (1 + moved[name]) for name, weight in focus.items()}
@@ -135,12 +165,18 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     seen = {point_key(t.values) for t in trials}
     candidates = [c for c in propose_candidates(usable, tried, focus)
                   if point_key({**space.values, **{e.name: e.new for e in c.edits}}) not in seen]
-    ranked = rank_candidates(space, candidates, trials)
+    ranked = schedule(rank_candidates(space, candidates, trials), aimed=aimed,
+                      autonomous=lambda c: _autonomous(c, autonomy_limit))
     if not ranked:
         return None
-    ranked.sort(key=lambda c: not _autonomous(c, autonomy_limit))  # stable: keeps the ranking
-    hypothesis = _from_candidate(ranked[0], space, review, trials, lam, len(ranked),
-                                 autonomy_limit, task)
+    best = ranked[0]
+    # Could this tunable move measurably without a human at all (tried or not)?
+    measurable_alone = any(c.edits[0].name == best.edits[0].name and c.size >= MEASURABLE
+                           and _autonomous(c, autonomy_limit)
+                           for c in propose_candidates(usable, set()))
+    hypothesis = _from_candidate(best, space, review, trials, lam, len(ranked),
+                                 autonomy_limit, task, aimed=aimed,
+                                 measurable_alone=measurable_alone)
     note = pruning_note(pruned)
     return hypothesis.model_copy(update={
         "task_id": task.id if task else None,

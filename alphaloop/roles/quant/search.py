@@ -1,12 +1,20 @@
 """The calibration search: which move in the parameter space to try next.
 
 This is the "action" step of the self-calibration loop (diagnosis -> reward -> action).
-Candidates are small moves of one tunable (and switches of a choice) away from the
-values on ``main``; the ledger's trials (parameter vectors and the in-sample walk-forward
-reward the Risk review measured for them) train a Gaussian-process surrogate, and the
-candidate with the largest expected improvement over the best reward seen so far wins.
-The diagnosis adds a prior bonus to moves of the tunables it points at. A candidate whose
-change was tried before is never proposed again.
+Candidates are moves of one tunable (and switches of a choice) away from the values on
+``main``, of two kinds: steps relative to the current value (``STEPS``), and steps relative
+to the tunable's declared range (``RANGE_STEPS``), so that a tunable whose value is small
+next to its range (a rebalance band of 0.02 in 0-0.2) can still move by an amount that
+shows in a backtest. Each candidate records its ``size``: the share of the range it moves.
+
+The ledger's trials (parameter vectors and the in-sample walk-forward reward the Risk
+review measured for them) train a Gaussian-process surrogate, and the candidate with the
+largest expected improvement over the best reward seen so far wins; the diagnosis and the
+task add a prior bonus to moves of the tunables they point at. :func:`schedule` then puts
+the candidates in the order to try them: moves of the tunables the task aims at first,
+moves large enough to measure before smaller ones, and a move that needs a human's
+approval after the moves of the same tunable that do not, where those are large enough to
+measure. A candidate whose change was tried before is never proposed again.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -23,13 +31,22 @@ from scipy.stats import norm
 from alphaloop.evaluation.space import ParamSpace, ParamSpec
 from alphaloop.records import ParamEdit, Trial
 
-__all__ = ["Candidate", "change_key", "propose_candidates", "rank_candidates"]
+__all__ = ["MEASURABLE", "RANGE_STEPS", "STEPS", "Candidate", "change_key",
+           "propose_candidates", "rank_candidates", "schedule"]
 
-#: Relative steps tried for numeric tunables. The 30% moves pass the default merge
-#: policy's 20% human-approval rule, so the Quant proposes them only once the smaller
-#: ones near main are tried (see ``choose_hypothesis``).
+#: Steps relative to a numeric tunable's current value. The 30% moves pass the default
+#: merge policy's 20% human-approval rule (see :func:`schedule`).
 STEPS = (-0.15, 0.15, -0.10, 0.10, -0.30, 0.30)
 
+#: Steps as shares of a numeric tunable's declared range, each way: a quarter of the
+#: range to see whether the tunable matters at all, a tenth to refine. Moves of a few
+#: percent of a value can be too small to change a walk-forward figure beyond noise
+#: (``benchmarks/results/research-measure.md``).
+RANGE_STEPS = (0.25, 0.10)
+
+#: The smallest share of its range a move must span to count as measurable; smaller
+#: moves are proposed only after every measurable one of the same standing.
+MEASURABLE = 0.05
 
 
 class Candidate(BaseModel):
@@ -37,6 +54,10 @@ class Candidate(BaseModel):
 
     key: str
     edits: tuple[ParamEdit, ...]
+    size: float = 1.0
+    """The share of its declared range the move spans (a switch of a choice: 1)."""
+    inward: bool = True
+    """Whether the move heads toward the middle of the range (a switch: True)."""
     prior: float = 0.0
     mean: float = 0.0
     std: float = 0.0
@@ -49,29 +70,56 @@ def change_key(edits: Iterable[ParamEdit] = (), patch_name: str | None = None) -
     return hashlib.sha256(json.dumps(body, default=str).encode()).hexdigest()[:16]
 
 
-
 def _moved(spec: ParamSpec, value: float | int | str, step: float) -> float | int | None:
+    """``value`` moved by ``step`` of itself (from zero: by that share of the range); an
+    int moves by at least one."""
     assert spec.low is not None and spec.high is not None
     base = float(value)
     target = base * (1 + step) if base != 0 else spec.low + (spec.high - spec.low) * abs(step)
+    if spec.kind == "int":
+        rounded = round(min(max(target, spec.low), spec.high))
+        if rounded == int(base):
+            rounded = int(base) + (1 if step > 0 else -1)
+        return int(rounded) if spec.low <= rounded <= spec.high else None
+    return _person(spec, target, base)
+
+
+def _person(spec: ParamSpec, target: float, base: float) -> float | int | None:
+    """``target`` clamped to the range and written as a person would (an int rounded,
+    a float to three significant digits); None when that is no move at all."""
+    assert spec.low is not None and spec.high is not None
     target = min(max(target, spec.low), spec.high)
     if spec.kind == "int":
         rounded = round(target)
-        if rounded == int(base):
-            rounded = int(base) + (1 if step > 0 else -1)
-        if not spec.low <= rounded <= spec.high:
-            return None
-        return int(rounded)
-    # A value a person would write (0.614, not 0.614125), still inside the range.
+        return None if rounded == round(base) else int(rounded)
     target = min(max(float(f"{target:.3g}"), spec.low), spec.high)
     if math.isclose(target, base, rel_tol=1e-9, abs_tol=1e-12):
         return None
     return target
 
 
+def _shifted(spec: ParamSpec, value: float | int | str, share: float) -> float | int | None:
+    """``value`` moved by ``share`` of the declared range (negative: down)."""
+    assert spec.low is not None and spec.high is not None
+    base = float(value)
+    return _person(spec, base + share * (spec.high - spec.low), base)
+
+
+def _size(spec: ParamSpec, old: float | int | str, new: float | int | str) -> tuple[float,
+                                                                                      bool]:
+    """The share of the range a numeric move spans, and whether it heads inward."""
+    if spec.kind == "choice" or spec.low is None or spec.high is None \
+            or spec.high <= spec.low:
+        return 1.0, True
+    middle = (spec.low + spec.high) / 2
+    span = abs(float(new) - float(old)) / (spec.high - spec.low)
+    return span, abs(float(new) - middle) < abs(float(old) - middle)
+
+
 def propose_candidates(space: ParamSpace, tried: set[str],
                        focus: Mapping[str, float] | None = None) -> list[Candidate]:
-    """Every single-tunable move from the current values not tried before."""
+    """Every single-tunable move from the current values not tried before: the steps of
+    the value and of the range, each target once."""
     focus = focus or {}
     out: list[Candidate] = []
     for name, spec in sorted(space.specs.items()):
@@ -82,12 +130,16 @@ def propose_candidates(space: ParamSpace, tried: set[str],
             targets: list[float | int | str] = [c for c in spec.choices if c != current]
         else:
             targets = [t for s in STEPS if (t := _moved(spec, current, s)) is not None]
+            targets += [t for share in RANGE_STEPS for sign in (1, -1)
+                        if (t := _shifted(spec, current, sign * share)) is not None]
         for target in dict.fromkeys(targets):
             edits = (ParamEdit(name=name, old=current, new=target),)
             key = change_key(edits)
             if key in tried:
                 continue
-            out.append(Candidate(key=key, edits=edits, prior=focus.get(name, 0.0)))
+            size, inward = _size(spec, current, target)
+            out.append(Candidate(key=key, edits=edits, size=size, inward=inward,
+                                 prior=focus.get(name, 0.0)))
     return out
 
 
@@ -139,4 +191,29 @@ def rank_candidates(space: ParamSpace, candidates: Sequence[Candidate],
                              "acquisition": float(e + prior_scale * scale * c.prior)})
         for c, m, s, e in zip(candidates, mu, sd, ei, strict=True)
     ]
-    return sorted(scored, key=lambda c: (-c.acquisition, -c.prior, c.key))
+    # Ties (no history yet): inward before outward, a larger move before a smaller one.
+    return sorted(scored, key=lambda c: (-c.acquisition, -c.prior, not c.inward, -c.size,
+                                         c.key))
+
+
+def schedule(ranked: Sequence[Candidate], *, aimed: Collection[str] = (),
+             autonomous: Callable[[Candidate], bool] = lambda c: True) -> list[Candidate]:
+    """``ranked`` (best first) in the order to try them, the ranking kept within a tier:
+
+    1. moves of a tunable in ``aimed`` (those the task's goal points at) first;
+    2. measurable moves (spanning at least :data:`MEASURABLE` of the range) before
+       smaller ones;
+    3. a move ``autonomous`` rejects (the merge policy sends it to a human) after the
+       measurable moves of the same tunable it accepts: an unattended loop keeps going
+       where it can, and asks a person only for a move it could not measure otherwise.
+    """
+    aimed = set(aimed)
+    alone = {c.edits[0].name for c in ranked
+             if c.size >= MEASURABLE and autonomous(c)}
+
+    def tier(c: Candidate) -> tuple[bool, bool, bool]:
+        name = c.edits[0].name
+        deferred = not autonomous(c) and name in alone
+        return name not in aimed, c.size < MEASURABLE, deferred
+
+    return sorted(ranked, key=tier)
