@@ -1,168 +1,201 @@
-"""Equity and drawdown charts comparing ``main`` with a cycle's branch, as PNG bytes.
+"""The charts of a cycle's tear sheet: ``main``, the branch and the benchmarks, as PNGs.
 
-Each :class:`Curve` is one strategy's daily net returns over the in-sample window and
-the held-out window that follows it; the charts compound them from 1 and mark where the
-held-out window begins with a dashed vertical line and a shaded band. Figures are drawn
-with matplotlib's object API on the Agg canvas (no pyplot, so no global figure state),
-and the PNG carries no timestamp or version, so the same data gives the same bytes.
-matplotlib is imported when a chart is drawn, not with this module, so commands that
-never draw one start without it.
+``curves`` are ``main`` first, then the branch when there is one (see
+:class:`~alphaloop.report.curves.Curve`); ``benchmarks`` are the reference portfolios
+the harness simulated on the same windows. ``main`` is drawn solid blue, the branch
+dashed orange on top of it (so a branch that equals ``main`` still shows), the
+benchmarks thin and grey behind both. Where a branch is given, the equity and drawdown
+charts carry a second panel with the branch minus ``main``, so a small change is visible
+even when the two lines overlap. Every time axis shades the held-out window.
+
+:func:`render_cycle_plots` draws them all: ``equity.png`` and ``drawdown.png`` here,
+``rolling_sharpe.png``, ``monthly_returns.png`` and ``weights.png`` in
+:mod:`alphaloop.report.tearsheet_plots`.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alphaloop.errors import Failure
-from alphaloop.harness.metrics import drawdown_series
-from alphaloop.harness.result import BacktestResult
+from alphaloop.report import _canvas as canvas
+from alphaloop.report.curves import Curve, PlotError, difference, period_returns
+from alphaloop.report.tearsheet_plots import (
+    monthly_returns_png,
+    rolling_sharpe_png,
+    rolling_window,
+    weights_png,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
-__all__ = ["Curve", "PlotError", "drawdown_png", "equity_png", "render_cycle_plots"]
+__all__ = ["MIN_CALENDAR_MONTHS", "PLOT_CAPTIONS", "Curve", "PlotError", "drawdown_png",
+           "equity_png", "render_cycle_plots"]
 
-_SIZE_INCHES = (10.0, 4.8)
-_DPI = 100
-_COLOURS = ("#1f4e9c", "#d9622b", "#2a9d5c", "#7b3fa0")
-_HOLDOUT_COLOUR = "#8a8a8a"
+PLOT_CAPTIONS: dict[str, str] = {
+    "equity.png": "Equity of main and the branch",
+    "drawdown.png": "Drawdown of main and the branch",
+    "rolling_sharpe.png": "Rolling Sharpe ratio",
+    "monthly_returns.png": "Monthly returns",
+    "weights.png": "Weights by asset class",
+}
+"""The walkthrough's caption of each chart, by file name."""
 
+MIN_CALENDAR_MONTHS = 6
+"""Fewer months than this make no heat map: the calendar-years table says as much."""
 
-class PlotError(Failure, ValueError):
-    """The curves cannot be drawn; the message says what is wrong with them."""
-
-
-class Curve(BaseModel):
-    """One line on the charts: a label and daily net returns on trading dates."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    label: str = Field(min_length=1)
-    dates: tuple[date, ...] = Field(min_length=1)
-    returns: tuple[float, ...]
-
-    @model_validator(mode="after")
-    def _aligned(self) -> Curve:
-        if len(self.dates) != len(self.returns):
-            raise ValueError(f"curve {self.label!r} has {len(self.dates)} dates but "
-                             f"{len(self.returns)} returns")
-        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
-            raise ValueError(f"curve {self.label!r}: dates must be strictly increasing")
-        if not np.all(np.isfinite(self.returns)):
-            raise ValueError(f"curve {self.label!r} holds non-finite returns")
-        return self
-
-    @classmethod
-    def from_results(cls, label: str, *results: BacktestResult) -> Curve:
-        """Join backtests of adjacent windows (e.g. in-sample then holdout) into one curve.
-
-        Days repeated by a later window are taken from the later one.
-        """
-        if not results:
-            raise PlotError(f"curve {label!r} needs at least one backtest")
-        series = pd.concat([r.returns_series() for r in results])
-        series = series[~series.index.duplicated(keep="last")].sort_index()
-        return cls(label=label, dates=tuple(d.date() for d in series.index),
-                   returns=tuple(float(x) for x in series.to_numpy()))
-
-    def index(self) -> pd.DatetimeIndex:
-        return pd.DatetimeIndex(pd.to_datetime(list(self.dates)))
-
-    def equity(self) -> np.ndarray:
-        """Value of 1 invested, after each day."""
-        return np.cumprod(1.0 + np.asarray(self.returns, dtype=float))
-
-    def drawdown(self) -> np.ndarray:
-        """Drawdown after each day, a positive fraction below the running peak."""
-        return drawdown_series(np.asarray(self.returns, dtype=float))
-
-
-def _figure() -> tuple[Figure, Axes]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=_SIZE_INCHES, dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure, figure.add_subplot()
-
-
-def _mark_holdout(axes: Axes, curves: Sequence[Curve], holdout_start: date | None) -> None:
-    if holdout_start is None:
-        return
-    last = max(c.dates[-1] for c in curves)
-    start = pd.Timestamp(holdout_start)
-    axes.axvspan(start, pd.Timestamp(last), color=_HOLDOUT_COLOUR, alpha=0.10, lw=0)
-    axes.axvline(start, color=_HOLDOUT_COLOUR, linestyle="--", linewidth=1.4,
-                 label=f"held-out window from {holdout_start.isoformat()}")
-    to_axes = axes.get_xaxis_transform()  # x in dates, y as a fraction of the axes
-    axes.text(start, 1.01, " held out ", transform=to_axes, ha="left", va="bottom",
-              fontsize=9, color="#555555")
-    axes.text(start, 1.01, " in-sample ", transform=to_axes, ha="right", va="bottom",
-              fontsize=9, color="#555555")
-
-
-def _finish(figure: Figure, axes: Axes, title: str, ylabel: str) -> bytes:
-    axes.set_title(title, fontsize=13, loc="left")
-    axes.set_xlabel("Date")
-    axes.set_ylabel(ylabel)
-    axes.grid(True, color="#dddddd", linewidth=0.8)
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(loc="best", frameon=False, fontsize=10)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+_WIDTH = 11.0
+_ONE_PANEL = 4.8
+_TWO_PANELS = 6.6
+_IDENTICAL = 1e-12  # below this the branch's difference is rounding, not a change
 
 
 def _check(curves: Sequence[Curve]) -> None:
     if not curves:
         raise PlotError("nothing to plot: pass at least one curve (main's backtest)")
+    if len(curves) > 2:
+        raise PlotError(f"pass main and at most one branch, not {len(curves)} curves")
 
 
-def equity_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
-               title: str = "Equity: main vs branch") -> bytes:
-    """A line chart of the value of 1 invested in each curve, as PNG bytes."""
+def _last(curves: Sequence[Curve], benchmarks: Sequence[Curve]) -> date:
+    return max(c.dates[-1] for c in (*curves, *benchmarks))
+
+
+def _styles(curves: Sequence[Curve]) -> list[tuple[Curve, canvas.Style]]:
+    return list(zip(curves, (canvas.MAIN, canvas.BRANCH), strict=False))
+
+
+def _benchmark_styles(benchmarks: Sequence[Curve]) -> list[tuple[Curve, canvas.Style]]:
+    styles = canvas.BENCHMARK_STYLES * (len(benchmarks) // len(canvas.BENCHMARK_STYLES) + 1)
+    return list(zip(benchmarks, styles, strict=False))
+
+
+def _difference_panel(axes: Axes, values: np.ndarray, index: object, *, colour: str,
+                      ylabel: str, title: str) -> None:
+    """Branch minus main as a line and a fill around zero; says so when it is all zero."""
+    axes.axhline(0.0, color="#555555", linewidth=0.8)
+    if float(np.max(np.abs(values))) < _IDENTICAL:
+        axes.set_ylim(-0.001, 0.001)
+        canvas.note(axes, "no difference: the branch's daily returns equal main's")
+    else:
+        axes.plot(index, values, color=colour, linewidth=1.2)
+        axes.fill_between(index, values, 0.0, where=values >= 0, color="#2a9d5c", alpha=0.3,
+                          lw=0, interpolate=True)
+        axes.fill_between(index, values, 0.0, where=values < 0, color="#c0392b", alpha=0.3,
+                          lw=0, interpolate=True)
+    canvas.pp_axis(axes)
+    canvas.style_axes(axes, ylabel, title=title)
+
+
+class _Measure(NamedTuple):
+    """What a two-panel comparison chart draws of each curve, and how it is labelled."""
+
+    values: Callable[[Curve], np.ndarray]
+    legend: Callable[[Curve], str]
+    ylabel: str
+    column: str  # of :func:`~alphaloop.report.curves.difference`
+    reading: str  # how to read the difference panel
+    fill_main: bool
+
+
+_EQUITY = _Measure(values=Curve.cumulative_return,
+                   legend=lambda c: f"(total {c.cumulative_return()[-1]:+.1%})",
+                   ylabel="Return since the first day", column="cumulative_return",
+                   reading="cumulative return (above 0: the branch is ahead)", fill_main=False)
+_DRAWDOWN = _Measure(values=Curve.underwater,
+                     legend=lambda c: f"(max {c.drawdown().max():.1%})",
+                     ylabel="Loss from the running peak", column="drawdown",
+                     reading="drawdown (above 0: the branch is less deep)", fill_main=True)
+
+
+def _comparison_png(curves: Sequence[Curve], benchmarks: Sequence[Curve],
+                    holdout_start: date | None, title: str, measure: _Measure) -> bytes:
+    """``measure`` of each curve over time; with a branch, the branch minus ``main`` below."""
     _check(curves)
-    figure, axes = _figure()
-    for colour, curve in zip(_COLOURS * len(curves), curves, strict=False):
-        axes.plot(curve.index(), curve.equity(), color=colour, linewidth=1.6,
-                  label=f"{curve.label} (total return {curve.equity()[-1] - 1:+.1%})")
-    axes.axhline(1.0, color="#999999", linewidth=0.8)
-    _mark_holdout(axes, curves, holdout_start)
-    return _finish(figure, axes, title, "Value of 1 invested")
+    two = len(curves) == 2
+    fig, axes = canvas.figure(_WIDTH, _TWO_PANELS if two else _ONE_PANEL,
+                              rows=2 if two else 1, height_ratios=(2.4, 1.0) if two else None)
+    fig.suptitle(title, fontsize=13, x=0.01, ha="left")
+    top, last = axes[0], _last(curves, benchmarks)
+    lines = [(c, s, "benchmark ") for c, s in _benchmark_styles(benchmarks)]
+    lines += [(c, s, "") for c, s in _styles(curves)]
+    for curve, style, prefix in lines:
+        values = measure.values(curve)
+        top.plot(curve.index(), values, color=style.colour, linestyle=style.linestyle,
+                 linewidth=style.width,
+                 label=f"{prefix}{curve.label}\n{measure.legend(curve)}")
+        if measure.fill_main and style is canvas.MAIN:
+            top.fill_between(curve.index(), values, 0.0, color=style.colour, alpha=0.12, lw=0)
+    top.axhline(0.0, color="#999999", linewidth=0.8)
+    canvas.mark_holdout(top, last, holdout_start)
+    canvas.percent_axis(top)
+    canvas.style_axes(top, measure.ylabel, legend=True)
+    if two:
+        diff = difference(curves[0], curves[1])
+        _difference_panel(axes[1], diff[measure.column].to_numpy(), diff.index,
+                          colour=canvas.BRANCH.colour, ylabel="branch − main",
+                          title=f"{curves[1].label} minus {curves[0].label}: "
+                                f"{measure.reading}")
+        canvas.mark_holdout(axes[1], last, holdout_start, label=False, text=False)
+    canvas.date_axis(axes[-1])
+    axes[-1].set_xlabel("Date")
+    return canvas.png(fig)
 
 
-def drawdown_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
+def equity_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
+               holdout_start: date | None = None,
+               title: str = "Cumulative return: main vs branch") -> bytes:
+    """Each curve's compounded return since its first day, in percent, as PNG bytes.
+
+    With a branch, a lower panel shows the branch's cumulative return minus ``main``'s
+    (:func:`~alphaloop.report.curves.difference`).
+    """
+    return _comparison_png(curves, benchmarks, holdout_start, title, _EQUITY)
+
+
+def drawdown_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
+                 holdout_start: date | None = None,
                  title: str = "Drawdown: main vs branch") -> bytes:
-    """Each curve's drawdown below its running peak in percent (0 at the top), as PNG."""
-    from matplotlib.ticker import PercentFormatter
+    """Each curve's loss from its running peak in percent (0 at a new high), as PNG.
 
-    _check(curves)
-    figure, axes = _figure()
-    for colour, curve in zip(_COLOURS * len(curves), curves, strict=False):
-        drawdown = -curve.drawdown()
-        axes.plot(curve.index(), drawdown, color=colour, linewidth=1.4,
-                  label=f"{curve.label} (max drawdown {-drawdown.min():.1%})")
-        axes.fill_between(curve.index(), drawdown, 0.0, color=colour, alpha=0.12, lw=0)
-    axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-    _mark_holdout(axes, curves, holdout_start)
-    return _finish(figure, axes, title, "Drawdown from peak")
+    With a branch, a lower panel shows the branch's drawdown minus ``main``'s, signed so
+    that above 0 means the branch is less deep.
+    """
+    return _comparison_png(curves, benchmarks, holdout_start, title, _DRAWDOWN)
 
 
 def render_cycle_plots(curves: Sequence[Curve], *, holdout_start: date | None,
-                       cycle_id: str) -> dict[str, bytes]:
-    """``{"equity.png": ..., "drawdown.png": ...}`` for one cycle."""
-    names = " vs ".join(c.label for c in curves)
-    return {
-        "equity.png": equity_png(curves, holdout_start=holdout_start,
-                                 title=f"{cycle_id}: equity, {names}"),
-        "drawdown.png": drawdown_png(curves, holdout_start=holdout_start,
-                                     title=f"{cycle_id}: drawdown, {names}"),
+                       cycle_id: str, benchmarks: Sequence[Curve] = ()) -> dict[str, bytes]:
+    """Every chart of one cycle's tear sheet, by file name (see :data:`PLOT_CAPTIONS`).
+
+    ``rolling_sharpe.png`` is left out when the curves are too short for a rolling
+    window, ``monthly_returns.png`` when they cover fewer than
+    :data:`MIN_CALENDAR_MONTHS` months, ``weights.png`` when no curve carries weights by
+    asset class.
+    """
+    _check(curves)
+    names = " and ".join(c.label for c in curves)
+    against = " against the benchmarks" if benchmarks else ""
+    plots = {
+        "equity.png": equity_png(curves, benchmarks=benchmarks, holdout_start=holdout_start,
+                                 title=f"{cycle_id}: cumulative return of {names}{against}"),
+        "drawdown.png": drawdown_png(curves, benchmarks=benchmarks,
+                                     holdout_start=holdout_start,
+                                     title=f"{cycle_id}: drawdown of {names}{against}"),
     }
+    days = rolling_window(len(curves[0].dates))
+    if days is not None:
+        plots["rolling_sharpe.png"] = rolling_sharpe_png(
+            curves, benchmarks=benchmarks, holdout_start=holdout_start, days=days,
+            title=f"{cycle_id}: rolling {days}-day Sharpe ratio of {names}{against}")
+    if len(period_returns(curves[0], "M")) >= MIN_CALENDAR_MONTHS:
+        plots["monthly_returns.png"] = monthly_returns_png(
+            curves, title=f"{cycle_id}: monthly returns")
+    if any(c.weights for c in curves):
+        plots["weights.png"] = weights_png(curves, holdout_start=holdout_start,
+                                           title=f"{cycle_id}: weights by asset class")
+    return plots
