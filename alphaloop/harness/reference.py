@@ -1,4 +1,4 @@
-"""Reference strategies: inverse-volatility and equal weights over the whole universe.
+"""Reference strategies: inverse volatility, equal weights and a 60/40 stocks/bonds mix.
 
 :class:`InverseVolatility` (long-only) weighs each asset in proportion to
 ``1 / sigma``, where ``sigma`` is the standard deviation of its daily returns over the
@@ -8,6 +8,13 @@ asset at all the portfolio stays in cash.
 
 :class:`EqualWeight` holds ``invested / n`` of each asset; reports use it as the
 benchmark line.
+
+:class:`SixtyForty` is the classic balanced benchmark, built from the panel's asset
+classes: 60% in the assets of class ``stocks`` and 40% in those of class ``bonds``, each
+sleeve split equally among its assets listed that day. A sleeve whose class has no listed
+asset leaves its share in cash (which earns nothing in the harness), so on a panel
+without bonds the benchmark is 60% stocks and 40% cash; it never borrows the missing
+share from the other class.
 
 They are the baselines the harness is tested and benchmarked with, and templates for a
 strategy: each reads only the :class:`~alphaloop.contract.MarketView` it is given,
@@ -21,7 +28,7 @@ import numpy as np
 
 from alphaloop.contract import TRADING_DAYS_PER_YEAR, Decision, MarketView, PortfolioState
 
-__all__ = ["EqualWeight", "InverseVolatility"]
+__all__ = ["EqualWeight", "InverseVolatility", "SixtyForty"]
 
 
 class InverseVolatility:
@@ -76,3 +83,30 @@ class EqualWeight:
                   if np.isfinite(p)]  # a NaN price: not listed that day
         share = self.invested / max(len(listed), 1)
         return Decision(weights=dict.fromkeys(listed, share))
+
+
+class SixtyForty:
+    """``stocks`` of the portfolio in the stocks, ``bonds`` in the bonds, equal weights
+    within each sleeve; a sleeve with no listed asset stays in cash (see the module notes).
+    """
+
+    name = "60-40"
+    lookback = 1
+
+    def __init__(self, stocks: float = 0.6, bonds: float = 0.4) -> None:
+        if stocks < 0.0 or bonds < 0.0 or not 0.0 < stocks + bonds <= 1.0:
+            raise ValueError(f"the sleeves must be non-negative and sum to (0, 1], got "
+                             f"stocks {stocks} and bonds {bonds}")
+        self.sleeves = {"stocks": stocks, "bonds": bonds}
+
+    def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision:
+        weights: dict[str, float] = {}
+        held: dict[str, int] = {}
+        for asset_class, share in self.sleeves.items():
+            listed = [t for t in view.tickers_in(asset_class)
+                      if np.isfinite(view.prices[-1, view.column(t)])]
+            held[asset_class] = len(listed)
+            for ticker in listed:
+                weights[ticker] = share / len(listed)
+        cash = 1.0 - sum(share for c, share in self.sleeves.items() if held[c])
+        return Decision(weights=weights, record={"assets": held, "cash": cash})

@@ -4,8 +4,12 @@
   :mod:`~alphaloop.report.goals` reads and checks task goals.
 - :mod:`~alphaloop.report.history` reads the ledger's cycle envelopes.
 - :mod:`~alphaloop.report.walkthrough` renders ``walkthrough.md``;
-  :mod:`~alphaloop.report.cycle_plots` draws the equity and drawdown PNGs;
   :mod:`~alphaloop.report.markdown` formats tables and figures.
+- The tear sheet: :mod:`~alphaloop.report.curves` reads backtests into curves,
+  :mod:`~alphaloop.report.tearsheet` simulates the benchmarks and computes its tables,
+  :mod:`~alphaloop.report.tearsheet_markdown` writes its section of the walkthrough,
+  :mod:`~alphaloop.report.cycle_plots` and :mod:`~alphaloop.report.tearsheet_plots`
+  draw its PNGs (matplotlib is imported only when a chart is drawn).
 """
 
 from alphaloop.report.cycle_plots import (

@@ -3,9 +3,10 @@
 It opens with what needs a human (pull requests waiting for approval, escalated tasks),
 then tells the latest cycle's story - the task, the hypothesis and why, the change, every
 review's verdict, ``main`` and the branch side by side in-sample and on the held-out
-window, and the merge decision - then the plots, the history of all cycles and the
-backlog. Everything comes from the ledger's records; nothing is computed here but
-formatting, so the page never shows a figure the harness did not produce.
+window, and the merge decision - then the tear sheet (benchmarks, calendar years, stress
+scenarios, charts), the history of all cycles and the backlog. Everything comes from the
+ledger's records and the tear sheet's tables; nothing is computed here but formatting,
+so the page never shows a figure the harness did not produce.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from alphaloop.report.markdown import (
     table,
 )
 from alphaloop.report.taskfile import TaskFile
+from alphaloop.report.tearsheet import TearSheet
+from alphaloop.report.tearsheet_markdown import render_tear_sheet
 
 __all__ = ["COMPARED_METRICS", "WaitingPR", "render_walkthrough"]
 
@@ -281,15 +284,6 @@ def _latest(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
     return out + _decision(entry)
 
 
-def _plots(plots: Mapping[str, str]) -> list[str]:
-    if not plots:
-        return []
-    out = ["## Plots", ""]
-    for caption, path in plots.items():
-        out += [f"![{caption}]({path})", ""]
-    return out
-
-
 def _ratio_pair(entry: CycleEntry, window: str, name: str) -> str:
     main = entry.metrics("main", window)  # type: ignore[arg-type]
     branch = entry.metrics("branch", window)  # type: ignore[arg-type]
@@ -348,13 +342,15 @@ def _backlog(tasks: TaskFile, history: Sequence[CycleEntry] = ()) -> list[str]:
 def render_walkthrough(*, history: Sequence[CycleEntry], tasks: TaskFile | None = None,
                        reviews: Sequence[Review] = (), waiting: Sequence[WaitingPR] = (),
                        plots: Mapping[str, str] | None = None,
+                       tear_sheet: TearSheet | None = None,
                        generated: date | None = None) -> str:
     """The markdown of ``walkthrough.md``.
 
     ``history`` holds every cycle, oldest first; the last one is told in detail, with
-    ``reviews`` (the forge's reviews of its pull request). ``plots`` maps a caption to a
-    repository-relative image path. ``generated`` dates the page (default: the latest
-    cycle's date).
+    ``reviews`` (the forge's reviews of its pull request). ``tear_sheet`` holds the
+    latest cycle's benchmark, calendar and stress tables, and ``plots`` maps a caption to
+    a repository-relative chart path; both go in the ``## Tear sheet`` section.
+    ``generated`` dates the page (default: the latest cycle's date).
     """
     latest = history[-1] if history else None
     day = generated or (latest.day if latest else None)
@@ -364,7 +360,8 @@ def render_walkthrough(*, history: Sequence[CycleEntry], tasks: TaskFile | None 
                 "After each cycle this page tells its story: the task the PM picked, the "
                 "Quant's hypothesis and the change it made, every review's verdict, `main` "
                 "and the branch side by side in-sample and on the held-out window, the "
-                "merge decision, equity and drawdown plots, and the history of all cycles. "
+                "merge decision, a tear sheet (benchmarks, calendar years, stress scenarios "
+                "and charts), and the history of all cycles. "
                 "Pull requests and tasks that need a human are listed first.", ""]
     else:
         out += [f"Written by the AlphaLoop PM after cycle {latest.cycle_id}"
@@ -373,7 +370,7 @@ def render_walkthrough(*, history: Sequence[CycleEntry], tasks: TaskFile | None 
     out += _attention(waiting, tasks)
     if latest is not None:
         out += _latest(latest, reviews)
-        out += _plots(plots or {})
+        out += render_tear_sheet(tear_sheet, plots or {})
         out += _history(history)
     if tasks is not None:
         out += _backlog(tasks, history)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.harness.result import BacktestResult
 from alphaloop.records import Escalation, Outcome, PlanRecord
-from alphaloop.report.cycle_plots import Curve, render_cycle_plots
+from alphaloop.report.cycle_plots import PLOT_CAPTIONS, Curve, render_cycle_plots
 from alphaloop.report.history import CycleEntry, load_history
 from alphaloop.report.markdown import format_metric, shorten
 from alphaloop.report.taskfile import (
@@ -38,6 +38,14 @@ from alphaloop.report.taskfile import (
     add_escalation,
     parse_task_file,
     set_status,
+)
+from alphaloop.report.tearsheet import (
+    Benchmark,
+    Run,
+    StressRow,
+    build_tear_sheet,
+    simulate_benchmarks,
+    stress_rows,
 )
 from alphaloop.report.walkthrough import WaitingPR, render_walkthrough
 from alphaloop.roles.base import PlanRequest, ReportRequest, RoleConfig, RoleServices
@@ -263,18 +271,30 @@ class ProjectManager:
         text = self._close_merged_goal(task_text, current)
         tasks = parse_task_file(text, self.task_path)
         files = {self.task_path: text.encode("utf-8")}
+        benchmarks: list[Benchmark] = []
+        stress: list[StressRow] = []
+        settings = evaluator.settings if evaluator is not None else None
         if curves is None and evaluator is not None and data is not None and windows is not None:
-            curves, holdout_start = self._cached_curves(current, evaluator, data, windows)
+            curves, holdout_start, runs = self._cached_curves(current, evaluator, data, windows)
+            benchmarks = simulate_benchmarks(runs, frequency=evaluator.settings.frequency,
+                                             costs=evaluator.settings.costs)
+            stress = stress_rows(current, evaluator=evaluator, data=data, windows=windows)
         plots: dict[str, str] = {}
+        sheet = None
         if curves:
-            for name, png in render_cycle_plots(curves, holdout_start=holdout_start,
-                                                cycle_id=cycle_id).items():
+            for name, png in render_cycle_plots(
+                    curves, holdout_start=holdout_start, cycle_id=cycle_id,
+                    benchmarks=[b.curve for b in benchmarks]).items():
                 path = f"{self.reports_dir}/{name}"
                 files[path] = png
-                plots[f"{name.split('.')[0].capitalize()} of main and the branch"] = path
+                plots[PLOT_CAPTIONS[name]] = path
+            sheet = build_tear_sheet(
+                curves, benchmarks, holdout_start=holdout_start, stress=stress,
+                frequency=settings.frequency if settings and benchmarks else None,
+                costs=settings.costs if settings and benchmarks else None)
         waiting = [pr for pr, _ in waiting_for_human(history, open_prs)]
         text_md = render_walkthrough(history=history, tasks=tasks, reviews=reviews,
-                                     waiting=waiting, plots=plots)
+                                     waiting=waiting, plots=plots, tear_sheet=sheet)
         files[self.walkthrough_path] = text_md.encode("utf-8")
         return files
 
@@ -292,22 +312,30 @@ class ProjectManager:
 
     @staticmethod
     def _cached_curves(current: CycleEntry, evaluator: Evaluator, data: MarketData,
-                       windows: ResearchWindows) -> tuple[list[Curve], date | None]:
+                       windows: ResearchWindows
+                       ) -> tuple[list[Curve], date | None, list[Run]]:
+        """``main``'s and the branch's curves from the backtests the Quant and Risk ran
+        (none is run here), where the held-out window starts if it was run, and the
+        (panel, window) pairs found, for the benchmarks to be simulated on."""
         plan = current.plan
         if plan is None:
-            return [], None
+            return [], None, []
         in_sample = data.slice(end=windows.in_sample.end)
         sides = [(plan.base_branch, plan.base_sha)]
         if current.implement is not None:
             sides.append(("branch", current.implement.head_sha))
         curves: list[Curve] = []
-        has_holdout = False
+        runs: list[Run] = []
         for label, sha in sides:
             found: list[BacktestResult] = []
             for panel, window in ((in_sample, windows.in_sample), (data, windows.holdout)):
                 if evaluator.is_cached(sha, panel, window):
                     found.append(evaluator.backtest(sha, panel, window))
-                    has_holdout = has_holdout or window == windows.holdout
+                    if all(w != window for _, w in runs):
+                        runs.append((panel, window))
             if found:
-                curves.append(Curve.from_results(label, *found))
-        return curves, windows.holdout.start if has_holdout else None
+                curves.append(Curve.from_results(label, *found,
+                                                 asset_classes=data.asset_classes))
+        runs.sort(key=lambda run: run[1].start)
+        has_holdout = any(w == windows.holdout for _, w in runs)
+        return curves, windows.holdout.start if has_holdout else None, runs

@@ -87,14 +87,15 @@ def test_sections_come_in_a_stable_order(page: str) -> None:
     assert _headings(page) == [
         "# AlphaLoop walkthrough", "## Needs a human", "## Latest cycle: c0003 (merged)",
         "### Hypothesis", "### The change", "### Reviews",
-        "### Performance: main and the branch", "### Decision", "## Plots", "## History",
+        "### Performance: main and the branch", "### Decision", "## Tear sheet",
+        "### Charts", "## History",
         "## Backlog", "## Running the loop"]
     assert "after cycle c0003 on 2024-04-26; 3 cycles so far" in page
     assert page.endswith("\n") and not page.endswith("\n\n")
 
 
 def test_the_latest_cycle_shows_its_story_and_figures(page: str) -> None:
-    latest = page.split("## Latest cycle", 1)[1].split("## Plots", 1)[0]
+    latest = page.split("## Latest cycle", 1)[1].split("## Tear sheet", 1)[0]
     assert "**T-001** Cut drawdown (priority high, goal `max_drawdown < 15%`)" in latest
     assert "> Halve risky exposure faster in drawdowns (trial 3)" in latest
     assert "**Why:** drawdown comes from slow de-risking" in latest
@@ -183,7 +184,7 @@ def test_an_idle_cycle_renders_without_a_change(make_cycle: MakeCycle) -> None:
     page = render_walkthrough(history=history)
     assert "## Latest cycle: c0001 (idle)" in page
     assert "- Task: none" in page and "No backtest was recorded" in page
-    assert "### Hypothesis" not in page and "## Plots" not in page
+    assert "### Hypothesis" not in page and "## Tear sheet" not in page
 
 
 def test_formatting_helpers() -> None:
