@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from alphaloop.cli import audit, backtest, check, cycle, data, pr
+from alphaloop.cli import audit, backtest, check, cycle, data, ledger, pr
 
 __all__ = ["app", "main"]
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (audit, backtest, check, cycle, data, pr):
+for _module in (audit, backtest, check, cycle, data, ledger, pr):
     _module.register(app)
 
 
