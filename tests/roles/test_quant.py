@@ -337,6 +337,13 @@ def test_a_tasks_goal_puts_its_tunables_first() -> None:
     # once, marked as needing a person, and the rationale says why.
     assert found.search["needs_human"] is True and found.edits[0].new == 0.07
     assert "too little to change a walk-forward figure beyond noise" in found.rationale
+    # Where the review points at one of the task's levers, the levers still count alike:
+    # the largest measurable move toward the middle of a range leads.
+    tilt = BAND_SPACE.specs["TILT"].model_copy(update={"tags": ("turnover",)})
+    both = ParamSpace(specs={**BAND_SPACE.specs, "TILT": tilt}, values=BAND_SPACE.values)
+    alike = choose_hypothesis(review=review, space=both, trials=[], tried=set(), lam=5.0,
+                              task=task, autonomy_limit=0.2)
+    assert alike is not None and alike.edits[0].new == 0.07
     # Without a task the review's pointer leads, with a move that merges alone.
     free = choose_hypothesis(review=review, space=BAND_SPACE, trials=[], tried=set(),
                              lam=5.0, autonomy_limit=0.2)

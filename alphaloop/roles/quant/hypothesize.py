@@ -155,10 +155,10 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                             "claim": claim_for_task(task, review.metrics, change.claim)})
     usable = ParamSpace(specs={k: v for k, v in space.specs.items() if k not in exclude},
                         values={k: v for k, v in space.values.items() if k not in exclude})
-    focus = dict(review.focus)  # what the review saw, 0-1 ...
+    # The task's goal sets the prior of the tunables it points at, all alike (the strategy
+    # declares each a lever on the goal's metric); the review's diagnosis weighs the rest.
     aimed = task_focus(task.goal if task else "", usable)
-    for name, weight in aimed.items():
-        focus[name] = focus.get(name, 0.0) + weight  # ... plus what the task asks for
+    focus = {**review.focus, **aimed}
     moved = _moves(trials, space.values)  # ... less for a tunable tried again and again
     focus = {name: weight / (1 + moved[name]) for name, weight in focus.items()}
     # A move back to a point already measured (an earlier main, say) teaches nothing.
