@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
-from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
@@ -183,6 +182,8 @@ def _block_length(diff: np.ndarray) -> float:
     """The stationary bootstrap's mean block length for ``diff``, kept in [1, n / 4]."""
     n = diff.size
     try:
+        from arch.bootstrap import optimal_block_length  # arch loads matplotlib: lazily
+
         value = float(optimal_block_length(diff)["stationary"].iloc[0])
     except (ValueError, ZeroDivisionError, FloatingPointError):
         value = math.nan
@@ -240,6 +241,8 @@ def compare_paired(
         block, draws = 1.0, np.zeros((n_resamples, len(names)))
     else:
         block = _block_length(b - m)
+        from arch.bootstrap import StationaryBootstrap  # arch loads matplotlib: lazily
+
         bootstrap = StationaryBootstrap(block, b, m, bt, mt,  # type: ignore[arg-type]
                                         seed=np.random.default_rng(seed))
         draws = bootstrap.apply(stats, n_resamples)
