@@ -17,11 +17,7 @@ from alphaloop.forge.errors import ForgeError
 from alphaloop.forge.local import PR_TRAILER
 from alphaloop.repo import GitRepo
 
-__all__ = ["TUNABLES_PATH", "approved_tunables", "tunable_literals"]
-
-#: The former name of :func:`alphaloop.evaluation.tunables.read_tunables`, which owns the
-#: tunables file (as :data:`TUNABLES_PATH` is its path), kept for callers of this module.
-tunable_literals = read_tunables
+__all__ = ["approved_tunables"]
 
 
 def _human_approved(forge: Forge, number: str) -> bool:

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.cycle.approved import TUNABLES_PATH, approved_tunables, tunable_literals
+from alphaloop.cycle.approved import approved_tunables
+from alphaloop.evaluation.tunables import TUNABLES_PATH, read_tunables
 from alphaloop.forge import Forge, PullRequest
 from alphaloop.forge.records import latest_by_reviewer
 from alphaloop.policy import Policies
@@ -45,7 +46,7 @@ def tunable_changes(repo: GitRepo, base: str, head: str) -> dict[str, tuple[obje
     """Tunables whose literal differs between two commits: name -> (old, new)."""
     def read(rev: str) -> dict[str, float | int | str]:
         try:
-            return tunable_literals(repo.read_file(rev, TUNABLES_PATH))
+            return read_tunables(repo.read_file(rev, TUNABLES_PATH))
         except Exception:  # the file may not exist on one side
             return {}
 

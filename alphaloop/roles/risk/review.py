@@ -26,6 +26,7 @@ from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import skipped_crises, stress_scenarios
 from alphaloop.evaluation import Evaluator, fold_scores
 from alphaloop.evaluation.holdout import reads_outside_cycles
+from alphaloop.evaluation.tunables import TUNABLES_PATH
 from alphaloop.harness import BacktestResult, Window
 from alphaloop.harness.errors import HarnessError
 from alphaloop.harness.metrics import sharpe_ratio
@@ -125,7 +126,7 @@ class RiskOfficer:
                             and spec.low <= float(value) <= spec.high))
             if outside:
                 findings.append(Finding(
-                    check="params.range", severity=Severity.BLOCK, path="strategy/tunables.py",
+                    check="params.range", severity=Severity.BLOCK, path=TUNABLES_PATH,
                     message=f"tunable {name} = {value!r} is outside its declared space "
                             f"({spec.choices or (spec.low, spec.high)})"))
         return findings
