@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.json import JSON
+from pydantic import ValidationError
+from rich import box
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from alphaloop.cli._errors import fail, stderr
 from alphaloop.errors import Failure
@@ -30,6 +33,7 @@ from alphaloop.repo import GitError, GitRepo, Identity
 
 if TYPE_CHECKING:
     from alphaloop.policy import Policies
+    from alphaloop.records import Hypothesis
 
 __all__ = ["register"]
 
@@ -42,6 +46,7 @@ def register(app: typer.Typer) -> None:
                         help="Pull requests and reviews of AlphaLoop's forge (kept in git).")
     group.command("list")(list_prs)
     group.command("show")(show)
+    group.command("diff")(diff)
     group.command("approve")(approve)
     group.command("merge")(merge)
     group.command("close")(close)
@@ -83,18 +88,27 @@ def _counts(review: Review, head: str | None, valid: set[int]) -> str:
     return "[yellow]void: older commit[/]"
 
 
-def _review_rows(reviews: list[Review], head: str | None, valid: set[int]) -> Table:
-    table = Table(title="Reviews", title_justify="left")
-    for column in ("#", "reviewer", "verdict", "severity", "commit", "counts", "summary"):
-        table.add_column(column)
+def _review_rows(reviews: list[Review], head: str | None, valid: set[int], *,
+                 shown_above: str | None = None) -> Table:
+    """Every review of the PR: who, verdict, on which commit, whether it still counts.
+
+    The summary of ``shown_above`` (a reviewer whose review is shown in full above) is
+    not repeated.
+    """
+    table = Table(title="Reviews", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("#", "reviewer", "verdict", "sev", "commit", "counts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", ratio=1, min_width=12)
     for review in reviews:
         findings = f" [dim]({len(review.findings)} findings)[/]" if review.findings else ""
         who = f" (human: {review.approved_by})" if review.approved_by else (
             " (human)" if review.human else "")
+        summary = ("[dim](above)[/]" if review.reviewer == shown_above else
+                   escape(_clip(review.summary)) + findings)
         table.add_row(
             str(review.id), escape(review.reviewer + who),
             review.verdict, str(review.severity), review.commit_sha[:10],
-            _counts(review, head, valid), escape(review.summary) + findings,
+            _counts(review, head, valid), summary,
         )
     return table
 
@@ -131,52 +145,172 @@ def list_prs(repo: RepoOption = Path("."),
         Console().print(table)
 
 
+def _cycle_of(repo: GitRepo, number: int) -> dict[str, Any] | None:
+    """The records of the cycle that opened PR ``number``: its ledger entry (newest
+    first), or the run store of a cycle still running; None when neither has it."""
+    from alphaloop.cycle.ledger import Ledger, LedgerError, RunStore
+
+    def opened_it(records: dict[str, Any]) -> bool:
+        return (records.get("implement") or {}).get("pr_number") == number
+
+    try:
+        entries = Ledger(repo.work_tree).entries()
+    except LedgerError:
+        entries = []
+    for entry in reversed(entries):
+        if opened_it(entry.records):
+            return entry.envelope()
+    for cid in reversed(RunStore.in_progress(repo.common_dir)):
+        with contextlib.suppress(LedgerError):
+            records = RunStore(repo.common_dir, cid).records()
+            if opened_it(records):
+                return {"cycle_id": cid, "records": records, "in_progress": True}
+    return None
+
+
+def _hypothesis(pr: PullRequest, cycle: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The hypothesis as the cycle recorded it, else the PR body's block (or None)."""
+    recorded = (cycle or {}).get("records", {}).get("hypothesis")
+    if recorded:
+        return dict(recorded)
+    try:
+        return pr.hypothesis
+    except HypothesisBlockError:
+        return None
+
+
+def _facts(pr: PullRequest, head: str | None, cycle: dict[str, Any] | None) -> list[str]:
+    state = pr.state + (f": {_clip(pr.closed_reason, 60)}" if pr.closed_reason else "")
+    facts = [
+        ("state", state),
+        ("branch", f"{pr.head_branch} -> {pr.base_branch}"),
+        ("head", head or "(branch no longer exists)"),
+        ("author", f"{pr.author_role}; labels {', '.join(pr.labels) or '-'}"),
+        ("opened", f"{_when(pr.created_at)}, updated {_when(pr.updated_at)}"),
+    ]
+    if pr.merge_sha:
+        facts.append(("merged", f"as {pr.merge_sha[:10]}"))
+    if cycle is not None:
+        note = " (still running)" if cycle.get("in_progress") else ""
+        facts.append(("cycle", f"{cycle['cycle_id']}{note}: alphaloop ledger show "
+                               f"{cycle['cycle_id']}"))
+    return [f"  {key:<7} {escape(value)}" for key, value in facts]
+
+
+def _clip(text: str, chars: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[:chars - 1] + "…"
+
+
+def _risk_part(cycle: dict[str, Any] | None, reviews: list[Review]) -> RenderableType | None:
+    """Risk's verdict and figures from the cycle's record, else its review on the forge."""
+    from alphaloop.cli._cycle_view import findings_table, risk_view
+    from alphaloop.records import RiskReviewRecord
+
+    if cycle is not None and cycle["records"].get("risk_review"):
+        from alphaloop.report.history import CycleEntry
+
+        entry = CycleEntry.from_envelope({"cycle_id": cycle["cycle_id"], "records": {
+            "risk_review": cycle["records"]["risk_review"]}})
+        review: RiskReviewRecord | None = entry.risk_review
+        if review is not None:
+            return risk_view(review)
+    posted = [r for r in reviews if r.reviewer == "risk"]
+    if not posted:
+        return None
+    last = posted[-1]
+    severe = [f for f in last.findings if int(f.get("severity", 0)) >= 2]
+    head = Text.from_markup(
+        f"[bold]Risk:[/] {last.verdict} (severity {last.severity}) on {last.commit_sha[:10]}: "
+        f"{escape(last.summary)} [dim](its figures are in the ledger once the cycle is "
+        f"recorded)[/]")
+    if not severe:
+        return head
+    return Group(head, findings_table(severe, title="Findings of severity 2 or more"))
+
+
 def show(number: Annotated[int, typer.Argument(help="PR number")],
          repo: RepoOption = Path("."),
-         as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """Show one pull request: state, head, labels, hypothesis and reviews."""
+         as_json: Annotated[bool, typer.Option(
+             "--json", help="print the full record as JSON")] = False) -> None:
+    """Show one pull request: state, branch, the hypothesis, Risk's figures and findings
+    (severity 2 and up first), every review. `alphaloop pr diff N` shows the change."""
+    from alphaloop.cli._cycle_view import hypothesis_view
+
     with _failures("show"):
-        _, forge = _open(repo)
+        git_repo, forge = _open(repo)
         pr = forge.get_pr(number)
         head = _head(forge, pr)
         reviews = forge.reviews(number)
         valid = _valid_ids(forge, pr, head)
+        cycle = _cycle_of(git_repo, number)
+        hypothesis = _hypothesis(pr, cycle)
         if as_json:
             typer.echo(json.dumps({
                 "pull_request": pr.model_dump(mode="json"), "head_sha": head,
+                "hypothesis": hypothesis, "cycle": cycle,
                 "reviews": [{**r.model_dump(mode="json"), "valid": r.id in valid}
                             for r in reviews]}, indent=2))
             return
         out = Console()
         out.print(f"[bold]#{pr.number} {escape(pr.title)}[/]", highlight=False)
-        facts = [
-            ("state", pr.state + (f" ({pr.closed_reason})" if pr.closed_reason else "")),
-            ("branch", f"{pr.head_branch} -> {pr.base_branch}"),
-            ("head", head or "(branch no longer exists)"),
-            ("author", pr.author_role), ("labels", ", ".join(pr.labels) or "-"),
-            ("opened", _when(pr.created_at)), ("updated", _when(pr.updated_at)),
-        ]
-        if pr.merge_sha:
-            facts.append(("merged as", pr.merge_sha))
-        for key, value in facts:
-            out.print(f"  {key:<9} {escape(value)}", highlight=False)
-        prose = strip_block(pr.body)
-        if prose:
-            out.print()
-            out.print(prose, highlight=False, markup=False)
-        try:
-            hypothesis = pr.hypothesis
-        except HypothesisBlockError as error:
-            out.print(f"\n[yellow]Hypothesis block unreadable:[/] {escape(str(error))}")
-        else:
+        for line in _facts(pr, head, cycle):
+            out.print(line, highlight=False)
+        out.print()
+        try:  # the hypothesis once; a body without a full one is shown as written
+            out.print(hypothesis_view(_known_fields(hypothesis or {})))
+        except ValidationError:
+            out.print(strip_block(pr.body) or "(no description)", highlight=False,
+                      markup=False)
             if hypothesis is not None:
-                out.print("\n[bold]Hypothesis[/]")
-                out.print(JSON.from_data(hypothesis))
+                out.print(Text.assemble(("Hypothesis: ", "bold"),
+                                        str(hypothesis.get("statement", "(no statement)"))))
+        risk = _risk_part(cycle, reviews)
+        if risk is not None:
+            out.print()
+            out.print(risk)
         out.print()
         if reviews:
-            out.print(_review_rows(reviews, head, valid))
+            out.print(_review_rows(reviews, head, valid,
+                                   shown_above="risk" if risk is not None else None))
         else:
             out.print("No reviews yet.")
+        out.print(f"[dim]The change: alphaloop pr diff {number}; everything: "
+                  f"alphaloop pr show {number} --json[/]", highlight=False)
+
+
+def _known_fields(hypothesis: dict[str, Any]) -> Hypothesis:
+    """The hypothesis model of a PR block (which may carry more keys, e.g. the cycle)."""
+    from alphaloop.records import Hypothesis
+
+    return Hypothesis.model_validate({k: v for k, v in hypothesis.items()
+                                      if k in Hypothesis.model_fields})
+
+
+def diff(number: Annotated[int, typer.Argument(help="PR number")],
+         repo: RepoOption = Path("."),
+         stat: Annotated[bool, typer.Option("--stat", help="only the files and the "
+                                                          "lines changed")] = False) -> None:
+    """The PR's change against its base, as `git diff BASE...HEAD` shows it."""
+    with _failures("diff"):
+        git_repo, forge = _open(repo)
+        pr = forge.get_pr(number)
+        head = _head(forge, pr)
+        if head is None:
+            cycle = _cycle_of(git_repo, number) or {}
+            head = (cycle.get("records", {}).get("implement") or {}).get("head_sha")
+        if head is None:
+            raise ForgeError(f"branch {pr.head_branch!r} of #{number} no longer exists and "
+                             f"no cycle recorded its head commit: there is no diff to show")
+        colour = "--color=always" if sys.stdout.isatty() else "--color=never"
+        args = ["diff", colour, *(["--stat"] if stat else []), f"{pr.base_branch}...{head}"]
+        shown = git_repo.git(*args)
+    raw = getattr(sys.stdout, "buffer", None)
+    if raw is None:
+        typer.echo(shown.text)
+        return
+    raw.write(shown.stdout)  # git's bytes as git wrote them
+    raw.flush()
 
 
 def _git_identity(repo: GitRepo) -> str | None:

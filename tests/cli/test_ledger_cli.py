@@ -46,7 +46,11 @@ def _one_edit_each_cycle():
 @pytest.fixture(scope="module")
 def five(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = make_repo(tmp_path_factory.mktemp("ledger") / "project")
-    summaries = run_cycles(repo, OPTIONS, count=5, hypothesis_source=_one_edit_each_cycle())
+    with pytest.MonkeyPatch.context() as patch:  # the bot's key of this test session
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "config"))
+        patch.delenv("ALPHALOOP_REVIEW_KEY", raising=False)
+        summaries = run_cycles(repo, OPTIONS, count=5,
+                               hypothesis_source=_one_edit_each_cycle())
     assert len(summaries) == 5, [s.message for s in summaries]
     return repo
 
