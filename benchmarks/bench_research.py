@@ -9,13 +9,21 @@ merged into by the same paired bootstrap Risk uses (reward, Sharpe, max drawdown
 improvement after the cut-off comes with an interval, next to the interval Risk measured
 in-sample when it approved it.
 
-    python benchmarks/bench_research.py --data real --cutoff 2019-12-31 --cycles 12
-    python benchmarks/bench_research.py --data synthetic --cutoff 2020-12-31 --cycles 12
+    python -m benchmarks.bench_research --data real --cutoff 2019-12-31 --cycles 12 \
+        --tasks benchmarks/research_tasks.md --approve
+    python -m benchmarks.bench_research --data synthetic --cutoff 2020-12-31 --cycles 12
+
+(run it from the repository's root with ``-m``, so that it imports this tree's
+``alphaloop``; the approvals call ``python -m alphaloop`` of the same tree.)
 
 ``--tasks FILE`` commits a backlog of the researcher's own as ``task.md`` before the
 first cycle (as a person would); ``--approve`` has the researcher approve, after each
 cycle, a PR that Risk approved and that waits only for a human (the 20% rule or an
-exposure), then merge it through the gate - Risk's verdict is never overridden.
+exposure), then merge it through the gate - Risk's verdict is never overridden. Such a
+merge happens outside the cycle, so the ledger records the cycle as awaiting a human; the
+judge finds the merge on the pull request. A merged change's claim *holds after the
+cut-off* when its claimed metric is better there beyond the policy's minimum effect at
+95% (one-sided, paired bootstrap).
 Writes ``benchmarks/results/research-<name>.md`` and ``.json``; ``--keep DIR`` keeps the
 repository the loop worked in.
 """
@@ -28,6 +36,7 @@ import json
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -50,11 +59,12 @@ from alphaloop.sandbox import open_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-REAL = ROOT.parent / "shared" / "data" / "real-multiasset" / "real_multiasset_long.csv"
+REAL = (ROOT.parent / "shared" / "data" / "real-multiasset"
+        / "real_multiasset_long.csv").resolve()
 DATA = {"real": f"file:{REAL}", "synthetic": "synthetic"}
 METRICS = ("reward", "sharpe", "max_drawdown")
-#: The smallest reward gain policies/risk.toml counts as an improvement (for the report).
-MIN_REWARD_EFFECT = 0.05
+#: Who approves a PR the merge policy sends to a person (``--approve``).
+RESEARCHER = "Researcher"
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -73,16 +83,44 @@ def _veto_reasons(risk: dict[str, Any]) -> list[str]:
     return sorted({f["check"] for f in risk.get("findings", []) if f.get("severity", 0) >= 2})
 
 
-def _approve_and_merge(repo: Path, number: int) -> None:
+def _alphaloop(*args: str) -> subprocess.CompletedProcess[str]:
+    """``alphaloop ARGS`` of this tree (not whichever copy is installed)."""
+    return subprocess.run([sys.executable, "-m", "alphaloop", *args], cwd=ROOT, check=False,
+                          capture_output=True, text=True)
+
+
+def _approve_and_merge(repo: Path, number: int) -> dict[str, Any]:
     """The researcher approves a PR Risk approved that waits only for a human, and merges
-    it through the gate (which still requires Risk's signed approval of the head)."""
+    it through the gate (which still requires Risk's signed approval of the head).
+
+    Returns what happened: ``approved`` and ``merged`` (bool) and the commands' output.
+    """
     forge = LocalForge(GitRepo.open(repo))
     reviews = forge.review_check(forge.get_pr(number))
     if not any(r.reviewer == "risk" and r.verdict == "approve" for r in reviews.valid):
-        return
-    for command in (["pr", "approve", str(number)], ["pr", "merge", str(number)]):
-        subprocess.run(["alphaloop", *command, "--repo", str(repo)], check=False,
-                       capture_output=True, text=True)
+        return {"pr": number, "approved": False, "merged": False,
+                "output": "Risk did not approve the head commit: not approved"}
+    approve = _alphaloop("pr", "approve", str(number), "--repo", str(repo), "--as", RESEARCHER,
+                         "--comment", "Risk approved the change; the merge policy asks a "
+                         "person for this move")
+    merge = _alphaloop("pr", "merge", str(number), "--repo", str(repo))
+    return {"pr": number, "approved": approve.returncode == 0,
+            "merged": merge.returncode == 0,
+            "output": " ".join((approve.stdout + approve.stderr + merge.stdout
+                                + merge.stderr).split())}
+
+
+def _merge_of(forge: LocalForge, records: dict[str, Any]) -> tuple[str | None, str]:
+    """The commit a cycle's change was merged as, and by whom (``cycle`` or ``human``)."""
+    merge = records.get("merge") or {}
+    if merge.get("merged"):
+        return merge["merge_sha"], "cycle"
+    number = (records.get("implement") or {}).get("pr_number")
+    if number is not None:
+        pr = forge.get_pr(int(number))
+        if pr.state == "merged" and pr.merge_sha:
+            return pr.merge_sha, "human"
+    return None, ""
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,7 +130,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="alphaloop-research-") as tmp:
         options = CycleOptions(data=spec, until=cutoff)
         summaries: list[Any] = []
-        approvals: list[int] = []
+        approvals: list[dict[str, Any]] = []
         if args.judge:  # judge a repository a previous run kept, without running the loop
             repo_path = args.judge
             repo = GitRepo.open(repo_path)
@@ -102,6 +140,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             repo_path = Path(tmp) / "repo"
             subprocess.run(["git", "clone", "-q", str(ROOT), str(repo_path)], check=True)
             repo = GitRepo.open(repo_path)
+            for key, value in (("user.name", RESEARCHER),
+                               ("user.email", "researcher@localhost")):
+                subprocess.run(["git", "-C", str(repo_path), "config", key, value], check=True)
             if args.tasks:
                 shutil.copy(args.tasks, repo_path / "task.md")
                 subprocess.run(["git", "-C", str(repo_path), "commit", "-q", "-am",
@@ -113,8 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 summaries.append(summary)
                 if (args.approve and summary.outcome == Outcome.AWAITING_HUMAN
                         and summary.pr_number is not None):
-                    approvals.append(summary.pr_number)
-                    _approve_and_merge(repo_path, summary.pr_number)
+                    approvals.append(_approve_and_merge(repo_path, summary.pr_number))
                 if summary.outcome in (Outcome.IDLE, Outcome.NO_HYPOTHESIS, Outcome.FAILED,
                                        Outcome.NOT_MERGEABLE):
                     break
@@ -129,6 +169,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         after = Window(start=cutoff + timedelta(days=1), end=end, label="after-cutoff")
         policies = load_policies(repo_path)
         lam = policies.risk.process.reward_lambda
+        tests = policies.risk.improvement
+        forge = LocalForge(repo)
         evaluator = Evaluator(repo, open_sandbox("process"),
                               EvalSettings(profile=options.profile, frequency=options.frequency,
                                            reward_lambda=lam),
@@ -143,22 +185,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 b, bt = after_returns(head)
                 m, mt = after_returns(base)
                 return compare_paired(b, m, branch_turnover=bt, main_turnover=mt,
-                                      reward_lambda=lam, window="after-cutoff").model_dump(
+                                      reward_lambda=lam, min_effect=tests.min_effect,
+                                      margin=tests.margin, n_resamples=tests.n_resamples,
+                                      seed=tests.seed, window="after-cutoff").model_dump(
                                           mode="json")
 
             for entry in entries:
                 records = entry["records"]
-                merge = records.get("merge") or {}
-                if not merge.get("merged"):
+                merged, merged_by = _merge_of(forge, records)
+                if merged is None:
                     continue
-                merged = merge["merge_sha"]
                 parent = repo.git("rev-parse", f"{merged}^1").text
                 risk = records.get("risk_review") or {}
                 judged.append({
                     "cycle": entry["cycle_id"],
                     "title": (records.get("hypothesis") or {}).get("title")
                     or (records.get("hypothesis") or {}).get("statement"),
-                    "claim": (risk.get("claim") or {}),
+                    "claim": (risk.get("claim") or {}), "merged_by": merged_by,
+                    "edits": (records.get("hypothesis") or {}).get("edits", []),
                     "in_sample": risk.get("walk_forward_test"),
                     "holdout": risk.get("holdout_test"),
                     "after_cutoff": compare(merged, parent),
@@ -196,8 +240,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         summary = records.get("summary") or {}
         reasons = _veto_reasons(risk) if risk.get("verdict") == "veto" else []
         vetoes.update(reasons)
+        human = next((m for m in judged if m["cycle"] == entry["cycle_id"]
+                      and m["merged_by"] == "human"), None)
         cycles.append({"cycle": entry["cycle_id"], "outcome": summary.get("outcome"),
                        "task": summary.get("task_id"), "hypothesis": summary.get("hypothesis"),
+                       "pr": summary.get("pr_number"), "merged_by_human": human is not None,
                        "veto_checks": reasons, "message": summary.get("message", "")})
     return {
         "data": args.data, "spec": spec, "cutoff": str(cutoff), "after": [str(after.start),
@@ -214,6 +261,55 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _holds(comparison: dict[str, Any] | None, metric: str) -> str:
+    """Whether ``metric`` is better beyond its minimum effect at 95% (one-sided)."""
+    if not comparison:
+        return "n/a"
+    m = comparison["metrics"][metric]
+    if m["superior"]:
+        return "yes"
+    better = m["estimate"] > 0 if m["higher_is_better"] else m["estimate"] < 0
+    return "better, not significantly" if better else "no"
+
+
+def _approvals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The researcher's approvals (older reports list PR numbers only)."""
+    return [a if isinstance(a, dict) else {"pr": a, "approved": True, "merged": None,
+                                           "output": ""}
+            for a in report["human_approvals"]]
+
+
+def _cycle_row(c: dict[str, Any]) -> str:
+    outcome = c["outcome"] or ""
+    if c.get("merged_by_human"):
+        outcome = f"{outcome}, then merged by the researcher (#{c['pr']})"
+    why = ", ".join(f"`{v}`" for v in c["veto_checks"]) or c["message"][:90]
+    return (f"| {c['cycle']} | {outcome} | {c['task'] or ''} | "
+            f"{(c['hypothesis'] or '').replace('|', '/')} | {why.replace('|', '/')} |")
+
+
+def _merged_section(m: dict[str, Any]) -> list[str]:
+    claim = m["claim"] or {}
+    metric = claim.get("metric")
+    claim_text = f"{metric} {claim.get('direction')}" if claim else "n/a"
+    who = ("merged by the cycle" if m.get("merged_by") != "human" else
+           "Risk approved it; the merge policy asked a person (a move beyond its autonomy "
+           "limit), the researcher approved and merged it through the gate")
+    metrics = [metric] if metric and metric not in METRICS else []
+    lines = [f"### {m['cycle']}: {m['title']}", "",
+             f"Claim: {claim_text} ({claim.get('source', '')}); {who}.", "",
+             "| metric | walk-forward (in-sample) | held-out | after the cut-off |",
+             "| --- | --- | --- | --- |"]
+    for name in (*metrics, *METRICS):
+        lines.append(f"| {name} | {_interval(m['in_sample'], name)} | "
+                     f"{_interval(m['holdout'], name)} | "
+                     f"{_interval(m['after_cutoff'], name)} |")
+    if metric:
+        lines += ["", f"Claim holds after the cut-off ({metric} better beyond its minimum "
+                  f"effect at 95%): **{_holds(m['after_cutoff'], metric)}**."]
+    return [*lines, ""]
+
+
 def render(report: dict[str, Any]) -> str:
     lines = [f"# Research benchmark: `{report['data']}` data, cut-off {report['cutoff']}", "",
              f"The loop ran `alphaloop cycle --until {report['cutoff']}` on `{report['spec']}` "
@@ -221,12 +317,15 @@ def render(report: dict[str, Any]) -> str:
              f"{report['loop_seconds']:.0f} s). Every merged change and the final `main` were "
              f"then judged on {report['after'][0]} .. {report['after'][1]}, data the loop "
              "never received, with the paired stationary-bootstrap test Risk uses "
-             "(95% one-sided bounds; estimate [low, high], p for superiority). "
-             "Produced by `python benchmarks/bench_research.py`.", ""]
-    approved = ", ".join(f"#{n}" for n in report["human_approvals"])
+             "(95% one-sided bounds; estimate [low, high], p for superiority beyond the "
+             "policy's minimum effect). "
+             "Produced by `python -m benchmarks.bench_research`.", ""]
+    approvals = _approvals(report)
+    done = ", ".join(f"#{a['pr']}" for a in approvals if a["approved"])
     lines += [f"Backlog: `{report['tasks']}`. "
-              + (f"The researcher approved PR(s) {approved} after Risk had approved them and "
-                 "the merge policy asked for a human." if approved else
+              + (f"The researcher approved PR(s) {done} after Risk had approved them and "
+                 "the merge policy asked for a human (a tunable moved beyond its 20% "
+                 "autonomy limit); Risk's verdict was never overridden." if done else
                  "No PR was approved by a person."), ""]
     if report["stopped_early"]:
         lines += [f"The loop stopped early: {report['stopped_early']}", ""]
@@ -238,36 +337,24 @@ def render(report: dict[str, Any]) -> str:
         "| (none) | 0 |"]
     lines += ["", "## Every cycle", "", "| cycle | outcome | task | hypothesis | why |",
               "| --- | --- | --- | --- | --- |"]
-    for c in report["cycles"]:
-        why = ", ".join(f"`{v}`" for v in c["veto_checks"]) or c["message"][:90]
-        lines.append(f"| {c['cycle']} | {c['outcome']} | {c['task'] or ''} | "
-                     f"{(c['hypothesis'] or '').replace('|', '/')} | {why.replace('|', '/')} |")
+    lines += [_cycle_row(c) for c in report["cycles"]]
     lines += ["", "## Merged changes: in-sample (as Risk approved them) and after the cut-off",
               ""]
     if not report["merged"]:
         lines += ["Nothing merged.", ""]
     for m in report["merged"]:
-        claim = m["claim"] or {}
-        claim_text = (f"{claim.get('metric')} {claim.get('direction')}" if claim else "n/a")
-        lines += [f"### {m['cycle']}: {m['title']}", "", f"Claim: {claim_text}.", "",
-                  "| metric | walk-forward (in-sample) | held-out | after the cut-off |",
-                  "| --- | --- | --- | --- |"]
-        for metric in METRICS:
-            lines.append(f"| {metric} | {_interval(m['in_sample'], metric)} | "
-                         f"{_interval(m['holdout'], metric)} | "
-                         f"{_interval(m['after_cutoff'], metric)} |")
-        lines.append("")
+        lines += _merged_section(m)
     lines += ["## Vetoed changes after the cut-off: was the veto right?", "",
               "Each vetoed branch against the `main` it was reviewed against, on the years "
-              "after the cut-off (reward: estimate [95% bounds], p for superiority, not "
-              f"deflated for the {len(report['vetoed'])} comparisons).", "",
-              "| cycle | change | vetoed by | reward in-sample (walk-forward) | reward after "
-              "the cut-off | better after? |", "| --- | --- | --- | --- | --- | --- |"]
+              "after the cut-off (reward: estimate [95% bounds], p for superiority beyond "
+              f"the minimum effect, not deflated for the {len(report['vetoed'])} comparisons).",
+              "", "| cycle | change | vetoed by | reward in-sample (walk-forward) | reward "
+              "after the cut-off | better after? |", "| --- | --- | --- | --- | --- | --- |"]
     for v in report["vetoed"]:
         after = v["after_cutoff"]["metrics"]["reward"]
         significant = after["p_superior"] <= 0.05 and after["estimate"] > 0
-        verdict = ("no" if not significant else "yes" if after["estimate"] >= MIN_REWARD_EFFECT
-                   else f"barely: below the {MIN_REWARD_EFFECT:g} minimum effect")
+        verdict = ("no" if after["estimate"] <= 0 else "yes" if significant
+                   else "better, not significantly")
         lines.append(f"| {v['cycle']} | {(v['title'] or '').replace('|', '/')} | "
                      + ", ".join(f"`{c}`" for c in v["checks"])
                      + f" | {_interval(v['in_sample'], 'reward')} | "
@@ -279,7 +366,8 @@ def render(report: dict[str, Any]) -> str:
         lines += ["`main` did not change.", ""]
     else:
         lines += ["| metric | final - original [interval], p |", "| --- | --- |"]
-        lines += [f"| {metric} | {_interval(overall, metric)} |" for metric in METRICS]
+        lines += [f"| {metric} | {_interval(overall, metric)} |"
+                  for metric in (*METRICS, "turnover")]
         lines.append("")
     a = report["after_metrics"]
     lines += ["| after the cut-off | Sharpe | max drawdown | annual return | turnover |",
@@ -288,8 +376,27 @@ def render(report: dict[str, Any]) -> str:
         x = a[label]
         lines.append(f"| {label} | {x['sharpe']:.3f} | {x['max_drawdown']:.1%} | "
                      f"{x['annual_return']:.1%} | {x['turnover']:.2f} |")
+    lines += ["", "## Each cycle's decision in full", "",
+              "The cycle's own summary (Risk's findings with their statistics)"
+              + (", and the researcher's approval where there was one" if approvals else "")
+              + ".", ""]
+    by_pr = {a["pr"]: a for a in approvals}
+    for c in report["cycles"]:
+        lines.append(f"- **{c['cycle']}** ({c['task'] or 'no task'}): "
+                     f"{c['message'].replace('|', '/')}")
+        if c.get("pr") in by_pr and by_pr[c["pr"]]["output"]:
+            lines.append(f"  Researcher: {by_pr[c['pr']]['output']}")
     lines += ["", f"Machine: {report['machine']}; {report['total_seconds']:.0f} s in all."]
     return "\n".join(lines) + "\n"
+
+
+def write_results(name: str, report: dict[str, Any], text: str) -> str:
+    """Write ``report`` as ``benchmarks/results/research-<name>.json`` and ``text`` as
+    ``.md`` beside it; returns ``text``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"research-{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"research-{name}.md").write_text(text)
+    return text
 
 
 def main() -> None:
@@ -315,12 +422,7 @@ def main() -> None:
             for key in ("cycles_run", "stopped_early", "human_approvals", "tasks",
                         "loop_seconds"):
                 report[key] = old.get(key, report[key])
-    name = args.name or args.data
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"research-{name}.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = render(report)
-    (RESULTS / f"research-{name}.md").write_text(text)
-    print(text)
+    print(write_results(args.name or args.data, report, render(report)))
 
 
 if __name__ == "__main__":
