@@ -70,7 +70,8 @@ def hypothesis_view(hypothesis: Hypothesis | Mapping[str, Any]) -> RenderableTyp
         lines.append(edits)
     if h.patch_name:
         size = len((h.patch or "").splitlines())
-        lines.append(Text(f"  code change {h.patch_name} ({size} diff lines)"))
+        lines.append(Text(f"  code change {h.patch_name}"
+                          + (f" ({size} diff lines)" if size else "")))
     lines.append(Text.assemble("  claim: ", h.claim.text(), (f" ({h.claim.source})", "dim")))
     if h.expected_effect:
         lines.append(Text.assemble("  expected: ", (h.expected_effect, "dim")))

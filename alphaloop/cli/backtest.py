@@ -106,7 +106,9 @@ def metrics_table(result: BacktestResult) -> Table:
 def walk_forward_table(folds: list[FoldFigures]) -> Table:
     """Each walk-forward test window's figures, and their summary as Risk takes it
     (mean Sharpe, worst drawdown, mean reward)."""
-    table = Table(title="Walk-forward folds (test windows)", title_justify="left")
+    table = Table(title="Walk-forward folds (test windows)", title_justify="left",
+                  caption="walk-forward: the folds' mean Sharpe and reward and their worst "
+                          "drawdown, as Risk records them", caption_justify="left")
     table.add_column("fold")
     table.add_column("window")
     for column in ("Sharpe", "max drawdown", "reward"):
@@ -116,7 +118,7 @@ def walk_forward_table(folds: list[FoldFigures]) -> Table:
         table.add_row(fold.label, f"{fold.start} to {fold.end}", _number(fold.sharpe),
                       _percent(fold.max_drawdown), _number(fold.reward))
     if in_sample:
-        table.add_row("walk-forward", "mean of the folds (worst drawdown)",
+        table.add_row("walk-forward", "the folds together",
                       _number(sum(f.sharpe for f in in_sample) / len(in_sample)),
                       _percent(max(f.max_drawdown for f in in_sample)),
                       _number(sum(f.reward for f in in_sample) / len(in_sample)),

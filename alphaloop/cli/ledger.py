@@ -107,8 +107,9 @@ def _table(rows: list[TrialRow], repository: Path) -> Table:
 
     table = Table(title=f"Trials in {repository} ({len(rows)})", title_justify="left",
                   box=box.SIMPLE_HEAD, caption_justify="left",
-                  caption="main's figure, then → the branch's, over the walk-forward folds; "
-                          "p: the paired test of the claim")
+                  caption="main's figure, then → the branch's, over the walk-forward folds "
+                          "(mean reward and Sharpe of the folds, worst drawdown); p: the "
+                          "paired test of the claim over the folds' days")
     table.add_column("cycle\ndate", no_wrap=True)
     table.add_column("outcome\ntask", no_wrap=True)
     table.add_column("hypothesis", overflow="fold", ratio=1, min_width=16)

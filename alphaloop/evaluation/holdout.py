@@ -6,9 +6,9 @@ the count so far, the review's own read included). A person who backtests over t
 held-out window (``alphaloop backtest --include-holdout``) reads it too: such a read is
 appended to ``.git/alphaloop/holdout-reads.jsonl`` (one JSON object a line, never
 rewritten) by :func:`record_read`, and :func:`reads_outside_cycles` gives Risk the reads
-the ledger has not counted yet - those made after the start of the latest cycle whose
-Risk review read the window. Risk's next count adds them, so from then on the ledger
-carries them.
+of its held-out window (same data, overlapping days) the ledger has not counted yet -
+those made after the start of the latest cycle whose Risk review read the window. Risk's
+next count adds them, so from then on the ledger carries them.
 
 The file lives beside the run store, in the repository's private state: it is not
 committed, so a fresh clone starts with no reads of its own.
@@ -28,6 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 __all__ = ["READS_FILE", "HoldoutRead", "read_log", "reads_outside_cycles", "record_read"]
 
 READS_FILE = "holdout-reads.jsonl"
+_UNREADABLE = "(unreadable line)"
 
 
 class HoldoutRead(BaseModel):
@@ -80,7 +81,7 @@ def read_log(alphaloop_dir: Path) -> list[HoldoutRead]:
         try:
             out.append(HoldoutRead.model_validate(json.loads(text)))
         except (ValueError, ValidationError):
-            out.append(HoldoutRead(at=fallback, command="(unreadable line)", data_source="?",
+            out.append(HoldoutRead(at=fallback, command=_UNREADABLE, data_source="?",
                                    holdout_start=date.min, holdout_end=date.min,
                                    read_start=date.min, read_end=date.min))
     return out
@@ -109,7 +110,24 @@ def _counted_until(entries: Iterable[Mapping[str, Any]]) -> datetime | None:
     return latest
 
 
-def reads_outside_cycles(alphaloop_dir: Path, entries: Iterable[Mapping[str, Any]]) -> int:
-    """Reads of the reads file the ledger ``entries`` have not counted yet."""
+def reads_outside_cycles(alphaloop_dir: Path, entries: Iterable[Mapping[str, Any]], *,
+                         data_source: str | None = None, start: date | None = None,
+                         end: date | None = None) -> int:
+    """Reads of the reads file the ledger ``entries`` have not counted yet.
+
+    Given the cycle's ``data_source`` and its held-out window (``start`` to ``end``), only
+    reads of that window count: a backtest of other data, or of days outside it, has not
+    seen it. An unreadable line always counts.
+    """
     since = _counted_until(entries)
-    return sum(1 for read in read_log(alphaloop_dir) if since is None or read.at > since)
+
+    def of_this_window(read: HoldoutRead) -> bool:
+        if read.command == _UNREADABLE:
+            return True
+        if data_source is not None and read.data_source != data_source:
+            return False
+        return not ((end is not None and read.read_start > end)
+                    or (start is not None and read.read_end < start))
+
+    return sum(1 for read in read_log(alphaloop_dir)
+               if (since is None or read.at > since) and of_this_window(read))

@@ -10,6 +10,7 @@ that repository's ``.git/alphaloop`` and never in the checkout the tests run in.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -96,6 +97,12 @@ def test_a_read_is_counted_and_risk_counts_it(project: Path, tmp_path: Path) -> 
     assert "counted in" in " ".join(shown.output.split())
     assert len(_reads(project)) == 2
     assert reads_outside_cycles(alphaloop_dir, entries) == 1
+    # only reads of the same data's held-out days count
+    source, first = read["data_source"], date.fromisoformat(read["holdout_start"])
+    assert reads_outside_cycles(alphaloop_dir, entries, data_source=source, start=first) == 1
+    assert reads_outside_cycles(alphaloop_dir, entries, data_source="file:other.csv") == 0
+    assert reads_outside_cycles(alphaloop_dir, entries, data_source=source,
+                                end=first - timedelta(days=1)) == 0
 
 
 def test_walk_forward_reports_the_folds_the_quant_measures(project: Path,
@@ -117,7 +124,7 @@ def test_walk_forward_reports_the_folds_the_quant_measures(project: Path,
     table = _backtest(project, tmp_path / "o2", *folds)
     text = " ".join(table.output.split())
     assert "Walk-forward folds (test windows)" in text
-    assert "mean of the folds" in text and f"{mean:.2f}" in text
+    assert "the folds together" in text and f"{mean:.2f}" in text
 
 
 def test_the_windows_of_a_request() -> None:

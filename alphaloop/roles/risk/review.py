@@ -76,8 +76,10 @@ class RiskOfficer:
     def review_change(self, request: ReviewRequest) -> RiskReviewRecord:
         history = read_history(request.ledger_entries).risk
         # reads of the held-out window made outside cycles (alphaloop backtest) count too
-        outside = reads_outside_cycles(self.evaluator.repo.alphaloop_dir,
-                                       request.ledger_entries)
+        outside = reads_outside_cycles(
+            self.evaluator.repo.alphaloop_dir, request.ledger_entries,
+            data_source=request.data.source, start=request.windows.holdout.start,
+            end=request.windows.holdout.end)
         history = history.model_copy(update={"holdout_reads": history.holdout_reads + outside})
         return self.review(base_sha=request.base_sha, head_sha=request.head_sha,
                            worktree=request.worktree, data=request.data,
