@@ -5,7 +5,9 @@ and searched for) and with rich markup escaped (a ``[`` in a path or a policy va
 is shown as typed, never swallowed as a style tag).
 
 Commands catch :class:`alphaloop.errors.Failure` (every failure's message says what to
-do) and options that do not validate, so a user's mistake never shows a traceback.
+do) and options that do not validate, so a user's mistake never shows a traceback. A
+user's mistake (an option, the repository's state) exits with :data:`EXIT_USER_ERROR`,
+as typer's own checks of options do; a failure while working exits with 1.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["fail", "invalid_options", "stderr"]
+__all__ = ["EXIT_USER_ERROR", "fail", "invalid_options", "stderr"]
+
+#: The exit code of a user's mistake, found before any work was done.
+EXIT_USER_ERROR = 2
 
 
 def stderr() -> Console:

@@ -1,5 +1,13 @@
 """``alphaloop cycle``: run hypothesis -> analysis cycles on the repository here.
 
+Mistakes are caught before any stage runs (see :mod:`alphaloop.cycle.preflight`): a bad
+option, profile or data source, a repository that is not an AlphaLoop project, an
+interrupted cycle, uncommitted edits the cycle would ignore. Each prints one paragraph
+naming the problem and the fix, and exits with code 2; a failure during a cycle exits
+with code 1. While cycles run, stderr shows "cycle i of N" with the elapsed time and one
+line per finished stage with its key figure. ``--abandon`` closes an interrupted cycle
+(see :mod:`alphaloop.cycle.abandon`).
+
 The cycle and the report are imported when the command runs, not with this module, so
 ``alphaloop --help`` and the other commands start without them (and without matplotlib,
 which the report's charts load).
@@ -15,14 +23,17 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alphaloop.cli._errors import fail, invalid_options
+from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.errors import Failure
-from alphaloop.harness.windows import HOLDOUT_DAYS
+from alphaloop.harness.config import Frequency
+from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
 
 if TYPE_CHECKING:
+    from alphaloop.cycle.progress import CycleProgress
     from alphaloop.records import CycleSummary
 
 __all__ = ["register"]
@@ -49,7 +60,13 @@ def register(app: typer.Typer) -> None:
 def cycle(
     repo: Annotated[Path, typer.Option(help="repository to work on")] = Path("."),
     cycles: Annotated[int, typer.Option("--cycles", min=1, help="cycles to run in a row")] = 1,
-    resume: Annotated[bool, typer.Option(help="finish an interrupted cycle first")] = False,
+    resume: Annotated[bool, typer.Option("--resume",
+                                         help="finish an interrupted cycle first")] = False,
+    abandon: Annotated[bool, typer.Option(
+        "--abandon", help="close an interrupted cycle instead: its PR closed, its worktree "
+                          "removed, the ledger records it as abandoned")] = False,
+    reason: Annotated[str | None, typer.Option(
+        help="with --abandon: why, for the PR and the ledger")] = None,
     dry_run_: Annotated[bool, typer.Option("--dry-run",
                                            help="show what would happen; change nothing")]
     = False,
@@ -58,13 +75,17 @@ def cycle(
     until: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="give the loop the data up to this date (YYYY-MM-DD) "
                                    "only")] = None,
-    profile: Annotated[str, typer.Option(help="FinSage profile")] = "default",
-    frequency: Annotated[str, typer.Option(help="rebalance frequency of the backtests")]
-    = "weekly",
-    holdout_days: Annotated[int, typer.Option(help="trading days held out for Risk")]
+    profile: Annotated[str, typer.Option(
+        help="strategy profile (FinSage: default, conservative or aggressive)")] = "default",
+    frequency: Annotated[Frequency, typer.Option(
+        help="rebalance frequency of the backtests")] = "weekly",
+    holdout_days: Annotated[int, typer.Option(
+        min=MIN_HOLDOUT_DAYS, help="trading days held out for Risk (at least "
+                                   f"{MIN_HOLDOUT_DAYS}, what its paired test needs)")]
     = HOLDOUT_DAYS,
-    folds: Annotated[int, typer.Option(help="walk-forward folds in-sample")] = 4,
-    warmup_days: Annotated[int, typer.Option(help="history before the first decision")]
+    folds: Annotated[int, typer.Option(min=0, help="walk-forward folds in-sample")] = 4,
+    warmup_days: Annotated[int, typer.Option(min=0,
+                                             help="history before the first decision")]
     = TRADING_DAYS_PER_YEAR,
     base: Annotated[str | None, typer.Option(help="branch to improve (default: main)")]
     = None,
@@ -74,11 +95,18 @@ def cycle(
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     from alphaloop.cycle import CycleOptions
+    from alphaloop.cycle.preflight import PreflightError
     from alphaloop.cycle.run import dry_run, run_cycles
-    from alphaloop.report.markdown import shorten
 
-    # Stage lines say what happens, not where in the code; long lines are not folded.
-    console = Console(stderr=True, soft_wrap=True, log_path=False)
+    if abandon:
+        if resume or dry_run_:
+            raise fail("cycle", "--abandon closes the interrupted cycle; it cannot be "
+                                "combined with --resume or --dry-run: pass one of them",
+                       EXIT_USER_ERROR)
+        _abandon(repo, reason)
+        return
+    if reason is not None:
+        raise fail("cycle", "--reason goes with --abandon only", EXIT_USER_ERROR)
     try:
         options = CycleOptions(data=data, until=until.date() if until else None,
                                profile=profile, frequency=frequency,
@@ -86,20 +114,95 @@ def cycle(
                                warmup_days=warmup_days, base_branch=base,
                                allow_unsandboxed=allow_unsandboxed)
     except ValidationError as exc:
-        raise fail("cycle", invalid_options(exc)) from None
+        raise fail("cycle", invalid_options(exc), EXIT_USER_ERROR) from None
     try:
         if dry_run_:
             Console(soft_wrap=True).print(dry_run(repo, options), highlight=False)
             return
-        with console.status("starting") as status:
-            def on_stage(stage: str, note: str) -> None:
-                status.update(f"[bold]{_stage_title(stage)}[/] {note}")
-                console.log(_stage_title(stage))
-
+        # Stage lines say what happens, not where in the code; long lines are not folded.
+        columns = (SpinnerColumn(), TextColumn("{task.description}"),
+                   TextColumn("elapsed"), TimeElapsedColumn())
+        bar = Progress(*columns, console=Console(stderr=True, soft_wrap=True),
+                       transient=True)
+        try:
             summaries = run_cycles(repo, options, count=cycles, resume=resume,
-                                   on_stage=on_stage)
+                                   progress=_display(bar))
+        finally:
+            if bar.live.is_started:
+                bar.stop()
+    except PreflightError as exc:
+        raise fail("cycle", str(exc), EXIT_USER_ERROR) from None
     except Failure as exc:
         raise fail("cycle", str(exc)) from None
+    _print_summaries(summaries, cycles)
+
+
+def _abandon(repo: Path, reason: str | None) -> None:
+    from alphaloop.cycle.abandon import DEFAULT_REASON, abandon_cycle
+    from alphaloop.cycle.preflight import PreflightError
+
+    try:
+        done = abandon_cycle(repo, reason=reason or DEFAULT_REASON)
+    except PreflightError as exc:
+        raise fail("cycle", str(exc), EXIT_USER_ERROR) from None
+    except Failure as exc:
+        raise fail("cycle", str(exc)) from None
+    closed = ", ".join(f"#{n}" for n in done.closed_prs) or "none"
+    Console(soft_wrap=True).print(
+        f"Abandoned {done.cycle_id} (finished stages: {', '.join(done.stages) or 'none'}); "
+        f"closed PR {closed}; removed worktree(s): "
+        f"{', '.join(done.removed_worktrees) or 'none'}; ledger entry committed to "
+        f"{done.base_branch} as {done.commit[:10]}.", highlight=False)
+
+
+def _duration(seconds: float) -> str:
+    """``75.2`` -> ``1 min 15 s``."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
+def _display(bar: Progress) -> CycleProgress:
+    """A listener that shows the run on ``bar``: the live line says which cycle of how
+    many and which stage (with the elapsed time); a line is printed per finished stage.
+    The bar starts with the first cycle, so a refusal before it prints only itself."""
+    from alphaloop.cycle.progress import CycleProgress, stage_label
+
+    class Display(CycleProgress):
+        def __init__(self) -> None:
+            self.task = bar.add_task("starting", total=None)
+            self.where = ""
+            self.took: list[float] = []
+
+        def warning(self, message: str) -> None:
+            bar.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+        def cycle_started(self, index: int, count: int, cycle_id: str) -> None:
+            bar.start()
+            self.where = f"cycle {index} of {count} ({cycle_id})"
+            left = count - index + 1
+            guess = (f", about {_duration(left * sum(self.took) / len(self.took))} left"
+                     if self.took else "")
+            bar.console.print(f"[bold]Cycle {index} of {count}[/]: {cycle_id}{guess}",
+                              highlight=False)
+            bar.update(self.task, description=self.where)
+
+        def stage_started(self, stage: str) -> None:
+            bar.update(self.task, description=f"{self.where}: {_stage_title(stage)}")
+
+        def stage_finished(self, stage: str, seconds: float, line: str) -> None:
+            bar.console.print(f"  {stage_label(stage):<21} {seconds:7.1f} s  {escape(line)}",
+                              highlight=False)
+
+        def cycle_finished(self, cycle_id: str, seconds: float) -> None:
+            self.took.append(seconds)
+            bar.console.print(f"  {cycle_id} done in {_duration(seconds)}", highlight=False)
+
+    return Display()
+
+
+def _print_summaries(summaries: list[CycleSummary], cycles: int) -> None:
+    from alphaloop.report.markdown import shorten
+
     table = Table(title="AlphaLoop cycles")
     for column in ("cycle", "task", "outcome", "PR", "hypothesis", "seconds"):
         table.add_column(column)

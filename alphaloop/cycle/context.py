@@ -27,6 +27,7 @@ from alphaloop.cycle.ledger import (
     RunStore,
 )
 from alphaloop.cycle.options import CycleError, CycleOptions
+from alphaloop.cycle.preflight import base_branch_of, open_repository
 from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import EvalSettings, Evaluator
@@ -46,7 +47,7 @@ from alphaloop.roles import (
 )
 from alphaloop.sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
 
-__all__ = ["CycleContext", "build_context", "snapshot"]
+__all__ = ["CycleContext", "build_context", "commit_files", "snapshot"]
 
 _SNAPSHOT_PATHS = ("policies", "roles", "ledger", "task.md")
 
@@ -136,40 +137,26 @@ class CycleContext:
                 changed = True
             if changed:
                 writes.pop("task.md")
-        with tempfile.TemporaryDirectory(prefix="alphaloop-index-") as scratch:
-            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-            repo.git("read-tree", tip, env=env)
-            entries: list[str] = []
-            for path, content in sorted(writes.items()):
-                blob = repo.git("hash-object", "-w", "--stdin", input=content).text
-                entries += ["--cacheinfo", f"100644,{blob},{path}"]
-            repo.git("update-index", "--add", *entries, env=env)
-            tree = repo.git("write-tree", env=env).text
-        commit = repo.commit_tree(tree, [tip], message, self.identities["pm"])
-        repo.advance_branch(branch, commit, tip,
+        return commit_files(repo, branch, tip, writes, message, self.identities["pm"],
                             retry_hint="then run `alphaloop cycle --resume`")
-        return commit
 
 
-def _open_repo(path: Path) -> GitRepo:
-    try:
-        return GitRepo.open(path)
-    except GitError as exc:
-        raise CycleError(str(exc)) from None
-
-
-def _base_branch(repo: GitRepo, requested: str | None) -> str:
-    if requested:
-        if not repo.branch_exists(requested):
-            raise CycleError(f"there is no branch {requested!r} to improve; pass --base with "
-                             "an existing branch")
-        return requested
-    if repo.branch_exists("main"):
-        return "main"
-    try:
-        return repo.current_branch()
-    except GitError as exc:
-        raise CycleError(f"{exc} (there is no 'main' branch either; pass --base)") from None
+def commit_files(repo: GitRepo, branch: str, tip: str, files: Mapping[str, bytes],
+                 message: str, identity: Identity, *, retry_hint: str) -> str:
+    """Commit ``files`` on top of ``tip`` as ``identity`` and advance ``branch`` to it
+    (ff-only, keeping the user's uncommitted work); return the commit."""
+    with tempfile.TemporaryDirectory(prefix="alphaloop-index-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        repo.git("read-tree", tip, env=env)
+        entries: list[str] = []
+        for path, content in sorted(files.items()):
+            blob = repo.git("hash-object", "-w", "--stdin", input=content).text
+            entries += ["--cacheinfo", f"100644,{blob},{path}"]
+        repo.git("update-index", "--add", *entries, env=env)
+        tree = repo.git("write-tree", env=env).text
+    commit = repo.commit_tree(tree, [tip], message, identity)
+    repo.advance_branch(branch, commit, tip, retry_hint=retry_hint)
+    return commit
 
 
 def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
@@ -178,7 +165,8 @@ def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
         if not resume:
             raise CycleError(
                 f"cycle {running[-1]} was interrupted and is unfinished; run "
-                "`alphaloop cycle --resume` to finish it (its finished stages are kept)")
+                "`alphaloop cycle --resume` to finish it (its finished stages are kept), "
+                "or `alphaloop cycle --abandon` to close it")
         return running[-1]
     try:
         return ledger.next_cycle_id()
@@ -188,8 +176,8 @@ def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
 
 def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
                   workdir: Path | None = None) -> CycleContext:
-    repo = _open_repo(path)
-    base_branch = _base_branch(repo, options.base_branch)
+    repo = open_repository(path)
+    base_branch = base_branch_of(repo, options.base_branch)
     base_sha = repo.branch_sha(base_branch)
     if base_sha is None:
         raise CycleError(f"the branch {base_branch!r} has no commit yet: commit the project "

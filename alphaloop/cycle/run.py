@@ -1,11 +1,16 @@
-"""Running cycles: the lock, error translation, resume and ``--dry-run``.
+"""Running cycles: the checks before the start, the lock, error translation, resume,
+progress and ``--dry-run``.
 
-``run_cycles`` holds the repository's cycle lock for the whole run, so a second
-``alphaloop cycle`` on the same repository stops with a clear message. Any failure is
-turned into a :class:`~alphaloop.cycle.options.CycleError` naming the problem; the
-stages finished so far stay in the run store, and a ``failure`` record says where it
-stopped, so ``--resume`` picks up from there. ``main`` and the user's files are left as
-they were.
+``run_cycles`` first runs the :mod:`~alphaloop.cycle.preflight` checks (options,
+profile, data source, policies, the repository's state), so a mistake stops it with a
+:class:`~alphaloop.cycle.preflight.PreflightError` before anything is written; a
+cycle's context that cannot be built (data too short for the windows, no sandbox, ...)
+stops it the same way. It then holds the repository's cycle lock for the whole run, so a
+second ``alphaloop cycle`` on the same repository stops with a clear message. Any later
+failure is turned into a :class:`~alphaloop.cycle.options.CycleError` naming the
+problem; the stages finished so far stay in the run store, and a ``failure`` record says
+where it stopped, so ``--resume`` picks up from there (or ``--abandon`` closes it, see
+:mod:`~alphaloop.cycle.abandon`). ``main`` and the user's files are left as they were.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +30,10 @@ from alphaloop.cycle.context import CycleContext, build_context
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.machine import CycleRunner, StageEvent
 from alphaloop.cycle.options import CycleError, CycleOptions
+from alphaloop.cycle.preflight import PreflightError, changed_options, preflight
+from alphaloop.cycle.progress import CycleProgress, stage_line
 from alphaloop.errors import Failure
 from alphaloop.records import CycleSummary, Outcome, Stage
-from alphaloop.repo import GitError, GitRepo
 from alphaloop.roles import HypothesisSource
 
 __all__ = ["dry_run", "run_cycles"]
@@ -60,10 +67,6 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-#: Options a resume may change: they bound the run without changing what it computes.
-_RESUME_MAY_CHANGE = frozenset({"wall_seconds"})
-
-
 def _check_options(ctx: CycleContext, options: CycleOptions) -> None:
     """Record the options a cycle starts with; refuse to resume it with other ones (a
     resumed cycle must not mix, say, two datasets in one ledger entry)."""
@@ -72,28 +75,67 @@ def _check_options(ctx: CycleContext, options: CycleOptions) -> None:
     if recorded is None:
         ctx.run_store.save("options", current)
         return
-    changed = sorted(k for k in {*current, *recorded} - _RESUME_MAY_CHANGE
-                     if current.get(k) != recorded.get(k))
+    changed = changed_options(recorded, current)
     if changed:
-        shown = ", ".join(f"{k} {recorded.get(k)!r} (now {current.get(k)!r})" for k in changed)
-        raise CycleError(f"{ctx.cycle_id} was started with other options: {shown}; resume "
-                         "it with the options it started with")
+        raise PreflightError(f"{ctx.cycle_id} was started with other options: {changed}; "
+                             "resume it with the options it started with")
+
+
+class _StageWatch:
+    """Turns the runner's "stage starts" events into started and finished events: a
+    stage has finished when the next one starts, or when the run returns."""
+
+    def __init__(self, runner: CycleRunner, progress: CycleProgress,
+                 on_stage: StageEvent | None) -> None:
+        self.runner, self.progress, self.on_stage = runner, progress, on_stage
+        self.current: str | None = None
+
+    def __call__(self, stage: str, note: str) -> None:
+        self.finish()
+        self.current = stage
+        self.progress.stage_started(stage)
+        if self.on_stage is not None:
+            self.on_stage(stage, note)
+
+    def finish(self) -> None:
+        stage, self.current = self.current, None
+        if stage is not None:
+            self.progress.stage_finished(stage, self.runner.timings.get(stage, 0.0),
+                                         stage_line(stage, self.runner.records.get(stage)))
+
+
+def _context(path: Path, options: CycleOptions, *, resume: bool,
+             workdir: Path) -> CycleContext:
+    """The cycle's context; a problem found while building it (nothing is written yet)
+    is a :class:`PreflightError`."""
+    try:
+        return build_context(path, options, resume=resume, workdir=workdir)
+    except PreflightError:
+        raise
+    except CycleError as exc:
+        raise PreflightError(str(exc)) from None
 
 
 def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEvent | None,
-         hypothesis_source: HypothesisSource | None, scratch: Path) -> CycleSummary:
+         hypothesis_source: HypothesisSource | None, scratch: Path,
+         progress: CycleProgress, position: tuple[int, int]) -> CycleSummary:
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-", dir=scratch) as inputs:
-        ctx = build_context(path, options, resume=resume, workdir=Path(inputs))
+        ctx = _context(path, options, resume=resume, workdir=Path(inputs))
         if hypothesis_source is not None:
             _replace_search(ctx, hypothesis_source)
-        runner = CycleRunner(ctx, on_stage=on_stage)
+        runner = CycleRunner(ctx)
+        watch = _StageWatch(runner, progress, on_stage)
+        runner.on_stage = watch
         try:
             _check_options(ctx, options)
         except CycleError:
             ctx.evaluator.close()
             raise
+        progress.cycle_started(*position, ctx.cycle_id)
         try:
             summary = runner.run()
+            watch.finish()
         except (*_EXPECTED, OSError) as exc:  # OSError: a full disk, a missing folder
             stage = next((s for s in runner.stages if ctx.run_store.load(s) is None),
                          Stage.REPORT.value)
@@ -107,6 +149,7 @@ def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEven
             ctx.evaluator.close()
         ctx.run_store.clear()
         shutil.rmtree(ctx.evaluator.cache_dir / "scratch", ignore_errors=True)
+        progress.cycle_finished(ctx.cycle_id, time.monotonic() - started)
         return summary
 
 
@@ -120,17 +163,21 @@ def _replace_search(ctx: CycleContext, source: HypothesisSource) -> None:
 
 def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: bool = False,
                on_stage: StageEvent | None = None,
-               hypothesis_source: HypothesisSource | None = None) -> list[CycleSummary]:
+               hypothesis_source: HypothesisSource | None = None,
+               progress: CycleProgress | None = None) -> list[CycleSummary]:
     """Run ``count`` cycles in a row (the first one resumed if asked).
 
     ``hypothesis_source`` replaces the Quant's search (same keyword arguments as
     :func:`~alphaloop.roles.quant.hypothesize.choose_hypothesis`), e.g. to replay a
-    hypothesis a human wrote.
+    hypothesis a human wrote. ``progress`` hears which cycle and stage run, and a line
+    per finished stage. Raises :class:`PreflightError` for a mistake found before the
+    first stage, :class:`CycleError` for a failure after it.
     """
-    try:
-        repo = GitRepo.open(path)
-    except GitError as exc:
-        raise CycleError(str(exc)) from None
+    progress = progress or CycleProgress()
+    checked = preflight(path, options, resume=resume)
+    for warning in checked.warnings:
+        progress.warning(warning)
+    repo = checked.repo
     summaries: list[CycleSummary] = []
     try:
         with _sigterm_unwinds(), CycleLock(repo.common_dir):
@@ -140,23 +187,22 @@ def run_cycles(path: Path, options: CycleOptions, *, count: int = 1, resume: boo
             for index in range(count):
                 summary = _one(path, options, resume=resume and index == 0,
                                on_stage=on_stage, hypothesis_source=hypothesis_source,
-                               scratch=scratch)
+                               scratch=scratch, progress=progress,
+                               position=(index + 1, count))
                 summaries.append(summary)
                 if summary.outcome in _STOP_AFTER:
                     break
     except CycleLocked as exc:
-        raise CycleError(str(exc)) from None
+        raise PreflightError(str(exc)) from None
     return summaries
 
 
 def dry_run(path: Path, options: CycleOptions) -> str:
     """What the next cycle would do: task, review of main and hypothesis. Writes nothing
     to git (backtests land in the cache under ``.git/alphaloop/cache``)."""
+    checked = preflight(path, options, dry_run=True)
     with tempfile.TemporaryDirectory(prefix="alphaloop-inputs-") as inputs:
-        try:
-            ctx = build_context(path, options, resume=True, workdir=Path(inputs))
-        except _EXPECTED as exc:
-            raise CycleError(str(exc)) from None
+        ctx = _context(path, options, resume=True, workdir=Path(inputs))
         runner = CycleRunner(ctx)
         try:
             runner.run(stop_after=Stage.HYPOTHESIS, persist=False)
@@ -164,7 +210,8 @@ def dry_run(path: Path, options: CycleOptions) -> str:
             raise CycleError(str(exc)) from None
         finally:
             ctx.evaluator.close()
-        return _describe_dry_run(ctx, runner)
+        return "\n".join([*(f"Warning: {w}" for w in checked.warnings),
+                          _describe_dry_run(ctx, runner)])
 
 
 def _describe_dry_run(ctx: CycleContext, runner: CycleRunner) -> str:

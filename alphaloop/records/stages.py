@@ -68,6 +68,7 @@ class Outcome(StrEnum):
     IDLE = "idle"
     NO_HYPOTHESIS = "no_hypothesis"
     FAILED = "failed"
+    ABANDONED = "abandoned"  # an interrupted cycle closed by `alphaloop cycle --abandon`
 
 
 class TaskRef(_Record):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,14 +37,23 @@ def _refs(repo: Path) -> str:
     return git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
 
 
+def _on_merge(edit: Callable[[], None]) -> Callable[[str, str], None]:
+    """A stage hook making ``edit`` as the merge starts: the user edits files while the
+    cycle runs (edits made before it would stop it before its first stage)."""
+    def hook(stage: str, note: str) -> None:
+        if stage == "merge":
+            edit()
+    return hook
+
+
 def test_dirty_checkout_is_kept(cycle_repo: Path) -> None:
     accept_any_significant_gain(cycle_repo)
     engine = cycle_repo / "strategy" / "engine.py"
-    engine.write_text(engine.read_text() + "\n# a note the user is still writing\n")
     (cycle_repo / "notes.txt").write_text("untracked scratch notes\n")
     (cycle_repo / "staged.txt").write_text("staged but not committed\n")
     git(cycle_repo, "add", "staged.txt")
-    [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=IMPROVE)
+    [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=IMPROVE, on_stage=_on_merge(
+        lambda: engine.write_text(engine.read_text() + "\n# a note the user is still writing\n")))
     assert summary.outcome == Outcome.MERGED
     assert engine.read_text().endswith("# a note the user is still writing\n")
     assert (cycle_repo / "notes.txt").read_text() == "untracked scratch notes\n"
@@ -58,10 +68,10 @@ def test_overlapping_local_change_stops_and_resumes(cycle_repo: Path) -> None:
     accept_any_significant_gain(cycle_repo)
     tunables = cycle_repo / "strategy" / "tunables.py"
     edited = tunables.read_text().replace("VOL_LOOKBACK_DAYS = 63", "VOL_LOOKBACK_DAYS = 70")
-    tunables.write_text(edited)
     before = git(cycle_repo, "rev-parse", "main")
     with pytest.raises(CycleError) as info:
-        run_cycles(cycle_repo, OPTIONS, hypothesis_source=IMPROVE)
+        run_cycles(cycle_repo, OPTIONS, hypothesis_source=IMPROVE,
+                   on_stage=_on_merge(lambda: tunables.write_text(edited)))
     message = str(info.value)
     assert "strategy/tunables.py" in message and "--resume" in message
     assert git(cycle_repo, "rev-parse", "main") == before
@@ -109,7 +119,8 @@ def test_killed_cycle_resumes_to_the_same_outcome(tmp_path: Path, kill_after: st
     assert resumed.outcome == expected.outcome
     assert resumed.hypothesis == expected.hypothesis
     assert len(LocalForge(GitRepo.open(repo)).list_prs()) == 1
-    branches = git(repo, "branch", "--list", "alphaloop/c0001-*").split()
+    branches = git(repo, "branch", "--list", "--format=%(refname:short)",
+                   "alphaloop/c0001-*").split()  # no "+" for a branch in a worktree
     assert len(branches) == 1
     quant_commits = git(repo, "log", "--all", "--format=%s", "--author=Quant").splitlines()
     assert len(quant_commits) == 1
