@@ -1,13 +1,18 @@
 """The ``alphaloop`` command line: typer commands that build configs and call the library.
 
 Each command group lives in its own module with a ``register(app)`` function.
+``alphaloop --version`` prints the installed package's version.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
 import typer
 
 from alphaloop.cli import audit, backtest, check, cycle, data, ledger, pr
+from alphaloop.cli._flags import flags_as_flags
 
 __all__ = ["app", "main"]
 
@@ -21,6 +26,28 @@ app = typer.Typer(
 
 for _module in (audit, backtest, check, cycle, data, ledger, pr):
     _module.register(app)
+
+
+flags_as_flags(app)
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        typer.echo(f"alphaloop {version('alphaloop')}")
+    except PackageNotFoundError:
+        typer.echo("alphaloop (version unknown: the package is not installed)")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="print the version and exit")] = False,
+) -> None:
+    """Options of ``alphaloop`` itself, before any command."""
 
 
 def main() -> None:
