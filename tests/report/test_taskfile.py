@@ -86,10 +86,11 @@ def test_reads_tasks_fields_and_free_text() -> None:
 
 
 def test_the_repository_backlog_is_valid() -> None:
+    """The project's own task.md parses. Only its format is checked: a cycle run in this
+    clone marks tasks in-progress or done, and the tests pass before and after one."""
     parsed = parse_task_file((REPO_ROOT / "task.md").read_text())
-    assert len(parsed.tasks) >= 3
-    assert all(t.status == "todo" for t in parsed.tasks)
-    assert {t.priority for t in parsed.tasks} == {"high", "medium", "low"}
+    assert parsed.tasks
+    assert len({t.id for t in parsed.tasks}) == len(parsed.tasks)
 
 
 def _task(fields: str, heading: str = "## T-001: a task") -> str:
