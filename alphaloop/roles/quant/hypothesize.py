@@ -86,7 +86,7 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
         levers = ", ".join(t for t in spec.tags if t in GOAL_METRICS and t in task.goal)
         why.append(f"The strategy declares {edit.name} a lever on {levers}, which "
                    f"{task.id}'s goal names.")
-    if c.prior > 0:
+    if review.focus.get(edit.name, 0.0) > 0:
         why.append("The review points here: " + "; ".join(review.diagnosis) + ".")
     needs_human = not _autonomous(c, autonomy_limit)
     if needs_human:
