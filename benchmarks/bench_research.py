@@ -279,11 +279,18 @@ def _approvals(report: dict[str, Any]) -> list[dict[str, Any]]:
             for a in report["human_approvals"]]
 
 
+def _short(text: str, limit: int = 90) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked when cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+
+
 def _cycle_row(c: dict[str, Any]) -> str:
     outcome = c["outcome"] or ""
     if c.get("merged_by_human"):
         outcome = f"{outcome}, then merged by the researcher (#{c['pr']})"
-    why = ", ".join(f"`{v}`" for v in c["veto_checks"]) or c["message"][:90]
+    why = ", ".join(f"`{v}`" for v in c["veto_checks"]) or _short(c["message"])
     return (f"| {c['cycle']} | {outcome} | {c['task'] or ''} | "
             f"{(c['hypothesis'] or '').replace('|', '/')} | {why.replace('|', '/')} |")
 
