@@ -333,6 +333,7 @@ def test_a_tasks_goal_puts_its_tunables_first() -> None:
     assert found is not None and found.edits[0].name == "BAND"
     assert found.search["aimed"] is True and found.search["range_share"] >= MEASURABLE
     assert "declares BAND a lever on turnover, which T-004's goal names" in found.rationale
+    assert "The review points here" not in found.rationale  # it points at TILT only
     # No move of the band within the 20% rule is measurable: its measurable move comes at
     # once, marked as needing a person, and the rationale says why.
     assert found.search["needs_human"] is True and found.edits[0].new == 0.07
