@@ -62,7 +62,8 @@ def _sigterm_unwinds() -> Iterator[None]:
         yield
     except _Terminated:
         raise CycleError("stopped by SIGTERM; the finished stages are kept: run "
-                         "`alphaloop cycle --resume` to finish the cycle") from None
+                         "`alphaloop cycle --resume` to finish the cycle, or `alphaloop "
+                         "cycle --abandon` to close it") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -144,7 +145,8 @@ def _one(path: Path, options: CycleOptions, *, resume: bool, on_stage: StageEven
                                                "message": str(exc)})
             raise CycleError(f"{ctx.cycle_id} stopped in {stage}: {exc}\nThe finished "
                              "stages are kept; fix the problem and run `alphaloop cycle "
-                             "--resume`.") from None
+                             "--resume`, or close the cycle with `alphaloop cycle "
+                             "--abandon`.") from None
         finally:
             ctx.evaluator.close()
         ctx.run_store.clear()
