@@ -88,8 +88,8 @@ def _review(record: ReviewRecord) -> str:
 def _merge(record: MergeRecord) -> str:
     if record.merged and record.merge_sha:
         return f"merged as {record.merge_sha[:10]}"
-    waiting = "waiting for a human" if record.needs_human else "not merged"
-    return f"{waiting}: {'; '.join(record.reasons)}" if record.reasons else waiting
+    human = " (a human must approve too)" if record.needs_human else ""
+    return f"not merged{human}" + (f": {'; '.join(record.reasons)}" if record.reasons else "")
 
 
 def _implementation(record: Implementation) -> str:
