@@ -6,8 +6,11 @@ strategy: ``finsage`` is the FinSage engine of the repository it is pointed at
 run behind :class:`~alphaloop.sandbox.SandboxedStrategy` - in the process sandbox unless
 ``unsandboxed`` says the checkout is trusted; ``inverse-vol`` is the harness's reference
 and ``package.module:factory`` the caller's own importable code. The harness simulates
-it with costs, and the result (with the strategy's source and tree hash) and the equity
-chart are written together or not at all.
+it with costs, and the result (with the strategy's source and tree hash), the equity
+chart and the tear sheet (the walkthrough's, for one strategy: the equal-weight and 60/40
+benchmarks simulated by the harness on the same panel and window, the figures against
+them, calendar years and charts; :func:`~alphaloop.backtest.outputs.backtest_tear_sheet`)
+are written together or not at all.
 
 A run that covers days of the held-out window (only when the request allows it, see
 :func:`~alphaloop.backtest.request.resolve_window`) is a read of that window: it is
@@ -27,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.backtest.outputs import write_outputs
+from alphaloop.backtest.outputs import backtest_tear_sheet, tear_sheet_json, write_outputs
 from alphaloop.backtest.request import (
     BacktestRequest,
     FoldFigures,
@@ -45,6 +48,7 @@ from alphaloop.harness.simulate import ProgressCallback
 from alphaloop.harness.windows import Window
 from alphaloop.policy import PolicyError, load_policies
 from alphaloop.repo import GitError, GitRepo
+from alphaloop.report.tearsheet import TearSheet
 
 __all__ = ["REPOSITORY_STRATEGY", "BacktestOutcome", "run_backtest"]
 
@@ -66,15 +70,26 @@ class BacktestOutcome(BaseModel):
     reads_file: Path | None = Field(
         default=None, description="where the read was recorded (None: no repository)")
     walk_forward: list[FoldFigures] = Field(default_factory=list)
+    tear_sheet: TearSheet | None = Field(
+        default=None, description="the benchmarks, the figures against them, the years")
+    tearsheet_path: Path | None = None
+    chart_paths: list[Path] = Field(default_factory=list,
+                                    description="the tear sheet's charts")
 
     def extra(self) -> dict[str, Any]:
         """The keys ``result.json`` carries beside the result (see
         :data:`~alphaloop.backtest.outputs.EXTRA_KEYS`)."""
-        return _extra(self.walk_forward, self.holdout_read)
+        return _extra(self.walk_forward, self.holdout_read,
+                      self.tear_sheet if self.source is not None else None)
 
 
-def _extra(folds: list[FoldFigures], read: HoldoutRead | None) -> dict[str, Any]:
+def _extra(folds: list[FoldFigures], read: HoldoutRead | None,
+           sheet: TearSheet | None = None) -> dict[str, Any]:
+    """``sheet`` is given for a repository's strategy only: the result of a library
+    strategy stays the plain result JSON (see :mod:`~alphaloop.backtest.outputs`)."""
     extra: dict[str, Any] = {}
+    if sheet is not None:
+        extra["tearsheet"] = tear_sheet_json(sheet)
     if folds:
         extra["walk_forward"] = [f.model_dump(mode="json") for f in folds]
     if read is not None:
@@ -134,8 +149,10 @@ def run_backtest(request: BacktestRequest, *, location: StrategyLocation | None 
             strategy = load_strategy(request.strategy, request.profile)
         # counted before the run: a run that fails half-way has still shown the days
         read, reads_file = _count_read(data, window, holdout, location, source)
-        run = simulate_request(request, strategy, data, window,
-                               lookback=getattr(strategy, "lookback", None), progress=progress)
+        # the benchmarks are the tear sheet's, simulated below
+        run = simulate_request(request.model_copy(update={"benchmark": False}), strategy,
+                               data, window, lookback=getattr(strategy, "lookback", None),
+                               progress=progress)
     result = run.result.model_copy(update={"config": run.result.config.model_copy(
         update={"strategy": request.strategy})})
     folds: list[FoldFigures] = []
@@ -143,13 +160,24 @@ def run_backtest(request: BacktestRequest, *, location: StrategyLocation | None 
         read_days = window.end >= holdout.start
         folds = walk_forward_figures(result, walk_forward_folds(data, request), lam,
                                      holdout=holdout if read_days else None)
-    result_path, plot_path = write_outputs(result, request.out,
-                                           title=_title(result, request, source),
-                                           benchmark=run.benchmark, source=source,
-                                           extra=_extra(folds, read))
-    return BacktestOutcome(result=result, result_path=result_path, plot_path=plot_path,
+    label = request.strategy + (f" ({request.profile})" if request.profile else "")
+    tear = backtest_tear_sheet(result, label=label, data=data, holdout=holdout,
+                               benchmarks=request.benchmark)
+    files = write_outputs(result, request.out, title=_title(result, request, source),
+                          tear_sheet=tear, source=source,
+                          extra=_extra(folds, read, tear.sheet if source else None),
+                          chart_title=_chart_title(result, source))
+    return BacktestOutcome(result=result, result_path=files.result, plot_path=files.plot,
                            source=source, holdout=holdout, holdout_read=read,
-                           reads_file=reads_file, walk_forward=folds)
+                           reads_file=reads_file, walk_forward=folds, tear_sheet=tear.sheet,
+                           tearsheet_path=files.tearsheet, chart_paths=files.charts)
+
+
+def _chart_title(result: BacktestResult, source: StrategySource | None) -> str:
+    """The start of each tear-sheet chart's title: the code and the window."""
+    window = result.config.window
+    code = f" of {source.commit[:10]}" if source is not None else ""
+    return f"Backtest{code}, {window.start} to {window.end}"
 
 
 def _reward_lambda(request: BacktestRequest, location: StrategyLocation | None) -> float:

@@ -9,9 +9,11 @@ cycle's: weekly rebalancing, the seeds' costs, the default profile. The held-out
 for it; such a read is recorded in ``.git/alphaloop/holdout-reads.jsonl`` and Risk's count
 of held-out reads includes it. ``--walk-forward`` adds the figures of the cycle's
 walk-forward folds (and of the held-out window, when it is read). Writes
-``result.json`` (with the strategy's commit and tree hash under ``source``) and
-``equity.png`` to ``--out`` and prints a metrics table (or, with ``--json``, only the
-result JSON on standard output). Bad input exits with code 2 and one paragraph on
+``result.json`` (with the strategy's commit and tree hash under ``source``, and the tear
+sheet's figures under ``tearsheet``), ``equity.png``, ``tearsheet.md`` and the tear
+sheet's charts to ``--out`` and prints a metrics table and the figures against the
+equal-weight and 60/40 benchmarks (or, with ``--json``, only the result JSON on standard
+output). Bad input exits with code 2 and one paragraph on
 standard error naming what is wrong, and leaves no output files.
 """
 
@@ -43,6 +45,7 @@ from alphaloop.contract import TRADING_DAYS_PER_YEAR, ContractError
 from alphaloop.errors import Failure
 from alphaloop.harness.result import BacktestResult
 from alphaloop.harness.windows import HOLDOUT_DAYS
+from alphaloop.report.tearsheet import TearSheet
 
 __all__ = ["register"]
 
@@ -61,6 +64,11 @@ def register(app: typer.Typer) -> None:
 
 def _percent(value: float) -> str:
     return f"{value:.2%}" if math.isfinite(value) else str(value)
+
+
+def _points(value: float) -> str:
+    """A difference of fractions in percentage points: ``0.0123`` -> ``+1.23 pp``."""
+    return f"{100 * value:+.2f} pp" if math.isfinite(value) else str(value)
 
 
 def _number(value: float) -> str:
@@ -130,6 +138,40 @@ def walk_forward_table(folds: list[FoldFigures]) -> Table:
     return table
 
 
+def benchmark_tables(sheet: TearSheet) -> list[Table]:
+    """The strategy against each benchmark: the tear sheet's figures, one table per
+    window (in-sample, held-out), the explanation under the last."""
+    windows = list(dict.fromkeys(r.window for r in sheet.relative))
+    tables = []
+    for window in windows:
+        table = Table(title=f"Against the benchmarks, {window}", title_justify="left",
+                      caption_justify="left")
+        table.add_column("benchmark", no_wrap=True)
+        for column in ("strategy\nreturn", "benchmark\nreturn", "excess\nreturn",
+                       "tracking\nerror", "info.\nratio", "beta"):
+            table.add_column(column, justify="right", no_wrap=True)
+        for row in sheet.relative:
+            if row.window == window:
+                table.add_row(row.benchmark, _percent(row.portfolio_return),
+                              _percent(row.benchmark_return), _points(row.excess_return),
+                              _percent(row.tracking_error), _number(row.information_ratio),
+                              _number(row.beta))
+        tables.append(table)
+    if tables:
+        tables[-1].caption = ("annual returns geometric; tracking error: annualised "
+                              "volatility of the daily return difference; information "
+                              "ratio: its annualised mean over the tracking error")
+    return tables
+
+
+def written_line(outcome: BacktestOutcome) -> str:
+    """Which files the run wrote, and where."""
+    paths = [outcome.result_path, outcome.plot_path, *outcome.chart_paths]
+    if outcome.tearsheet_path is not None:
+        paths.append(outcome.tearsheet_path)
+    return f"wrote {', '.join(p.name for p in paths)} to {outcome.result_path.parent}"
+
+
 def holdout_line(outcome: BacktestOutcome) -> str:
     """What the run did with the held-out window."""
     holdout, read = outcome.holdout, outcome.holdout_read
@@ -189,7 +231,8 @@ def backtest(
     capital: Annotated[float, typer.Option(help="initial capital")] = 1_000_000.0,
     threshold: Annotated[float, typer.Option(
         help="skip trades whose largest weight change is below this")] = 0.0,
-    out: Annotated[Path, typer.Option(help="directory for result.json and equity.png")]
+    out: Annotated[Path, typer.Option(
+        help="directory for result.json, the charts and tearsheet.md")]
     = Path("out/backtest"),
     checkpoint: Annotated[Path | None, typer.Option(
         help="checkpoint file: resume from it, save to it while running")] = None,
@@ -241,8 +284,12 @@ def backtest(
                       f"{outcome.source.commit[:10]}, tree {outcome.source.tree[:10]} "
                       f"({mode})", highlight=False)
     console.print(metrics_table(outcome.result))
+    if outcome.tear_sheet is not None and outcome.tear_sheet.relative:
+        for table in benchmark_tables(outcome.tear_sheet):
+            console.print(table)
+        for label, holds in outcome.tear_sheet.benchmarks.items():
+            console.print(f"  {label}: {holds}", highlight=False, soft_wrap=True)
     if outcome.walk_forward:
         console.print(walk_forward_table(outcome.walk_forward))
     console.print(holdout_line(outcome), highlight=False, soft_wrap=True)
-    console.print(f"wrote {outcome.result_path} and {outcome.plot_path}", highlight=False,
-                  soft_wrap=True)
+    console.print(written_line(outcome), highlight=False, soft_wrap=True)

@@ -66,12 +66,29 @@ def test_outputs_replace_only_their_own_files(hb: ModuleType, tmp_path: Path) ->
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     (out / "result.json").write_text("old")
-    paths = write_outputs(result, out, title="t")
-    assert sorted(p.name for p in out.iterdir()) == ["equity.png", "notes.txt", "result.json"]
-    assert paths == (out / "result.json", out / "equity.png")
+    (out / "weights.png").write_text("an earlier run's chart")  # no weights by class now
+    files = write_outputs(result, out, title="t")
+    charts = ["cumulative_return.png", "drawdown.png", "monthly_returns.png"]  # < 1 year
+    written = ["result.json", "equity.png", "tearsheet.md", *charts]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*written, "notes.txt"])
+    assert (files.result, files.plot, files.tearsheet) == (
+        out / "result.json", out / "equity.png", out / "tearsheet.md")
+    assert files.charts == [out / name for name in charts]
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "result.json").read_text() != "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_without_benchmarks_the_tear_sheet_says_so(tmp_path: Path) -> None:
+    outcome = run_backtest(BacktestRequest(strategy="inverse-vol", data="synthetic:years=1",
+                                           out=tmp_path / "b", benchmark=False,
+                                           holdout_days=20))
+    assert outcome.tear_sheet is not None and outcome.tear_sheet.relative == []
+    assert outcome.tear_sheet.benchmarks == {}
+    assert "tearsheet" not in outcome.extra()  # a library strategy's result stays plain
+    page = outcome.tearsheet_path.read_text() if outcome.tearsheet_path else ""
+    assert "no benchmark was simulated" in page and "### Calendar years" in page
+    assert all(p.exists() for p in outcome.chart_paths)
 
 
 def test_resolve_window(hb: ModuleType) -> None:
