@@ -229,7 +229,7 @@ def test_command_line_runs_a_backtest_and_writes_its_outputs(tmp_path, capsys):
     from strategy.__main__ import main
 
     code = main(["--start", "2006-01-02", "--end", "2006-06-30", "--frequency", "monthly",
-                 "--config", "conservative", "--data", "synthetic:years=2",
+                 "--config", "conservative", "--data", "synthetic:years=4",
                  "--out", str(tmp_path / "run")])
     assert code == 0
     assert (tmp_path / "run" / "result.json").is_file()
