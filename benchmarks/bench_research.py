@@ -218,7 +218,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "cycle": entry["cycle_id"],
                     "title": (records.get("hypothesis") or {}).get("title")
                     or (records.get("hypothesis") or {}).get("statement"),
-                    "checks": _veto_reasons(risk), "in_sample": risk.get("walk_forward_test"),
+                    "checks": _veto_reasons(risk), "claim": risk.get("claim") or {},
+                    "in_sample": risk.get("walk_forward_test"),
                     "after_cutoff": compare(impl["head_sha"], impl["base_sha"])})
             same = repo.tree_hash(final) == repo.tree_hash(baseline)
             overall = None if same else compare(final, baseline)
@@ -254,7 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                           else None),
         "outcomes": dict(outcomes), "veto_checks": dict(vetoes), "cycles": cycles,
         "human_approvals": approvals, "tasks": str(args.tasks) if args.tasks else "task.md",
-        "merged": judged, "vetoed": vetoed, "final_vs_baseline": overall,
+        "note": args.note, "merged": judged, "vetoed": vetoed, "final_vs_baseline": overall,
         "after_metrics": after_metrics,
         "loop_seconds": round(loop_s, 1), "total_seconds": round(time.perf_counter() - started, 1),
         "machine": f"Python {platform.python_version()}, {platform.platform()}",
@@ -270,6 +271,14 @@ def _holds(comparison: dict[str, Any] | None, metric: str) -> str:
         return "yes"
     better = m["estimate"] > 0 if m["higher_is_better"] else m["estimate"] < 0
     return "better, not significantly" if better else "no"
+
+
+def _claim_after(v: dict[str, Any]) -> str:
+    """A vetoed change's claimed metric after the cut-off and whether the claim held."""
+    metric = (v.get("claim") or {}).get("metric")
+    if not metric or metric == "reward":
+        return "(the reward)" if metric else "n/a"
+    return f"{metric} {_interval(v['after_cutoff'], metric)}: {_holds(v['after_cutoff'], metric)}"
 
 
 def _approvals(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -327,6 +336,8 @@ def render(report: dict[str, Any]) -> str:
              "(95% one-sided bounds; estimate [low, high], p for superiority beyond the "
              "policy's minimum effect). "
              "Produced by `python -m benchmarks.bench_research`.", ""]
+    if report.get("note"):
+        lines += [report["note"], ""]
     approvals = _approvals(report)
     done = ", ".join(f"#{a['pr']}" for a in approvals if a["approved"])
     lines += [f"Backlog: `{report['tasks']}`. "
@@ -356,16 +367,14 @@ def render(report: dict[str, Any]) -> str:
               "after the cut-off (reward: estimate [95% bounds], p for superiority beyond "
               f"the minimum effect, not deflated for the {len(report['vetoed'])} comparisons).",
               "", "| cycle | change | vetoed by | reward in-sample (walk-forward) | reward "
-              "after the cut-off | better after? |", "| --- | --- | --- | --- | --- | --- |"]
+              "after the cut-off | reward better after? | its claim after the cut-off |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     for v in report["vetoed"]:
-        after = v["after_cutoff"]["metrics"]["reward"]
-        significant = after["p_superior"] <= 0.05 and after["estimate"] > 0
-        verdict = ("no" if after["estimate"] <= 0 else "yes" if significant
-                   else "better, not significantly")
         lines.append(f"| {v['cycle']} | {(v['title'] or '').replace('|', '/')} | "
                      + ", ".join(f"`{c}`" for c in v["checks"])
                      + f" | {_interval(v['in_sample'], 'reward')} | "
-                     f"{_interval(v['after_cutoff'], 'reward')} | {verdict} |")
+                     f"{_interval(v['after_cutoff'], 'reward')} | "
+                     f"{_holds(v['after_cutoff'], 'reward')} | {_claim_after(v)} |")
     lines.append("")
     lines += ["## Final `main` against the original `main` after the cut-off", ""]
     overall = report["final_vs_baseline"]
@@ -418,6 +427,8 @@ def main() -> None:
     parser.add_argument("--approve", action="store_true",
                         help="approve PRs that Risk approved and wait only for a human")
     parser.add_argument("--keep", type=Path, default=None, help="keep the repository here")
+    parser.add_argument("--note", default=None,
+                        help="a paragraph for the report: why this run, what to read it with")
     parser.add_argument("--judge", type=Path, default=None,
                         help="only judge the repository a previous run kept (--keep)")
     args = parser.parse_args()
@@ -429,6 +440,7 @@ def main() -> None:
             for key in ("cycles_run", "stopped_early", "human_approvals", "tasks",
                         "loop_seconds"):
                 report[key] = old.get(key, report[key])
+            report["note"] = args.note or old.get("note")
     print(write_results(args.name or args.data, report, render(report)))
 
 
