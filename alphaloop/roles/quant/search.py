@@ -9,8 +9,9 @@ shows in a backtest. Each candidate records its ``size``: the share of the range
 
 The ledger's trials (parameter vectors and the in-sample walk-forward reward the Risk
 review measured for them) train a Gaussian-process surrogate, and the candidate with the
-largest expected improvement over the best reward seen so far wins; the diagnosis and the
-task add a prior bonus to moves of the tunables they point at. :func:`schedule` then puts
+largest expected improvement over the best reward seen so far wins; a prior bonus goes to
+moves of the tunables the task's goal or the review's diagnosis points at (``focus``,
+see :func:`~.hypothesize.choose_hypothesis`). :func:`schedule` then puts
 the candidates in the order to try them: moves of the tunables the task aims at first,
 moves large enough to measure before smaller ones, and a move that needs a human's
 approval after the moves of the same tunable that do not, where those are large enough to
