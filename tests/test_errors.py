@@ -152,5 +152,7 @@ def test_a_failure_inside_a_cycle_is_one_clean_line(tmp_path: Path) -> None:
 def test_invalid_cycle_options_are_one_clean_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["cycle", "--repo", str(tmp_path),
                                       "--holdout-days", "5"])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "alphaloop cycle: invalid options: holdout_days:" in result.stderr
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "Invalid value for '--holdout-days'" in " ".join(
+        result.stderr.replace("│", " ").split())
