@@ -14,7 +14,7 @@ from alphaloop.forge import LocalForge
 from alphaloop.records import Outcome
 from alphaloop.repo import GitRepo
 
-TODO_REVIEWER = "support.toy_reviewer:TodoReviewer"
+STYLE_REVIEWER = "support.toy_reviewer:PrintReviewer"
 
 
 def _add_reviewer(repo: Path, entry: str) -> None:
@@ -30,7 +30,7 @@ def _add_reviewer(repo: Path, entry: str) -> None:
 @pytest.fixture()
 def repo(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path / "project")
-    _add_reviewer(repo, TODO_REVIEWER)
+    _add_reviewer(repo, STYLE_REVIEWER)
     return repo
 
 
@@ -46,31 +46,31 @@ def test_own_reviewer_approves_and_both_approvals_merge(repo: Path) -> None:
     forge = LocalForge(GitRepo.open(repo))
     [pr] = forge.list_prs()
     assert {(r.reviewer, r.verdict) for r in forge.reviews(pr.number)} == {
-        ("risk", "approve"), ("todo", "approve")}
+        ("risk", "approve"), ("style", "approve")}
     merge_message = git(repo, "log", "-1", "--format=%B", pr.merge_sha)
-    assert "Todo: no TODO left" in merge_message and "Risk: " in merge_message
+    assert "Style: no print call added" in merge_message and "Risk: " in merge_message
     [entry] = Ledger(repo).entries()
-    assert entry.records["todo_review"]["verdict"] == "approve"
-    assert "todo_review" in summary.timings
+    assert entry.records["style_review"]["verdict"] == "approve"
+    assert "style_review" in summary.timings
 
 
 def test_own_reviewer_veto_stops_a_change_risk_approved(repo: Path) -> None:
-    source = patch_hypothesis("more-cash", _cash_patch(repo, "  # TODO: tune the 0.75"),
+    source = patch_hypothesis("more-cash", _cash_patch(repo, "  # print(weights)"),
                               "Hold a quarter more cash")
     before = git(repo, "rev-parse", "main")
     [summary] = run_cycles(repo, OPTIONS, hypothesis_source=source)
     assert summary.outcome == Outcome.VETOED, summary.message
-    assert "todo" in summary.message and "1 TODO left in the change" in summary.message
+    assert "style" in summary.message and "1 print left in the strategy's code" in summary.message
     forge = LocalForge(GitRepo.open(repo))
     pr = forge.get_pr(summary.pr_number)
     assert pr.state == "closed" and "vetoed" in pr.labels
-    assert "vetoed by Todo: 1 TODO left" in (pr.closed_reason or "")
+    assert "vetoed by Style: 1 print left" in (pr.closed_reason or "")
     [entry] = Ledger(repo).entries()
     assert entry.records["risk_review"]["verdict"] == "approve"
-    assert entry.records["todo_review"]["findings"][0]["message"].startswith("unfinished:")
+    assert entry.records["style_review"]["findings"][0]["message"].startswith("console output:")
     walkthrough = (repo / "walkthrough.md").read_text()
-    assert "| todo     |" in walkthrough and "Findings of todo:" in walkthrough
-    assert "1 TODO left in the change" in walkthrough
+    assert "| style    |" in walkthrough and "Findings of style:" in walkthrough
+    assert "1 print left in the strategy's code" in walkthrough
     # main gained only the PM's report commit; the strategy is unchanged.
     assert git(repo, "diff", before, "main", "--", "strategy") == ""
 

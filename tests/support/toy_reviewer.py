@@ -1,9 +1,11 @@
 """A reviewer of our own, to show that one module and one line of policy add a role.
 
-It vetoes a change that leaves a ``TODO`` in the strategy's code, and approves anything
-else. The cycle builds it from ``policies/merge.toml``::
+It vetoes a change that leaves a ``print(`` in the strategy's code, even commented out
+(strategy code returns weights; it does not write to the console), and approves
+anything else. The
+cycle builds it from ``policies/merge.toml``::
 
-    required_approvals = ["risk", "support.toy_reviewer:TodoReviewer"]
+    required_approvals = ["risk", "support.toy_reviewer:PrintReviewer"]
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from alphaloop.repo import GitRepo
 from alphaloop.roles import ReviewRequest, RoleConfig, RoleServices
 
 
-class TodoReviewer:
-    role = "todo"
+class PrintReviewer:
+    role = "style"
     record_type = ReviewRecord
 
     def __init__(self, repo: GitRepo) -> None:
@@ -31,12 +33,12 @@ class TodoReviewer:
                              "--", "strategy").text
         added = [line[1:].strip() for line in diff.splitlines()
                  if line.startswith("+") and not line.startswith("+++")]
-        todos = [line for line in added if "TODO" in line]
-        if todos:
+        prints = [line for line in added if "print(" in line]
+        if prints:
             return ReviewRecord(
                 verdict="veto", severity=3, head_sha=request.head_sha,
-                summary=f"{len(todos)} TODO left in the change",
-                findings=[{"severity": 3, "message": f"unfinished: {line}"}
-                          for line in todos])
+                summary=f"{len(prints)} print left in the strategy's code",
+                findings=[{"severity": 3, "message": f"console output: {line}"}
+                          for line in prints])
         return ReviewRecord(verdict="approve", severity=0, head_sha=request.head_sha,
-                            summary="no TODO left", findings=[])
+                            summary="no print call added", findings=[])
