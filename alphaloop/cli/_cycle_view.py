@@ -199,8 +199,8 @@ def _head(entry: CycleEntry) -> list[RenderableType]:
         reason = "" if plan.reason == said else f"; {plan.reason}"
         lines += [_section("Plan"), Text(f"{task}{reason}")]
         for escalation in plan.escalations:
-            lines.append(Text(f"  escalated {escalation.task_id} after {escalation.vetoes} "
-                              f"vetoes", style="yellow"))
+            lines.append(Text(f"  escalated {escalation.task_id} after {escalation.describe()}",
+                              style="yellow"))
     return lines
 
 

@@ -353,12 +353,12 @@ def approve(number: Annotated[int, typer.Argument(help="PR number")],
 
 def _policies_at(repo: GitRepo, rev: str) -> Policies:
     """The policies as committed at ``rev`` (uncommitted edits cannot loosen the gate)."""
-    from alphaloop.policy import POLICY_FILES, load_policies
+    from alphaloop.policy import OPTIONAL_POLICY_FILES, POLICY_FILES, load_policies
 
     with tempfile.TemporaryDirectory(prefix="alphaloop-policies-") as scratch:
         folder = Path(scratch) / "policies"
         folder.mkdir()
-        for filename in POLICY_FILES.values():
+        for filename in (*POLICY_FILES.values(), *OPTIONAL_POLICY_FILES.values()):
             with contextlib.suppress(GitError):  # a missing file is named by load_policies
                 (folder / filename).write_bytes(repo.read_file(rev, f"policies/{filename}"))
         return load_policies(scratch)

@@ -3,10 +3,12 @@
 :func:`preflight` looks at everything a cycle depends on that can be wrong before any
 stage runs, and reads only: the repository (a git work tree with a base branch that has
 a commit), the AlphaLoop project committed on that branch (``strategy/``, ``policies/``,
-``roles/``, ``task.md``), the policies, the ``--profile`` (against the profiles the
-strategy declares), the ``--data`` source's name, an interrupted cycle, and the user's
-uncommitted files. The first problem found is raised as a :class:`PreflightError` whose
-message names it and says how to fix it; the command line exits with code 2.
+``roles/``, ``task.md``), the policies, the backlog (``task.md`` reads, and the tunables
+its tasks and ``policies/search.toml`` pin or exclude exist), the ``--profile`` (against
+the profiles the strategy declares), the ``--data`` source's name, an interrupted
+cycle, and the user's uncommitted files. The first problem found is raised as a
+:class:`PreflightError` whose message names it and says how to fix it; the command line
+exits with code 2.
 
 Why uncommitted files matter: a cycle reads the *committed* base branch, never the
 work tree. Edits to ``strategy/``, ``task.md`` or any file the cycle's roles may write
@@ -29,8 +31,10 @@ from alphaloop.cycle.ledger import RunStore
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.data import DataError, open_source
+from alphaloop.evaluation.tunables import TUNABLES_PATH, read_tunables
 from alphaloop.policy import Policies, PolicyError, load_policies
 from alphaloop.repo import GitError, GitRepo, materialise_tree
+from alphaloop.report.taskfile import TaskFileError, parse_task_file
 from alphaloop.roles import TeamConfig
 
 __all__ = [
@@ -138,6 +142,29 @@ def _check_project(repo: GitRepo, branch: str, sha: str) -> None:
     raise PreflightError(
         f"{' and '.join(problems)} on {where}: an AlphaLoop project commits {everything} "
         f"at its root, and the cycle reads only what is committed; {fix}, then run again")
+
+
+def _check_backlog(repo: GitRepo, branch: str, sha: str, policies: Policies) -> None:
+    """``task.md`` on ``branch`` reads, and every tunable its open tasks or
+    ``policies/search.toml`` pin or exclude is one ``strategy/tunables.py`` declares."""
+    where = f"{branch} at {sha[:10]}"
+    try:
+        tasks = parse_task_file(repo.read_file(sha, "task.md").decode("utf-8", "replace"))
+    except TaskFileError as exc:
+        raise PreflightError(f"{exc}\n(read from {where}; fix task.md and commit it)") from None
+    try:
+        known = sorted(read_tunables(repo.read_file(sha, TUNABLES_PATH)))
+    except GitError:
+        return  # a strategy without a tunables file: the Quant says what it can search
+    steered = [("policies/search.toml", policies.search.steering())]
+    steered += [(f"task {t.id} in task.md", t.search) for t in tasks.open_tasks()]
+    problems = [f"{where_named} names {', '.join(unknown)}"
+                for where_named, steering in steered
+                if (unknown := steering.unknown(known))]
+    if problems:
+        raise PreflightError(
+            f"{'; '.join(problems)}, which {TUNABLES_PATH} on {where} does not declare. "
+            f"Its tunables are {', '.join(known)}; fix the pin or exclude line and commit it")
 
 
 def _committed_policies(repo: GitRepo, branch: str, sha: str) -> Policies:
@@ -306,6 +333,7 @@ def preflight(path: Path, options: CycleOptions, *, resume: bool = False,
             f"commit one here ({_shown_paths(list(PROJECT_PATHS))})")
     _check_project(repo, branch, sha)
     policies = _committed_policies(repo, branch, sha)
+    _check_backlog(repo, branch, sha, policies)
     _check_profile(repo, branch, sha, options.profile)
     _check_data_source(options.data)
     if not dry_run:

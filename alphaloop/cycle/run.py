@@ -225,7 +225,7 @@ def _describe_dry_run(ctx: CycleContext, runner: CycleRunner) -> str:
     plan = runner.records[Stage.PLAN]
     for escalation in plan.escalations:
         lines.append(f"  PM would escalate {escalation.task_id} "
-                     f"({escalation.vetoes} vetoes)")
+                     f"(after {escalation.describe()})")
     if plan.task is None:
         lines.append(f"  PM: nothing to do ({plan.reason})")
         return "\n".join(lines)

@@ -10,7 +10,13 @@ version applied, for the audit trail.
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.globs import normalize_repo_path, path_matches
 from alphaloop.policy.imports import AccessRules, ImportPolicy, RunnerRules, StrategyImports
-from alphaloop.policy.loader import POLICY_FILES, Policies, load_policies, policies_digest
+from alphaloop.policy.loader import (
+    OPTIONAL_POLICY_FILES,
+    POLICY_FILES,
+    Policies,
+    load_policies,
+    policies_digest,
+)
 from alphaloop.policy.merge import HumanApprovalRules, MergePolicy
 from alphaloop.policy.paths import PathPolicy, RolePaths
 from alphaloop.policy.risk import (
@@ -28,8 +34,11 @@ from alphaloop.policy.risk import (
     Threshold,
     WeightRules,
 )
+from alphaloop.policy.search import OBJECTIVES, Objective, SearchPolicy, SearchSteering
 
 __all__ = [
+    "OBJECTIVES",
+    "OPTIONAL_POLICY_FILES",
     "POLICY_FILES",
     "AccessRules",
     "ComplianceRules",
@@ -40,6 +49,7 @@ __all__ = [
     "LimitException",
     "LiquidityRules",
     "MergePolicy",
+    "Objective",
     "OverfittingGuards",
     "PathPolicy",
     "Policies",
@@ -49,6 +59,8 @@ __all__ = [
     "RiskPolicy",
     "RolePaths",
     "RunnerRules",
+    "SearchPolicy",
+    "SearchSteering",
     "SoftLimits",
     "StrategyImports",
     "StressLimits",

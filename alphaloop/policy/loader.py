@@ -7,15 +7,17 @@ import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.imports import ImportPolicy
 from alphaloop.policy.merge import MergePolicy
 from alphaloop.policy.paths import PathPolicy
 from alphaloop.policy.risk import RiskPolicy
+from alphaloop.policy.search import SearchPolicy
 
-__all__ = ["POLICY_FILES", "Policies", "load_policies", "load_toml", "policies_digest"]
+__all__ = ["OPTIONAL_POLICY_FILES", "POLICY_FILES", "Policies", "load_policies", "load_toml",
+           "policies_digest"]
 
 POLICY_DIR = "policies"
 POLICY_FILES: dict[str, str] = {
@@ -24,12 +26,16 @@ POLICY_FILES: dict[str, str] = {
     "paths": "paths.toml",
     "merge": "merge.toml",
 }
+#: Policy files a repository may leave out; without one, its model's defaults apply.
+OPTIONAL_POLICY_FILES: dict[str, str] = {
+    "search": "search.toml",
+}
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class Policies(BaseModel):
-    """The four policy files of one repository state, validated.
+    """The policy files of one repository state, validated.
 
     ``digest`` is a SHA-256 over the files' exact bytes, so a review can record which
     version of the policies it applied; ``file_digests`` holds one per file.
@@ -41,6 +47,7 @@ class Policies(BaseModel):
     imports: ImportPolicy
     paths: PathPolicy
     merge: MergePolicy
+    search: SearchPolicy = Field(default_factory=SearchPolicy)
     digest: str
     file_digests: dict[str, str]
 
@@ -78,7 +85,8 @@ def _validated(model: type[M], data: dict[str, Any], label: str) -> M:
 
 
 def load_policies(repo_root: Path | str) -> Policies:
-    """Read and validate ``<repo_root>/policies/{risk,imports,paths,merge}.toml``.
+    """Read and validate ``<repo_root>/policies/{risk,imports,paths,merge}.toml``, and
+    ``search.toml`` when the repository has one (its defaults otherwise).
 
     Raises :class:`PolicyError` naming the file, the key and what to do when a file is
     missing, is not TOML, or breaks its schema (unknown keys included).
@@ -90,11 +98,14 @@ def load_policies(repo_root: Path | str) -> Policies:
                           "root's policies/ folder; pass the repository root")
     models: dict[str, type[BaseModel]] = {
         "risk": RiskPolicy, "imports": ImportPolicy, "paths": PathPolicy, "merge": MergePolicy,
+        "search": SearchPolicy,
     }
     parsed: dict[str, BaseModel] = {}
     whole = hashlib.sha256()
     file_digests: dict[str, str] = {}
-    for key, filename in POLICY_FILES.items():
+    present = {**POLICY_FILES, **{key: name for key, name in OPTIONAL_POLICY_FILES.items()
+                                  if (folder / name).exists()}}
+    for key, filename in present.items():
         label = f"{POLICY_DIR}/{filename}"
         raw = _read(folder / filename, label)
         parsed[key] = _validated(models[key], _parse(raw, label), label)
@@ -102,7 +113,8 @@ def load_policies(repo_root: Path | str) -> Policies:
         whole.update(label.encode() + b"\0" + str(len(raw)).encode() + b"\0" + raw)
     return Policies(
         risk=parsed["risk"], imports=parsed["imports"], paths=parsed["paths"],
-        merge=parsed["merge"], digest=whole.hexdigest(), file_digests=file_digests,
+        merge=parsed["merge"], search=parsed.get("search", SearchPolicy()),
+        digest=whole.hexdigest(), file_digests=file_digests,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
+from alphaloop.policy.search import OBJECTIVES
 from alphaloop.records.stages import Hypothesis, Outcome, RiskReviewRecord, Stage
 from alphaloop.records.trial import Trial, point_key
 
@@ -103,5 +104,9 @@ def _measured(hypothesis: Hypothesis, values: dict[str, Any], review: RiskReview
                                 (hypothesis.key, values, review.branch_metrics)):
         walk = metrics.get("walk_forward")
         if walk is not None and math.isfinite(walk.reward):
-            out[point_key(point)] = Trial(key=key, values=point, reward=walk.reward)
+            figures = {name: float(value) for name in OBJECTIVES
+                       if isinstance(value := getattr(walk, name, None), int | float)
+                       and math.isfinite(value)}
+            out[point_key(point)] = Trial(key=key, values=point, reward=walk.reward,
+                                          metrics=figures)
     return out

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.harness.compare import PairedComparison
+from alphaloop.policy.search import SearchSteering
 
 __all__ = [
     "STAGE_MODELS",
@@ -76,12 +77,23 @@ class TaskRef(_Record):
     title: str
     priority: str
     goal: str = ""
+    search: SearchSteering = Field(default_factory=SearchSteering,
+                                   description="how the task steers the Quant's search")
 
 
 class Escalation(_Record):
     task_id: str
     vetoes: int
     reasons: list[str]
+    kind: Literal["vetoes", "budget"] = Field(
+        default="vetoes", description="vetoed cycles in a row, or the task's cycle budget "
+        "spent without meeting its goal")
+
+    def describe(self) -> str:
+        """What sent the task to a human, to follow "escalated after"."""
+        if self.kind == "budget":
+            return f"its budget of {self.vetoes} cycles was spent"
+        return f"{self.vetoes} vetoes in a row"
 
 
 class PlanRecord(_Record):

@@ -27,8 +27,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.errors import Failure
+from alphaloop.policy import SearchSteering
 from alphaloop.records import TaskRef
 from alphaloop.report.goals import Goal, GoalError, goal_met, parse_goal
+from alphaloop.report.task_search import SEARCH_FIELDS, parse_search_fields
 
 __all__ = [
     "FIELDS",
@@ -50,7 +52,7 @@ __all__ = [
 PRIORITIES: tuple[str, ...] = ("high", "medium", "low")
 STATUSES: tuple[str, ...] = ("todo", "in-progress", "blocked", "done")
 OPEN_STATUSES: frozenset[str] = frozenset({"todo", "in-progress"})
-FIELDS: tuple[str, ...] = ("priority", "status", "goal", "notes", "escalated")
+FIELDS: tuple[str, ...] = ("priority", "status", "goal", "notes", *SEARCH_FIELDS, "escalated")
 REQUIRED_FIELDS: tuple[str, ...] = ("priority", "status", "goal")
 _REPEATABLE = frozenset({"escalated"})
 _TEMPLATE = "'## T-001: title' followed by '- priority: high', '- status: todo', " \
@@ -106,6 +108,8 @@ class Task(BaseModel):
     status: Literal["todo", "in-progress", "blocked", "done"]
     goal: Goal
     notes: str = ""
+    search: SearchSteering = Field(default_factory=SearchSteering,
+                                   description="how the task steers the Quant's search")
     escalations: tuple[str, ...] = ()
     body: str = Field(default="", description="the free text under the fields, verbatim")
     line: int = Field(description="line of the task's heading")
@@ -122,7 +126,7 @@ class Task(BaseModel):
 
     def ref(self) -> TaskRef:
         return TaskRef(id=self.id, title=self.title, priority=self.priority,
-                       goal=self.goal.text())
+                       goal=self.goal.text(), search=self.search)
 
 
 class TaskFile(BaseModel):
@@ -312,7 +316,7 @@ class _Parser:
             close = difflib.get_close_matches(key, FIELDS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             self.problem(number, f"unknown field '{found['key']}' in task {draft.id}{hint}; "
-                         f"use one of {', '.join(FIELDS[:4])} (the PM writes 'escalated'), "
+                         f"use one of {', '.join(FIELDS[:-1])} (the PM writes 'escalated'), "
                          "or leave a blank line before free text")
             return
         draft.last_field_line = number
@@ -362,14 +366,18 @@ class _Parser:
             goal = parse_goal(goal_text)
         except GoalError as error:
             self.problem(g_line, f"goal of task {draft.id}: {error}")
-        if not ok or goal is None:
+        found: list[tuple[int, str]] = []
+        search = parse_search_fields(draft.values, draft.id, found)
+        for line, message in found:
+            self.problem(line, message)
+        if not ok or goal is None or found:
             return None
         lines = {key: at for key, (_, at) in draft.values.items()}
         if draft.escalations:
             lines["escalated"] = draft.escalations[-1][1]
         return Task(id=draft.id, title=draft.title, priority=priority.lower(),  # type: ignore[arg-type]
                     status=status.lower(), goal=goal,  # type: ignore[arg-type]
-                    notes=draft.values.get("notes", ("", 0))[0],
+                    notes=draft.values.get("notes", ("", 0))[0], search=search,
                     escalations=tuple(text for text, _ in draft.escalations),
                     body="".join(draft.body).strip("\r\n"), line=draft.line,
                     field_lines=lines, last_field_line=draft.last_field_line)

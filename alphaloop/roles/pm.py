@@ -6,7 +6,9 @@ requests, then, in this order:
 1. marks ``done`` every open task whose goal the latest review of ``main`` meets;
 2. escalates deadlocks: a task whose last ``deadlock_vetoes`` cycles (since its last
    escalation) were all vetoed is marked ``blocked`` with an ``escalated`` line quoting
-   each veto, instead of being tried again;
+   each veto, instead of being tried again; so is a task that spent its budget of
+   cycles (its ``budget`` line, or ``budget`` in ``policies/search.toml``) without
+   meeting its goal;
 3. picks the task to work on: ``in-progress`` before ``todo``, then by priority, then in
    file order, skipping a task whose pull request waits for a human; marks it
    ``in-progress``.
@@ -29,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.harness.result import BacktestResult
+from alphaloop.policy import SearchSteering
 from alphaloop.records import Escalation, Outcome, PlanRecord
 from alphaloop.report.cycle_plots import PLOT_CAPTIONS, Curve, render_cycle_plots
 from alphaloop.report.history import CycleEntry, load_history
@@ -55,8 +58,8 @@ if TYPE_CHECKING:
     from alphaloop.evaluation import Evaluator
     from alphaloop.harness.windows import ResearchWindows
 
-__all__ = ["NEEDS_HUMAN_LABEL", "PMConfig", "ProjectManager", "deadlocked_cycles",
-           "waiting_for_human"]
+__all__ = ["NEEDS_HUMAN_LABEL", "PMConfig", "ProjectManager", "budget_spent",
+           "deadlocked_cycles", "waiting_for_human"]
 
 NEEDS_HUMAN_LABEL = "needs-human"
 """The label the merge gate puts on a pull request that waits for a human."""
@@ -95,6 +98,23 @@ def deadlocked_cycles(task_id: str, history: Sequence[CycleEntry],
     return []
 
 
+def budget_spent(task_id: str, history: Sequence[CycleEntry],
+                 budget: int | None) -> list[CycleEntry]:
+    """The cycles that spent ``task_id``'s budget, or ``[]`` while some is left.
+
+    A task's budget counts its finished cycles since it was last escalated; ``None``
+    means no limit.
+    """
+    if budget is None:
+        return []
+    start = 0
+    for index, entry in enumerate(history):
+        if task_id in entry.escalated_tasks:
+            start = index + 1
+    spent = [e for e in history[start:] if e.task_id == task_id and e.summary is not None]
+    return spent if len(spent) >= budget else []
+
+
 def waiting_for_human(history: Sequence[CycleEntry],
                       open_prs: Iterable[PullRequest]) -> list[tuple[WaitingPR, str | None]]:
     """Open pull requests left for a human, each with the task its cycle worked on."""
@@ -130,19 +150,22 @@ class ProjectManager:
 
     def __init__(self, *, task_path: str = "task.md", walkthrough_path: str = "walkthrough.md",
                  reports_dir: str = "reports", evaluator: Evaluator | None = None,
-                 deadlock_vetoes: int = 3) -> None:
+                 deadlock_vetoes: int = 3,
+                 search_defaults: SearchSteering | None = None) -> None:
         self.task_path = task_path
         self.walkthrough_path = walkthrough_path
         self.reports_dir = reports_dir.rstrip("/")
         self.evaluator = evaluator
         self.deadlock_vetoes = deadlock_vetoes
+        self.search_defaults = search_defaults or SearchSteering()
 
     @classmethod
     def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
         options = PMConfig.model_validate(config.model_dump())
         return cls(task_path=options.task_path, walkthrough_path=options.walkthrough_path,
                    reports_dir=options.reports_dir, evaluator=services.evaluator,
-                   deadlock_vetoes=services.policies.risk.process.deadlock_vetoes)
+                   deadlock_vetoes=services.policies.risk.process.deadlock_vetoes,
+                   search_defaults=services.policies.search.steering())
 
     # -- the planner protocol ---------------------------------------------------------
     def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
@@ -177,8 +200,7 @@ class ProjectManager:
         text, notes = self._close_met_goals(task_text, history)
         text, escalations = self._escalate(text, history, deadlock_vetoes, cycle_id,
                                            today or datetime.now(UTC).date())
-        notes += [f"{e.task_id} escalated to a human after {e.vetoes} vetoes in a row"
-                  for e in escalations]
+        notes += [f"{e.task_id} escalated to a human after {e.describe()}" for e in escalations]
         waiting = {task: pr for pr, task in waiting_for_human(history, prs) if task}
         chosen: Task | None = None
         order = sorted(enumerate(parse_task_file(text, self.task_path).open_tasks()),
@@ -225,13 +247,25 @@ class ProjectManager:
         escalations = []
         for task in parse_task_file(text, self.task_path).open_tasks():
             vetoed = deadlocked_cycles(task.id, history, threshold)
-            if not vetoed:
+            budget = task.search.under(self.search_defaults).budget
+            spent = [] if vetoed else budget_spent(task.id, history, budget)
+            if vetoed:
+                reasons = [f"{e.cycle_id}: {shorten(e.veto_reason(), 200)}" for e in vetoed]
+                escalation = Escalation(task_id=task.id, vetoes=len(vetoed), reasons=reasons)
+                note = (f"{today.isoformat()} by {cycle_id}: vetoed {len(vetoed)} cycles in a "
+                        "row, a human must decide (change the task or the approach, then set "
+                        "status back to todo). " + " | ".join(reasons))
+            elif spent:
+                reasons = [f"{e.cycle_id}: {e.outcome}" for e in spent]
+                escalation = Escalation(task_id=task.id, vetoes=len(spent), reasons=reasons,
+                                        kind="budget")
+                note = (f"{today.isoformat()} by {cycle_id}: its budget of {budget} cycles is "
+                        "spent without meeting the goal; a human must decide (raise the "
+                        "budget, steer the search or change the goal, then set status back "
+                        "to todo). " + " | ".join(reasons))
+            else:
                 continue
-            reasons = [f"{e.cycle_id}: {shorten(e.veto_reason(), 200)}" for e in vetoed]
-            escalations.append(Escalation(task_id=task.id, vetoes=len(vetoed), reasons=reasons))
-            note = (f"{today.isoformat()} by {cycle_id}: vetoed {len(vetoed)} cycles in a row, "
-                    "a human must decide (change the task or the approach, then set status "
-                    "back to todo). " + " | ".join(reasons))
+            escalations.append(escalation)
             text = set_status(text, task.id, "blocked", path=self.task_path)
             text = add_escalation(text, task.id, note, path=self.task_path)
         return text, escalations

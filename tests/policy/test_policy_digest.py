@@ -5,7 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from alphaloop.policy import POLICY_FILES, Policies, load_policies, policies_digest
+from alphaloop.policy import (
+    OPTIONAL_POLICY_FILES,
+    POLICY_FILES,
+    Policies,
+    load_policies,
+    policies_digest,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +24,8 @@ def test_digest_is_stable_and_matches_every_entry_point(policies: Policies) -> N
 
 
 def test_file_digests_are_sha256_of_each_file(policies: Policies) -> None:
-    assert set(policies.file_digests) == {f"policies/{n}" for n in POLICY_FILES.values()}
+    files = (*POLICY_FILES.values(), *OPTIONAL_POLICY_FILES.values())
+    assert set(policies.file_digests) == {f"policies/{n}" for n in files}
     for label, digest in policies.file_digests.items():
         assert digest == hashlib.sha256((REPO_ROOT / label).read_bytes()).hexdigest()
 

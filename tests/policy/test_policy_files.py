@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from alphaloop.contract import WeightPolicy
 from alphaloop.harness.metrics import max_drawdown, reward, sharpe_ratio
-from alphaloop.policy import Policies, PolicyError
+from alphaloop.policy import Policies, PolicyError, load_policies
 
 
 def test_hard_and_soft_limits_are_the_spec_defaults(policies: Policies) -> None:
@@ -144,3 +146,23 @@ def test_improvement_thresholds_are_validated(policies: Policies, section: str,
     raw[section] = value
     with pytest.raises(ValidationError, match=needle.replace("[", r"\[")):
         ImprovementTests.model_validate(raw)
+
+
+def test_the_search_policy_is_optional(policy_copy: Path) -> None:
+    with_file = load_policies(policy_copy)
+    assert with_file.search.objective == "reward" and with_file.search.budget == 0
+    assert "policies/search.toml" in with_file.file_digests
+    (policy_copy / "policies" / "search.toml").unlink()
+    without = load_policies(policy_copy)
+    assert without.search == with_file.search  # the shipped file states the defaults
+    assert "policies/search.toml" not in without.file_digests
+    assert without.digest != with_file.digest
+
+
+def test_a_wrong_search_policy_names_the_file_and_key(policy_copy: Path) -> None:
+    search = policy_copy / "policies" / "search.toml"
+    search.write_text(search.read_text().replace('objective = "reward"',
+                                                 'objective = "profit"'))
+    with pytest.raises(PolicyError) as caught:
+        load_policies(policy_copy)
+    assert "policies/search.toml" in str(caught.value) and "objective" in str(caught.value)

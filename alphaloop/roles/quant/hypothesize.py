@@ -18,7 +18,15 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 from alphaloop.evaluation.space import ParamSpace
-from alphaloop.records import Hypothesis, PerformanceReview, TaskRef, Trial, point_key
+from alphaloop.policy import SearchSteering
+from alphaloop.records import (
+    Hypothesis,
+    ParamEdit,
+    PerformanceReview,
+    TaskRef,
+    Trial,
+    point_key,
+)
 from alphaloop.roles.quant.claims import claim_for_task
 from alphaloop.roles.quant.prune import pruning_note
 from alphaloop.roles.quant.rationale import aim, task_sentence
@@ -69,11 +77,66 @@ def _needs_human_sentence(c: Candidate, spec_range: str, limit: float,
             f"one moves it by {c.size:.0%} of the range and needs a human's approval.")
 
 
+def _expected_effect(c: Candidate, review: PerformanceReview, trials: Sequence[Trial],
+                     steering: SearchSteering) -> str:
+    """What the surrogate expects of a move, in the objective's own terms."""
+    name = steering.goal
+    sign = 1.0 if steering.direction == "maximize" else -1.0
+    observed = [y for t in trials if (y := steering.score(t.figures())) is not None]
+    if len(observed) < 2:
+        return (f"No history near this point yet; main's walk-forward reward is "
+                f"{review.reward:.3f}. Expected: a small change of either sign, "
+                "judged by Risk on folds and held-out data.")
+    estimate = f"{sign * c.mean:.3f} +/- {c.std:.3f}"
+    best = f"best seen {sign * max(observed):.3f}"
+    if name == "reward":
+        main = f"main {review.reward:.3f}"
+        better = c.mean > review.reward
+    else:
+        here = [y for t in trials if t.key.startswith("main:")
+                and (y := steering.score(t.figures())) is not None]
+        main = f"main {sign * here[-1]:.3f}" if here else "main not yet measured on it"
+        better = bool(here) and c.mean > here[-1]
+    if better:
+        return f"Surrogate estimate of the walk-forward {name}: {estimate} ({main}, {best})."
+    return (f"The surrogate expects no gain in the walk-forward {name} here ({estimate}; "
+            f"{main}): the move explores a tunable the review points at, and Risk judges "
+            "it on folds and held-out data.")
+
+
+def _from_pins(moves: Mapping[str, float | int | str], space: ParamSpace,
+               review: PerformanceReview, task: TaskRef | None, lam: float) -> Hypothesis:
+    """Moving pinned tunables to their pins: what a person asked for, proposed first."""
+    edits = tuple(ParamEdit(name=name, old=space.values[name], new=value)
+                  for name, value in sorted(moves.items()))
+    shown = ", ".join(f"{e.name} from {e.old!r} to {e.new!r}" for e in edits)
+    where = f"task {task.id}" if task is not None and _steers(task, moves) \
+        else "policies/search.toml"
+    title = f"Set {shown}"
+    return Hypothesis(
+        key=change_key(edits), kind="parameters",
+        slug=slugify("pin-" + "-".join(e.name for e in edits)),
+        statement=f"{title} to {aim(task, lam)}", title=title,
+        rationale=(f"{where} pins {', '.join(f'{e.name} = {e.new!r}' for e in edits)}; "
+                   "the search holds pinned tunables at their pins, so it moves them there "
+                   "before anything else. " + (task_sentence(task, review) or "")).strip(),
+        expected_effect=(f"Whatever the pins do to main's walk-forward reward "
+                         f"({review.reward:.3f}); Risk judges the change on folds and "
+                         "held-out data like any other."),
+        edits=list(edits), search={"policy": "pinned", "pins": dict(moves)})
+
+
+def _steers(task: TaskRef, names: Collection[str]) -> bool:
+    """Whether ``task``'s own lines pin or exclude any of ``names``."""
+    return bool(set(names) & set(task.search.names))
+
+
 def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
                     trials: Sequence[Trial], lam: float, considered: int,
                     autonomy_limit: float | None, task: TaskRef | None = None, *,
                     aimed: Collection[str] = (),
-                    measurable_alone: bool = True) -> Hypothesis:
+                    measurable_alone: bool = True,
+                    steering: SearchSteering | None = None) -> Hypothesis:
     edit = c.edits[0]
     spec = space.specs[edit.name]
     direction = ("switch" if spec.kind == "choice" else
@@ -93,23 +156,15 @@ def _from_candidate(c: Candidate, space: ParamSpace, review: PerformanceReview,
         assert autonomy_limit is not None
         why.append(_needs_human_sentence(c, f"{spec.low:g}-{spec.high:g}", autonomy_limit,
                                          measurable_alone))
-    if len(trials) >= 2 and c.mean > review.reward:
-        effect = (f"Surrogate estimate of the walk-forward reward: {c.mean:.3f} +/- "
-                  f"{c.std:.3f} (main {review.reward:.3f}, best seen "
-                  f"{max(t.reward for t in trials):.3f}).")
-    elif len(trials) >= 2:
-        effect = (f"The surrogate expects no gain here ({c.mean:.3f} +/- {c.std:.3f} against "
-                  f"main's {review.reward:.3f}): the move explores a tunable the review "
-                  "points at, and Risk judges it on folds and held-out data.")
-    else:
-        effect = (f"No history near this point yet; main's walk-forward reward is "
-                  f"{review.reward:.3f}. Expected: a small change of either sign, "
-                  "judged by Risk on folds and held-out data.")
+    effect = _expected_effect(c, review, trials, steering or SearchSteering())
     return Hypothesis(
         key=c.key, kind="parameters", slug=slugify(f"{direction}-{edit.name}"),
         statement=statement, title=title, rationale=" ".join(why), expected_effect=effect,
         edits=list(c.edits),
         search={"policy": "gaussian-process expected improvement",
+                "surrogate": "scikit-learn GaussianProcessRegressor, kernel fitted by "
+                             "maximum likelihood", "kernel": c.kernel,
+                "objective": (steering or SearchSteering()).goal,
                 "acquisition": c.acquisition, "prior": c.prior, "mean": c.mean,
                 "std": c.std, "trials_observed": len(trials), "candidates": considered,
                 "range_share": c.size, "aimed": edit.name in aimed,
@@ -131,7 +186,8 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                       task: TaskRef | None = None,
                       autonomy_limit: float | None = None,
                       pruned: Mapping[str, str] | None = None,
-                      capabilities: Collection[str] | None = None) -> Hypothesis | None:
+                      capabilities: Collection[str] | None = None,
+                      steering: SearchSteering | None = None) -> Hypothesis | None:
     """The next hypothesis, or None when the whole neighbourhood has been tried.
 
     Moves of the tunables ``task``'s goal points at come first (see
@@ -144,9 +200,23 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     ``pruned`` are tunables the data cannot move, with the reason (see :mod:`.prune`):
     left out of the search, and named in the rationale. ``capabilities`` (the data's
     tags) keep out structural changes that read data the panel lacks.
+    ``steering`` (a task's and the search policy's, see
+    :class:`~alphaloop.policy.SearchSteering`) pins and excludes tunables and names the
+    objective: a pinned tunable away from its pin is moved there first, and never
+    otherwise; an excluded one is never moved.
     """
+    steering = steering or SearchSteering()
     pruned = dict(pruned or {})
-    exclude = (*exclude, *pruned)
+    off_pin = {name: value for name, value in steering.pins.items()
+               if name in space.values
+               and point_key({name: value}) != point_key({name: space.values[name]})}
+    if off_pin:
+        pinned = _from_pins(off_pin, space, review, task, lam)
+        if pinned.key not in tried:
+            return pinned.model_copy(update={
+                "task_id": task.id if task else None,
+                "claim": claim_for_task(task, review.metrics)})
+    exclude = (*exclude, *pruned, *steering.exclude, *steering.pins)
     if sources is not None and structural_every and cycle_number % structural_every == 0:
         for change in applicable_changes(sources, review.diagnosis, capabilities):
             if change_key(patch_name=change.name) not in tried:
@@ -165,7 +235,8 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
     seen = {point_key(t.values) for t in trials}
     candidates = [c for c in propose_candidates(usable, tried, focus)
                   if point_key({**space.values, **{e.name: e.new for e in c.edits}}) not in seen]
-    ranked = schedule(rank_candidates(space, candidates, trials), aimed=aimed,
+    ranked = schedule(rank_candidates(space, candidates, trials, steering=steering),
+                      aimed=aimed,
                       autonomous=lambda c: _autonomous(c, autonomy_limit))
     if not ranked:
         return None
@@ -176,10 +247,17 @@ def choose_hypothesis(*, review: PerformanceReview, space: ParamSpace, trials: S
                            for c in propose_candidates(usable, set()))
     hypothesis = _from_candidate(best, space, review, trials, lam, len(ranked),
                                  autonomy_limit, task, aimed=aimed,
-                                 measurable_alone=measurable_alone)
-    note = pruning_note(pruned)
+                                 measurable_alone=measurable_alone, steering=steering)
+    note = " ".join(part for part in (pruning_note(pruned), _steering_note(steering)) if part)
     return hypothesis.model_copy(update={
         "task_id": task.id if task else None,
         "claim": claim_for_task(task, review.metrics),
         "rationale": f"{hypothesis.rationale} {note}".strip(),
-        "search": {**hypothesis.search, "pruned": dict(sorted(pruned.items()))}})
+        "search": {**hypothesis.search, "pruned": dict(sorted(pruned.items())),
+                   "steering": steering.model_dump(mode="json")}})
+
+
+def _steering_note(steering: SearchSteering) -> str:
+    """The rationale's sentence on how people steered the search ("" when they did not)."""
+    shown = steering.describe()
+    return f"Search steered by the task and policies/search.toml: {shown}." if shown else ""

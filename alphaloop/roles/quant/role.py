@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alphaloop.errors import NothingToDo
 from alphaloop.evaluation import Evaluator
 from alphaloop.forge import Forge
-from alphaloop.policy import Policies
+from alphaloop.policy import Policies, SearchSteering
 from alphaloop.records import (
     Hypothesis,
     Implementation,
@@ -29,6 +29,7 @@ from alphaloop.roles.quant.hypothesize import choose_hypothesis
 from alphaloop.roles.quant.implement import implement
 from alphaloop.roles.quant.prune import data_capabilities, inert_tunables
 from alphaloop.roles.quant.review import review_main
+from alphaloop.roles.quant.steering import check_steering
 
 __all__ = ["Quant", "QuantConfig"]
 
@@ -78,9 +79,15 @@ class Quant:
         when every move near ``main`` has been tried.
 
         Tunables whose declared requirements the data does not meet (or that act only
-        with an LLM, which the sandboxed engine never has) are left out of the search.
+        with an LLM, which the sandboxed engine never has) are left out of the search, as
+        are those the task or ``policies/search.toml`` excludes or pins (see
+        :class:`~alphaloop.policy.SearchSteering`); a pin the strategy cannot take raises
+        :class:`~alphaloop.roles.quant.steering.SteeringError`.
         """
         space = self.evaluator.param_space(request.base_sha)
+        steering = (request.task.search if request.task else SearchSteering()).under(
+            self.policies.search.steering())
+        check_steering(steering, space, task=request.task)
         root = self.evaluator.checkout(request.base_sha)
         history = read_history(request.ledger_entries)
         trials = [*history.trials, Trial(key=f"main:{review.tree_hash}", values=space.values,
@@ -94,7 +101,8 @@ class Quant:
             structural_every=self.config.structural_every,
             cycle_number=int(request.cycle_id[1:]), sources=sources, task=request.task,
             autonomy_limit=self.policies.merge.human_approval.max_parameter_change,
-            pruned=inert_tunables(space, capabilities), capabilities=capabilities)
+            pruned=inert_tunables(space, capabilities), capabilities=capabilities,
+            steering=steering)
         if hypothesis is None:
             raise NothingToDo("every move near main has been tried; widen the search")
         values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}

@@ -7,9 +7,11 @@ to the tunable's declared range (``RANGE_STEPS``), so that a tunable whose value
 next to its range (a rebalance band of 0.02 in 0-0.2) can still move by an amount that
 shows in a backtest. Each candidate records its ``size``: the share of the range it moves.
 
-The ledger's trials (parameter vectors and the in-sample walk-forward reward the Risk
-review measured for them) train a Gaussian-process surrogate, and the candidate with the
-largest expected improvement over the best reward seen so far wins; a prior bonus goes to
+The ledger's trials (parameter vectors and the in-sample walk-forward figures the Risk
+review measured for them) train a Gaussian-process surrogate of the objective (the
+reward unless a task or ``policies/search.toml`` names another figure) whose kernel is
+fitted to them by maximum likelihood (scikit-learn), and the candidate with the largest
+expected improvement over the best value seen so far wins; a prior bonus goes to
 moves of the tunables the task's goal or the review's diagnosis points at (``focus``,
 see :func:`~.hypothesize.choose_hypothesis`). :func:`schedule` then puts
 the candidates in the order to try them: moves of the tunables the task aims at first,
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from scipy.stats import norm
 
 from alphaloop.evaluation.space import ParamSpace, ParamSpec
+from alphaloop.policy import SearchSteering
 from alphaloop.records import ParamEdit, Trial
 
 __all__ = ["MEASURABLE", "RANGE_STEPS", "STEPS", "Candidate", "change_key",
@@ -63,6 +67,8 @@ class Candidate(BaseModel):
     mean: float = 0.0
     std: float = 0.0
     acquisition: float = 0.0
+    kernel: str = ""
+    """The surrogate's kernel as fitted to the trials ("" before two trials)."""
 
 
 def change_key(edits: Iterable[ParamEdit] = (), patch_name: str | None = None) -> str:
@@ -144,30 +150,40 @@ def propose_candidates(space: ParamSpace, tried: set[str],
     return out
 
 
-def _gp_posterior(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                  length_scale: float = 0.25, noise: float = 0.05) -> tuple[np.ndarray,
-                                                                              np.ndarray]:
-    def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-        return np.exp(-0.5 * d2 / length_scale**2)
+def _fit_gp(x_train: np.ndarray, y_train: np.ndarray,
+            x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Posterior mean and standard deviation at ``x_test`` of a Gaussian process whose
+    kernel (an amplitude, a Matern 5/2 length scale and a noise level) is fitted to the
+    trials by maximum likelihood (scikit-learn), in the normalised parameter space; and
+    the fitted kernel, as scikit-learn writes it."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-    mean_y, std_y = float(y_train.mean()), float(y_train.std()) or 1.0
-    y = (y_train - mean_y) / std_y
-    k = kernel(x_train, x_train) + noise * np.eye(len(x_train))
-    chol = np.linalg.cholesky(k)
-    alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, y))
-    k_star = kernel(x_test, x_train)
-    mu = k_star @ alpha
-    v = np.linalg.solve(chol, k_star.T)
-    var = np.clip(1.0 - (v**2).sum(0), 1e-12, None)
-    return mu * std_y + mean_y, np.sqrt(var) * std_y
+    kernel = (ConstantKernel(1.0, (0.1, 10.0)) * Matern(length_scale=0.25,
+                                                        length_scale_bounds=(0.1, 5.0),
+                                                        nu=2.5)
+              + WhiteKernel(noise_level=0.05, noise_level_bounds=(1e-3, 0.5)))
+    gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=4,
+                                  random_state=0)
+    with warnings.catch_warnings():
+        # A handful of trials often puts a hyperparameter at its bound; the fit is still
+        # the likeliest within the bounds, and the kernel it settled on is recorded.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gp.fit(x_train, y_train)
+        mu, sd = gp.predict(x_test, return_std=True)
+    return (np.asarray(mu, dtype=float), np.maximum(np.asarray(sd, dtype=float), 1e-12),
+            str(gp.kernel_))
 
 
 def rank_candidates(space: ParamSpace, candidates: Sequence[Candidate],
-                    trials: Sequence[Trial], *, prior_scale: float = 0.05) -> list[Candidate]:
-    """Score candidates by expected improvement (plus the diagnosis prior), best first."""
+                    trials: Sequence[Trial], *, prior_scale: float = 0.05,
+                    steering: SearchSteering | None = None) -> list[Candidate]:
+    """Score candidates by expected improvement of the objective (``steering``'s; the
+    walk-forward reward by default) plus the diagnosis prior, best first."""
     if not candidates:
         return []
+    steering = steering or SearchSteering()
 
     def full(c: Candidate) -> dict[str, float | int | str]:
         values = dict(space.values)
@@ -175,20 +191,21 @@ def rank_candidates(space: ParamSpace, candidates: Sequence[Candidate],
         return values
 
     x_test = np.array([space.vector(full(c)) for c in candidates])
-    usable = [t for t in trials if math.isfinite(t.reward)]
-    if len(usable) >= 2:
-        x_train = np.array([space.vector(t.values) for t in usable])
-        y_train = np.array([t.reward for t in usable])
-        mu, sd = _gp_posterior(x_train, y_train, x_test)
+    scored_trials = [(t, y) for t in trials
+                     if (y := steering.score(t.figures())) is not None and math.isfinite(y)]
+    if len(scored_trials) >= 2:
+        x_train = np.array([space.vector(t.values) for t, _ in scored_trials])
+        y_train = np.array([y for _, y in scored_trials])
+        mu, sd, kernel = _fit_gp(x_train, y_train, x_test)
         best = float(y_train.max())
         z = (mu - best) / sd
         ei = (mu - best) * norm.cdf(z) + sd * norm.pdf(z)
         scale = float(y_train.std()) or 1.0
     else:
         mu, sd = np.zeros(len(candidates)), np.ones(len(candidates))
-        ei, scale = np.zeros(len(candidates)), 1.0
+        ei, scale, kernel = np.zeros(len(candidates)), 1.0, ""
     scored = [
-        c.model_copy(update={"mean": float(m), "std": float(s),
+        c.model_copy(update={"mean": float(m), "std": float(s), "kernel": kernel,
                              "acquisition": float(e + prior_scale * scale * c.prior)})
         for c, m, s, e in zip(candidates, mu, sd, ei, strict=True)
     ]
