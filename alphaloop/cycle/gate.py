@@ -20,14 +20,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.cycle.approved import approved_tunables
 from alphaloop.evaluation.tunables import TUNABLES_PATH, read_tunables
-from alphaloop.forge import Forge, PullRequest
+from alphaloop.forge import Forge, PullRequest, with_trailers
 from alphaloop.forge.records import latest_by_reviewer
 from alphaloop.policy import Policies
 from alphaloop.repo import GitRepo, Identity, WorktreeError
 from alphaloop.roles import reviewer_roles
 
-__all__ = ["GateDecision", "MergeResult", "evaluate_gate", "merge_through_gate",
-           "tunable_changes"]
+__all__ = ["Approval", "GateDecision", "MergeResult", "branch_authors", "evaluate_gate",
+           "merge_through_gate", "tunable_changes"]
+
+class Approval(BaseModel):
+    """One approval a merge rests on: who, which review, of which commit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: str
+    review_id: int
+    commit_sha: str
+    human: bool = False
+
+    def trailer(self) -> tuple[str, str]:
+        """The merge commit's trailer for this approval (key, value)."""
+        who = f"human {self.role}" if self.human else self.role
+        return "AlphaLoop-Approval", f"{who}, review {self.review_id}, commit {self.commit_sha}"
+
 
 class GateDecision(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,6 +56,8 @@ class GateDecision(BaseModel):
     human_approved: bool = False
     ignored_reviews: list[str] = Field(
         default_factory=list, description="reviews of the head that do not count, and why")
+    approvals: list[Approval] = Field(
+        default_factory=list, description="the approvals of the head commit it rests on")
 
 
 def tunable_changes(repo: GitRepo, base: str, head: str) -> dict[str, tuple[object, object]]:
@@ -126,11 +144,16 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int, policies: 
         approved_values=approved, exposures=exposures, base_exposures=main_exposures,
     )
     human_approved = any(r.human and r.verdict == "approve" for r in latest.values())
+    approvals = [Approval(role=role, review_id=roles[role].id, commit_sha=head)
+                 for role in required if role in roles and roles[role].verdict == "approve"]
+    approvals += [Approval(role=r.reviewer, review_id=r.id, commit_sha=head, human=True)
+                  for r in latest.values() if r.human and r.verdict == "approve"]
     if human_reasons and not human_approved:
         reasons.append("a human must approve: " + "; ".join(human_reasons))
     return GateDecision(allowed=not reasons, head_sha=head, reasons=reasons,
                         needs_human=bool(human_reasons), human_reasons=human_reasons,
-                        human_approved=human_approved, ignored_reviews=list(check.ignored))
+                        human_approved=human_approved, ignored_reviews=list(check.ignored),
+                        approvals=approvals)
 
 
 class MergeResult(BaseModel):
@@ -153,7 +176,10 @@ def merge_through_gate(repo: GitRepo, forge: Forge, number: int, policies: Polic
     ``alphaloop pr merge``.
 
     The squash commit lands only if the head is still the commit the gate judged (and
-    ``expected_head``, when given) and its tree is the reviewed tree. A PR merged already
+    ``expected_head``, when given) and its tree is the reviewed tree. ``identity`` commits
+    the squash; its author is the branch's first author (the role or person who opened
+    the change), every other author of the branch is named in a ``Co-authored-by`` line,
+    and each approval it rests on in an ``AlphaLoop-Approval`` line. A PR merged already
     (say, before a crash) is reported as such. The bot's worktree of the branch is removed
     after the merge; one it cannot remove is kept and named in ``notes``.
     """
@@ -166,10 +192,32 @@ def merge_through_gate(repo: GitRepo, forge: Forge, number: int, policies: Polic
         return MergeResult(decision=decision)
     head = expected_head or decision.head_sha
     text = message(decision) if callable(message) else message
+    base = repo.branch_sha(pr.base_branch) or head
+    authors = branch_authors(repo, repo.git("merge-base", base, head, ok=(0, 1)).text or base,
+                             head)
+    trailers = [("Co-authored-by", f"{a.name} <{a.email}>") for a in authors[1:]]
+    trailers += [approval.trailer() for approval in decision.approvals]
+    if trailers:
+        text = with_trailers(text, trailers)
     sha = forge.merge(pr.number, message=text, identity=identity, expected_head=head,
-                      reviewed_tree=repo.tree_hash(head, ""))
+                      reviewed_tree=repo.tree_hash(head, ""),
+                      author=authors[0] if authors else None)
     return MergeResult(merge_sha=sha, decision=decision,
                        notes=_drop_worktree(repo, pr.head_branch))
+
+
+def branch_authors(repo: GitRepo, base: str, head: str) -> list[Identity]:
+    """The authors of the commits ``base..head``, first commit's first, each once."""
+    out: list[Identity] = []
+    for line in repo.git("log", "--reverse", "--format=%an%x00%ae", f"{base}..{head}").lines():
+        name, _, email = line.partition("\0")
+        try:
+            author = Identity(name=name, email=email)
+        except ValueError:
+            continue  # a name or address git accepts but a commit identity cannot carry
+        if author not in out:
+            out.append(author)
+    return out
 
 
 def _drop_worktree(repo: GitRepo, branch: str) -> list[str]:

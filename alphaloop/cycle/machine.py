@@ -35,6 +35,7 @@ from alphaloop.records import (
     record_model,
     review_stage,
 )
+from alphaloop.repo import Identity
 from alphaloop.roles import (
     PlanRequest,
     ProposalRequest,
@@ -207,7 +208,8 @@ class CycleRunner:
                    f"\n\n{verdicts}AlphaLoop-Cycle: {ctx.cycle_id}\n"
                    f"AlphaLoop-PR: {impl.pr_number}\nAlphaLoop-Head: {impl.head_sha}\n")
         merged = merge_through_gate(ctx.repo, ctx.forge, impl.pr_number, ctx.policies,
-                                    message=message, identity=ctx.identities["engineer"],
+                                    message=message, identity=Identity(
+                                        **ctx.policies.merge.committer.model_dump()),
                                     required=ctx.team.reviewer_roles,
                                     expected_head=impl.head_sha)
         if merged.merge_sha is not None:

@@ -17,7 +17,7 @@ from alphaloop.forge.errors import (
     PullRequestNotFound,
 )
 from alphaloop.forge.hypothesis import BLOCK_INFO_STRING, parse_block, render_block, strip_block
-from alphaloop.forge.local import FORGE_BRANCH, FORGE_IDENTITY, LocalForge
+from alphaloop.forge.local import FORGE_BRANCH, FORGE_IDENTITY, LocalForge, with_trailers
 from alphaloop.forge.protocol import Forge
 from alphaloop.forge.records import (
     PRState,
@@ -57,4 +57,5 @@ __all__ = [
     "render_block",
     "reviews_bound_to",
     "strip_block",
+    "with_trailers",
 ]

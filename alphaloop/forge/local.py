@@ -86,20 +86,24 @@ def _review_dir(number: int) -> str:
 _TRAILER_LINE = re.compile(r"^[A-Za-z0-9-]+: \S")
 
 
-def _with_trailers(message: str, trailers: Mapping[str, str]) -> str:
-    """``message`` with ``trailers`` set (replacing lines with the same keys) at its end.
+def with_trailers(message: str,
+                  trailers: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
+    """``message`` with ``trailers`` set (replacing lines with the same keys) at its end;
+    pairs may repeat a key (``Co-authored-by``, one line per author).
 
     They join the message's trailer block if its last paragraph is one, so git still
     reads every trailer (``git log --format=%(trailers)``).
     """
+    pairs = list(trailers.items()) if isinstance(trailers, Mapping) else list(trailers)
+    keys = {key for key, _ in pairs}
     lines = [line for line in message.rstrip().splitlines()
-             if not any(line.startswith(f"{key}:") for key in trailers)]
+             if not any(line.startswith(f"{key}:") for key in keys)]
     text = "\n".join(lines).rstrip()
     paragraphs = text.split("\n\n")
     in_block = len(paragraphs) > 1 and all(
         _TRAILER_LINE.match(line) for line in paragraphs[-1].splitlines())
     separator = "\n" if in_block else "\n\n"
-    added = "\n".join(f"{key}: {value}" for key, value in trailers.items())
+    added = "\n".join(f"{key}: {value}" for key, value in pairs)
     return f"{text}{separator}{added}\n"
 
 
@@ -351,7 +355,7 @@ class LocalForge:
 
     def merge(self, number: int, *, message: str, identity: Identity,
               expected_head: str | None = None, retry_hint: str | None = None,
-              reviewed_tree: str | None = None) -> str:
+              reviewed_tree: str | None = None, author: Identity | None = None) -> str:
         """Squash-merge PR ``number`` into its base branch and mark it merged.
 
         The merge commit carries ``AlphaLoop-PR`` and ``AlphaLoop-Head`` trailers, so a
@@ -359,7 +363,8 @@ class LocalForge:
         Before the base moves, the squash tree is checked to be the base with exactly
         the reviewed change applied and ``strategy/`` equal to the head's (and the head's
         tree equal to ``reviewed_tree`` when given): :class:`~alphaloop.repo.TreeMismatch`
-        otherwise, with nothing changed.
+        otherwise, with nothing changed. ``identity`` commits the squash and ``author``
+        (default: ``identity``) is its author, as a forge names the pull request's author.
         """
         pr = self.get_pr(number)
         if pr.state == "merged" and pr.merge_sha:
@@ -375,10 +380,10 @@ class LocalForge:
                                f"reviewed tree {reviewed_tree[:12]}")
         sha = self._landed(pr, head)
         if sha is None:
-            text = _with_trailers(message, {PR_TRAILER: str(number), HEAD_TRAILER: head})
+            text = with_trailers(message, {PR_TRAILER: str(number), HEAD_TRAILER: head})
             hint = retry_hint or f"run `alphaloop pr merge {number}` again (or re-run the cycle)"
             sha = self.repo.squash_merge(head, pr.base_branch, text, identity, retry_hint=hint,
-                                         exact_paths=self.exact_paths)
+                                         exact_paths=self.exact_paths, author=author)
         else:
             head = self._trailer(sha, HEAD_TRAILER) or head
         now = self._clock()

@@ -63,7 +63,8 @@ class Forge(Protocol):
         ...
 
     def merge(self, number: int, *, message: str, identity: Identity,
-              expected_head: str | None = None, reviewed_tree: str | None = None) -> str:
+              expected_head: str | None = None, reviewed_tree: str | None = None,
+              author: Identity | None = None) -> str:
         """Squash-merge the PR into its base and mark it merged; return the merge commit.
 
         Idempotent: merging a merged PR returns its merge commit. With ``expected_head``

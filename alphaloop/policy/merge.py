@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alphaloop.policy.globs import path_matches
 
-__all__ = ["HumanApprovalRules", "MergePolicy"]
+__all__ = ["Committer", "HumanApprovalRules", "MergePolicy"]
 
 #: A change "raises" an exposure only by more than this: equal holdings computed through
 #: another path differ in the last digits, and float noise must not call a human.
@@ -34,6 +34,15 @@ class HumanApprovalRules(BaseModel):
     bot_paths: tuple[str, ...]
 
 
+class Committer(BaseModel):
+    """Who commits the bot's merges; each merge's author is the change's own author."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="AlphaLoop Merge Gate", min_length=1, pattern=r"^[^<>\n]+$")
+    email: str = Field(default="merge-gate@alphaloop.local", pattern=r"^[^<>\s]+@[^<>\s]+$")
+
+
 class MergePolicy(BaseModel):
     """Everything in ``policies/merge.toml``."""
 
@@ -44,6 +53,7 @@ class MergePolicy(BaseModel):
                                   "roles or 'package.module:Class'")
     method: Literal["squash", "merge", "rebase"]
     human_approval: HumanApprovalRules
+    committer: Committer = Field(default_factory=Committer)
 
     @field_validator("required_approvals")
     @classmethod

@@ -301,12 +301,16 @@ class GitRepo:
         return self.git("rev-parse", "HEAD", cwd=worktree).text
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str,
-                    identity: Identity) -> str:
-        """Write a commit object for ``tree`` (no ref moves); return its id."""
+                    identity: Identity, *, author: Identity | None = None) -> str:
+        """Write a commit object for ``tree`` (no ref moves); return its id. ``identity``
+        commits it; ``author`` (default: ``identity``) is named as its author."""
         args = ["commit-tree", tree]
         for parent in parents:
             args += ["-p", parent]
-        return self.git(*args, "-F", "-", input=message.encode(), env=identity.env()).text
+        env = identity.env()
+        if author is not None:
+            env.update(GIT_AUTHOR_NAME=author.name, GIT_AUTHOR_EMAIL=author.email)
+        return self.git(*args, "-F", "-", input=message.encode(), env=env).text
 
     def merge_tree(self, base: str, head: str) -> tuple[int, list[str]]:
         """``git merge-tree --write-tree`` of two commits: (status, its NUL fields)."""
@@ -316,7 +320,7 @@ class GitRepo:
 
     def squash_merge(self, branch: str, into: str, message: str, identity: Identity, *,
                      retry_hint: str = _DEFAULT_RETRY_HINT,
-                     exact_paths: Sequence[str] = ()) -> str:
+                     exact_paths: Sequence[str] = (), author: Identity | None = None) -> str:
         """Squash ``branch`` (a branch name or commit) onto branch ``into``; return the commit.
 
         The merge is computed without any work tree (``git merge-tree --write-tree``), the
@@ -325,7 +329,8 @@ class GitRepo:
         lists the paths. Before any ref moves the merged tree is checked to be ``into``
         with exactly the branch's change applied, and equal to the branch's tree under
         ``exact_paths`` (:func:`~alphaloop.repo.merge_check.verify_squash`):
-        :class:`TreeMismatch` otherwise.
+        :class:`TreeMismatch` otherwise. ``identity`` commits the squash; ``author``
+        (default: ``identity``) is named as its author.
         """
         into_old = self.branch_sha(into)
         if into_old is None:
@@ -340,7 +345,7 @@ class GitRepo:
         if tree == self.tree_hash(into_old, ""):
             raise EmptyMerge(f"merging {branch} into {into} would change nothing.")
         verify_squash(self, base=into_old, head=head, merged_tree=tree, exact=exact_paths)
-        sha = self.commit_tree(tree, [into_old], message, identity)
+        sha = self.commit_tree(tree, [into_old], message, identity, author=author)
         if self.tree_hash(sha, "") != tree:
             raise GitError(f"the merge commit {sha[:12]} does not hold the checked tree.")
         self.advance_branch(into, sha, into_old, retry_hint=retry_hint)

@@ -44,9 +44,11 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     assert "* 0.75" in (cycle_repo / "strategy" / "engine.py").read_text()
     # main moved forward: the squash merge, then the PM's report commit on top of it.
     assert git(cycle_repo, "merge-base", "--is-ancestor", before, "main") == ""
-    log = git(cycle_repo, "log", "--format=%an|%s", "main").splitlines()
-    assert log[0].startswith("AlphaLoop PM|c0001: merged")
-    assert log[1].startswith("AlphaLoop Engineer|Hold a quarter more cash")
+    log = git(cycle_repo, "log", "--format=%an|%cn|%s", "main").splitlines()
+    assert log[0].startswith("AlphaLoop PM|AlphaLoop PM|c0001: merged")
+    # The squash is the Quant's change, committed by the gate, never by a role that did
+    # not review it.
+    assert log[1].startswith("AlphaLoop Quant|AlphaLoop Merge Gate|Hold a quarter more cash")
     quant_commits = git(cycle_repo, "log", "--all", "--format=%an", "--author=Quant")
     assert "AlphaLoop Quant" in quant_commits
     forge = LocalForge(GitRepo.open(cycle_repo))
@@ -54,6 +56,11 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     assert pr.state == "merged" and pr.hypothesis is not None
     [review] = forge.reviews(pr.number)
     assert review.reviewer == "risk" and review.verdict == "approve"
+    # The merge commit names the approval it rests on: role, review and commit.
+    trailers = git(cycle_repo, "log", "-1", "--format=%(trailers:key=AlphaLoop-Approval)",
+                   "main~1")
+    assert trailers == f"AlphaLoop-Approval: risk, review {review.id}, commit " \
+                       f"{review.commit_sha}"
     entry = _ledger(cycle_repo)[0]
     records = entry["records"]
     risk = records["risk_review"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from support.cycle_repos import git
 
-from alphaloop.cycle.gate import evaluate_gate, tunable_changes
+from alphaloop.cycle.gate import evaluate_gate, merge_through_gate, tunable_changes
 from alphaloop.forge import LocalForge
 from alphaloop.policy import load_policies
 from alphaloop.repo import GitRepo, Identity
@@ -104,3 +104,35 @@ def test_closed_pr_cannot_merge(setup, cycle_repo: Path) -> None:
     forge.update_pr(number, state="closed", closed_reason="not needed")
     assert "closed" in evaluate_gate(repo, forge, number, policies).reasons[0]
     assert git(cycle_repo, "rev-parse", "main") != head
+
+
+def test_the_merge_commit_names_its_authors_and_the_approvals_it_rests_on(setup) -> None:
+    repo, forge, policies = setup
+    _branch(repo, "alphaloop/e", {"strategy/tunables.py": ("CASH_BUFFER = 0.10",
+                                                            "CASH_BUFFER = 0.20")})
+    # A second author adds to the branch (as QA commits its generated tests).
+    worktree = repo.worktree_path("alphaloop/e")
+    (worktree / "tests" / "generated").mkdir(parents=True)
+    (worktree / "tests" / "generated" / "test_cash.py").write_text("def test_x(): pass\n")
+    qa = Identity(name="AlphaLoop QA", email="qa@alphaloop.local")
+    head = repo.commit_all(worktree, "tests for the change", qa)
+    number = _open(forge, "alphaloop/e")
+    risk = forge.add_review(number, reviewer="risk", commit_sha=head, verdict="approve")
+    human = forge.add_review(number, reviewer="Test Human", commit_sha=head,
+                             verdict="approve", human=True)
+    gate = Identity(**policies.merge.committer.model_dump())
+    result = merge_through_gate(repo, forge, number, policies, message="Raise the buffer",
+                                identity=gate)
+    assert result.merge_sha is not None
+    assert [(a.role, a.review_id, a.human) for a in result.decision.approvals] == [
+        ("risk", risk.id, False), ("Test Human", human.id, True)]
+    who = git(repo.work_tree, "log", "-1", "--format=%an <%ae>|%cn <%ce>", result.merge_sha)
+    assert who == ("AlphaLoop Quant <quant@alphaloop.local>|"
+                   "AlphaLoop Merge Gate <merge-gate@alphaloop.local>")
+    trailers = git(repo.work_tree, "log", "-1", "--format=%(trailers:only)",
+                   result.merge_sha).splitlines()
+    assert "Co-authored-by: AlphaLoop QA <qa@alphaloop.local>" in trailers
+    assert f"AlphaLoop-Approval: risk, review {risk.id}, commit {head}" in trailers
+    assert f"AlphaLoop-Approval: human Test Human, review {human.id}, commit {head}" \
+        in trailers
+    assert f"AlphaLoop-PR: {number}" in trailers  # the forge's own trailers join the block

@@ -150,9 +150,14 @@ def test_merge_refuses_until_every_role_approved_this_commit(app: typer.Typer,
     assert f"as {pr.merge_sha[:10]}" in merged.stdout
     assert (cli_repo.work_tree / "strategy" / "tunables.py").read_text() == (
         "MOMENTUM_LOOKBACK_DAYS = 120\n")
-    log = git(cli_repo.work_tree, "log", "-1", "--format=%an|%B")
-    assert log.startswith("Ada Human|[c0001] Shorter momentum (#1)")
+    log = git(cli_repo.work_tree, "log", "-1", "--format=%an|%cn|%B")
+    # The change's author stays its author; the person who merged commits the squash.
+    assert log.startswith("AlphaLoop Quant|Ada Human|[c0001] Shorter momentum (#1)")
     assert "engineer, qa, risk" in log and f"AlphaLoop-Head: {head}" in log
+    # It rests on the approval the policy requires (Risk's), named with its review.
+    [risk] = [r for r in LocalForge(cli_repo).reviews(number) if r.reviewer == "risk"]
+    assert f"AlphaLoop-Approval: risk, review {risk.id}, commit {head}" in log
+    assert "AlphaLoop-Approval: qa" not in log
     assert cli_repo.worktree_of(BRANCH) is None  # the bot's worktree is cleaned up
     again = run(app, cli_repo, "merge", str(number))
     assert again.exit_code == 0 and "already merged" in again.stdout
