@@ -19,7 +19,8 @@ from typing import Any
 from alphaloop.checks.findings import Finding, Severity
 from alphaloop.errors import Failure
 
-__all__ = ["BANDIT_SEVERITY", "DEFAULT_TIMEOUT", "ToolFailure", "run_bandit", "run_ruff"]
+__all__ = ["BANDIT_SEVERITY", "DEFAULT_TIMEOUT", "ToolFailure", "ruff_config_args", "run_bandit",
+           "run_ruff"]
 
 DEFAULT_TIMEOUT = 120.0
 BANDIT_SEVERITY = {"HIGH": Severity.BLOCK, "MEDIUM": Severity.RESTRICT, "LOW": Severity.WARN}
@@ -70,7 +71,7 @@ def _relative(filename: str, root: Path) -> str:
     return path.as_posix().removeprefix("./")
 
 
-def _ruff_config_args(root: Path) -> list[str]:
+def ruff_config_args(root: Path) -> list[str]:
     """Pin ruff to the repository's root configuration.
 
     With ``--config`` ruff ignores any ``ruff.toml`` a change might add in a
@@ -90,13 +91,17 @@ def _ruff_config_args(root: Path) -> list[str]:
 
 
 def run_ruff(files: Sequence[str], *, root: Path, command: Sequence[str] | None = None,
-             timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
-    """Lint ``files`` (paths relative to ``root``) with ruff; one finding per violation."""
+             timeout: float = DEFAULT_TIMEOUT, options: Sequence[str] = ()) -> list[Finding]:
+    """Lint ``files`` (paths relative to ``root``) with ruff; one finding per violation.
+
+    ``options`` are further ``ruff check`` options laid over the repository's
+    configuration (e.g. ``--extend-select C901``).
+    """
     if not files:
         return []
     argv = [*(command or (sys.executable, "-m", "ruff")), "check", "--output-format", "json",
-            "--no-cache", "--no-fix", "--force-exclude", *_ruff_config_args(root), "--",
-            *files]
+            "--no-cache", "--no-fix", "--force-exclude", *ruff_config_args(root), *options,
+            "--", *files]
     try:
         report = _run("ruff", argv, root, timeout, ok=(0, 1))
         if not isinstance(report, list):

@@ -7,6 +7,7 @@ what to do. ``Policies.digest`` (also :func:`policies_digest`) identifies the ex
 version applied, for the audit trail.
 """
 
+from alphaloop.policy.engineering import EngineeringPolicy
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.globs import normalize_repo_path, path_matches
 from alphaloop.policy.imports import AccessRules, ImportPolicy, RunnerRules, StrategyImports
@@ -42,6 +43,7 @@ __all__ = [
     "POLICY_FILES",
     "AccessRules",
     "ComplianceRules",
+    "EngineeringPolicy",
     "HardLimits",
     "HumanApprovalRules",
     "ImportPolicy",

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from alphaloop.policy.engineering import EngineeringPolicy
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.imports import ImportPolicy
 from alphaloop.policy.merge import MergePolicy
@@ -29,6 +30,7 @@ POLICY_FILES: dict[str, str] = {
 #: Policy files a repository may leave out; without one, its model's defaults apply.
 OPTIONAL_POLICY_FILES: dict[str, str] = {
     "search": "search.toml",
+    "engineering": "engineering.toml",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,6 +50,7 @@ class Policies(BaseModel):
     paths: PathPolicy
     merge: MergePolicy
     search: SearchPolicy = Field(default_factory=SearchPolicy)
+    engineering: EngineeringPolicy = Field(default_factory=EngineeringPolicy)
     digest: str
     file_digests: dict[str, str]
 
@@ -86,7 +89,8 @@ def _validated(model: type[M], data: dict[str, Any], label: str) -> M:
 
 def load_policies(repo_root: Path | str) -> Policies:
     """Read and validate ``<repo_root>/policies/{risk,imports,paths,merge}.toml``, and
-    ``search.toml`` when the repository has one (its defaults otherwise).
+    ``search.toml`` and ``engineering.toml`` when the repository has them (their defaults
+    otherwise).
 
     Raises :class:`PolicyError` naming the file, the key and what to do when a file is
     missing, is not TOML, or breaks its schema (unknown keys included).
@@ -98,7 +102,7 @@ def load_policies(repo_root: Path | str) -> Policies:
                           "root's policies/ folder; pass the repository root")
     models: dict[str, type[BaseModel]] = {
         "risk": RiskPolicy, "imports": ImportPolicy, "paths": PathPolicy, "merge": MergePolicy,
-        "search": SearchPolicy,
+        "search": SearchPolicy, "engineering": EngineeringPolicy,
     }
     parsed: dict[str, BaseModel] = {}
     whole = hashlib.sha256()
@@ -114,6 +118,7 @@ def load_policies(repo_root: Path | str) -> Policies:
     return Policies(
         risk=parsed["risk"], imports=parsed["imports"], paths=parsed["paths"],
         merge=parsed["merge"], search=parsed.get("search", SearchPolicy()),
+        engineering=parsed.get("engineering", EngineeringPolicy()),
         digest=whole.hexdigest(), file_digests=file_digests,
     )
 

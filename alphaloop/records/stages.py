@@ -12,8 +12,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alphaloop.checks.findings import Finding, Severity
 from alphaloop.harness.compare import PairedComparison
 from alphaloop.policy.search import SearchSteering
 
@@ -22,6 +23,8 @@ __all__ = [
     "STAGE_ORDER",
     "Claim",
     "CycleSummary",
+    "EngineerFinding",
+    "EngineerReviewRecord",
     "Escalation",
     "FoldScore",
     "Hypothesis",
@@ -278,6 +281,81 @@ class RiskReviewRecord(ReviewRecord):
                                           "peak class weights over in-sample and held-out")
 
 
+class EngineerFinding(Finding):
+    """One finding of the Engineer's review: where (``path``, ``line``), which ``rule``
+    (a ruff code such as ``F401`` or ``C901``, ``format``, ``missing-docstring``, ...),
+    how serious, what to do (``message``) and the ``evidence`` (the offending line, the
+    formatter's hunk, the measured figure)."""
+
+    rule: str = Field(min_length=1)
+    needs_human: bool = Field(default=False,
+                              description="a human must decide (a dependency change)")
+
+    def markdown(self) -> str:
+        """``path:line — rule — message`` (``path`` alone, or ``-``, without a line)."""
+        return f"`{self.location()}` — {self.rule} — {self.message}"
+
+
+EngineerDecision = Literal["approve", "request_changes", "needs_human"]
+
+
+class EngineerReviewRecord(ReviewRecord):
+    """The Engineer's review of a change's code: the checks it ran over the diff and the
+    findings, each an :class:`EngineerFinding` (as JSON in ``findings``).
+
+    ``decision`` is what the review asks for: ``approve``; ``request_changes`` (verdict
+    ``veto`` at severity 2, which the forge shows as "request changes": the change goes
+    back to its author, the idea is not judged); or ``needs_human`` (the change declares
+    dependencies: the Engineer approves the code, severity 1, and says a human decides).
+    """
+
+    decision: EngineerDecision = "approve"
+    base_sha: str = ""
+    author_role: str | None = Field(default=None, description="who proposed the change "
+                                                              "(the pull request's author)")
+    changed_files: list[str] = Field(default_factory=list)
+    lines_added: int = Field(default=0, ge=0)
+    lines_deleted: int = Field(default=0, ge=0)
+    checks_run: list[str] = Field(default_factory=list)
+    limits: dict[str, int] = Field(default_factory=dict,
+                                   description="the thresholds applied (engineering policy)")
+    human_reasons: list[str] = Field(default_factory=list)
+    policy_digest: str = ""
+    duration_s: float = 0.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EngineerReviewRecord:
+        for item in self.findings:
+            EngineerFinding.model_validate(item)
+        expected = {"approve": ("approve", (0, 1)), "needs_human": ("approve", (1,)),
+                    "request_changes": ("veto", (2,))}[self.decision]
+        if (self.verdict, self.severity in expected[1]) != (expected[0], True):
+            raise ValueError(f"decision {self.decision!r} takes verdict {expected[0]!r} at "
+                             f"severity {' or '.join(map(str, expected[1]))}, not "
+                             f"{self.verdict!r} at {self.severity}")
+        if (self.decision == "needs_human") != bool(self.human_reasons):
+            raise ValueError("human_reasons are given exactly when the decision is needs_human")
+        return self
+
+    @property
+    def issues(self) -> list[EngineerFinding]:
+        """The findings as models, most severe first, then by file and line."""
+        found = [EngineerFinding.model_validate(item) for item in self.findings]
+        return sorted(found, key=lambda f: (-f.severity, f.path or "", f.line or 0, f.rule))
+
+    def markdown(self, *, limit: int = 20) -> str:
+        """The review as a person reads it: the summary's first line, then one line per
+        finding of severity 1 or more (``path:line — rule — message``)."""
+        shown = [f for f in self.issues if f.severity >= Severity.WARN]
+        lines = [self.summary.splitlines()[0] if self.summary else self.decision]
+        if shown:
+            lines.append("")
+            lines += [f"- {f.markdown()}" for f in shown[:limit]]
+            if len(shown) > limit:
+                lines.append(f"- … and {len(shown) - limit} more (all in the findings)")
+        return "\n".join(lines)
+
+
 class MergeRecord(_Record):
     merged: bool
     merge_sha: str | None = None
@@ -311,6 +389,7 @@ STAGE_MODELS: dict[str, type[BaseModel]] = {
     Stage.HYPOTHESIS.value: Hypothesis,
     Stage.IMPLEMENT.value: Implementation,
     Stage.RISK_REVIEW.value: RiskReviewRecord,
+    "engineer_review": EngineerReviewRecord,
     Stage.MERGE.value: MergeRecord,
     Stage.REPORT.value: ReportRecord,
     "summary": CycleSummary,

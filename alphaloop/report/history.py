@@ -113,7 +113,8 @@ class CycleEntry(BaseModel):
     report: ReportRecord | None = None
     summary: CycleSummary | None = None
     other_reviews: dict[str, OtherReviewRecord] = Field(
-        default_factory=dict, description="reviews of reviewers other than Risk, by stage "
+        default_factory=dict, description="reviews of reviewers other than Risk (the "
+                                          "Engineer's, or a reviewer of one's own), by stage "
                                           "(``<role>_review``), in review order")
 
     @classmethod
@@ -134,7 +135,7 @@ class CycleEntry(BaseModel):
         fields: dict[str, Any] = {"cycle_id": cycle_id, "created": data.get("created")}
         for name, model in STAGE_MODELS.items():
             value = records.get(name)
-            if value is None:
+            if value is None or name not in cls.model_fields:
                 continue
             if isinstance(value, BaseModel):
                 value = value.model_dump()
@@ -145,11 +146,13 @@ class CycleEntry(BaseModel):
                                    f"{model.__name__}: {error}") from None
         others: dict[str, OtherReviewRecord] = {}
         for name, value in records.items():
-            if name in STAGE_MODELS or not name.endswith("_review") or value is None:
+            if name in cls.model_fields or not name.endswith("_review") or value is None:
                 continue
             if isinstance(value, BaseModel):
                 value = value.model_dump()
-            try:
+            try:  # a reviewer this version knows is checked by its own model first
+                if name in STAGE_MODELS:
+                    STAGE_MODELS[name].model_validate(_restore_nan(value, STAGE_MODELS[name]))
                 others[name] = OtherReviewRecord.model_validate(value)
             except ValidationError as error:
                 raise HistoryError(f"cycle {cycle_id}: the '{name}' record is not a review: "
