@@ -20,6 +20,7 @@ from typing import Any
 from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import merge_through_gate
 from alphaloop.cycle.ledger import CYCLE_TRAILER
+from alphaloop.cycle.review import post_review
 from alphaloop.errors import NothingToDo
 from alphaloop.records import (
     CycleSummary,
@@ -42,7 +43,6 @@ from alphaloop.roles import (
     ReportRequest,
     Reviewer,
     ReviewRequest,
-    forge_verdict,
 )
 
 __all__ = ["CycleRunner", "StageEvent", "stage_names"]
@@ -189,13 +189,7 @@ class CycleRunner:
             worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
             windows=ctx.windows, ledger_entries=ctx.ledger_entries,
             claim=hypothesis.claim, hypothesis=hypothesis, pr_number=impl.pr_number))
-        existing = [r for r in ctx.forge.valid_reviews(impl.pr_number)  # signed by the bot
-                    if r.reviewer == reviewer.role and r.commit_sha == impl.head_sha]
-        if not existing:
-            ctx.forge.add_review(
-                impl.pr_number, reviewer=reviewer.role, commit_sha=impl.head_sha,
-                verdict=forge_verdict(record), severity=record.severity,
-                summary=record.summary, findings=record.findings)
+        post_review(ctx.forge, impl.pr_number, reviewer.role, impl.head_sha, record)
         return record
 
     def _merge(self) -> MergeRecord:
