@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from support.cycle_repos import git, make_repo
 
+from alphaloop.cycle.gate import evaluate_gate
 from alphaloop.forge import LocalForge
 from alphaloop.policy import PolicyError, load_policies
 from alphaloop.records import EngineerReviewRecord, record_model
-from alphaloop.repo import GitRepo
+from alphaloop.repo import GitRepo, Identity
 from alphaloop.roles import forge_verdict
+from alphaloop.roles.charter import load_charter
 from alphaloop.roles.engineer import Engineer
 
 ENGINE = "strategy/engine.py"
@@ -258,3 +260,39 @@ def test_the_engineering_policy_is_validated_on_load(repo: Path) -> None:
     assert "policies/engineering.toml: max_branches: unknown key" in text
     policy.unlink()  # the file is optional: its defaults apply
     assert load_policies(repo).engineering.max_complexity == 10
+
+
+def test_the_engineer_formats_the_added_lines_as_its_own_commit_which_voids_reviews(
+        repo: Path) -> None:
+    git_repo = GitRepo.open(repo)
+    forge = LocalForge(git_repo)
+    worktree = git_repo.create_worktree("ugly", git_repo.branch_sha("main"))
+    engine = worktree / ENGINE
+    engine.write_text(engine.read_text().replace(CASH_LINE, CASH_LINE.replace(
+        "weights.sum() * (1.0 - tunables.CASH_BUFFER)",
+        "weights.sum()*(1.0-tunables.CASH_BUFFER)")))
+    quant = Identity(name="AlphaLoop Quant", email="quant@alphaloop.local")
+    ugly = git_repo.commit_all(worktree, "More cash, badly laid out", quant)
+    number = forge.open_pr(title="More cash", body="", head_branch="ugly", base_branch="main",
+                           author_role="quant").number
+    forge.add_review(number, reviewer="risk", commit_sha=ugly, verdict="approve")
+    engineer = Engineer(git_repo, forge, load_policies(repo),
+                        identity=load_charter(repo, "engineer").identity)
+    main = git_repo.branch_sha("main")
+    assert engineer.review(main, ugly).decision == "request_changes"
+
+    fixed = engineer.fix_formatting(worktree, main)
+    assert fixed is not None and git_repo.branch_sha("ugly") == fixed
+    assert git(repo, "log", "-1", "--format=%an <%ae>", fixed) == \
+        "AlphaLoop Engineer <engineer@alphaloop.local>"
+    assert git(repo, "diff", "--unified=0", ugly, fixed).count("\n+ ") == 1
+    assert git(repo, "show", f"{fixed}:{ENGINE}").count(CASH_LINE.strip()) == 1
+    # the engine's older unformatted code is not the Engineer's to rewrite in this change
+    assert "returns[-tunables.VOL_LOOKBACK_DAYS:]" in git(repo, "show", f"{fixed}:{ENGINE}")
+    record = engineer.review(main, fixed, pr_number=number)
+    assert record.decision == "approve", record.summary
+    decision = evaluate_gate(git_repo, forge, number, load_policies(repo),
+                             required=["risk"])
+    assert not decision.allowed
+    assert any("no risk review of the head commit" in r for r in decision.reasons)
+    assert engineer.fix_formatting(worktree, main) is None  # nothing left to format

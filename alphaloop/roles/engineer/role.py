@@ -13,6 +13,7 @@ says a human must decide (see :mod:`.verdict`). Its limits are
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,8 +23,9 @@ from alphaloop.forge import Forge
 from alphaloop.policy import Policies, describe_validation_error
 from alphaloop.policy.errors import PolicyError
 from alphaloop.records import EngineerFinding, EngineerReviewRecord
-from alphaloop.repo import GitRepo
+from alphaloop.repo import GitRepo, Identity
 from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleServices
+from alphaloop.roles.engineer.autofix import format_added_lines
 from alphaloop.roles.engineer.change import Change, read_change
 from alphaloop.roles.engineer.dependencies import dependency_changes
 from alphaloop.roles.engineer.docstrings import undocumented_names
@@ -54,11 +56,12 @@ class Engineer:
     record_type = EngineerReviewRecord
 
     def __init__(self, repo: GitRepo, forge: Forge, policies: Policies, *,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, identity: Identity | None = None) -> None:
         self.repo = repo
         self.forge = forge
         self.policies = policies
         self.timeout = timeout
+        self.identity = identity
 
     @classmethod
     def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
@@ -68,7 +71,7 @@ class Engineer:
             raise PolicyError(describe_validation_error("the engineer role's options",
                                                         exc)) from None
         return cls(services.repo, services.forge, services.policies,
-                   timeout=options.tool_timeout_s)
+                   timeout=options.tool_timeout_s, identity=services.identities.get("engineer"))
 
     def review_change(self, request: ReviewRequest) -> EngineerReviewRecord:
         return self.review(request.base_sha, request.head_sha, pr_number=request.pr_number)
@@ -90,6 +93,16 @@ class Engineer:
                     "max_changed_lines": policy.max_changed_lines,
                     "max_changed_files": policy.max_changed_files},
             policy_digest=self.policies.digest, duration_s=time.monotonic() - started)
+
+    def fix_formatting(self, worktree: Path, base_sha: str) -> str | None:
+        """Format the lines the branch checked out in ``worktree`` added unformatted, as
+        the Engineer's own commit (layout only; see :mod:`.autofix`). The new head, or
+        None when there was nothing to format. The commit voids every earlier review."""
+        if self.identity is None:
+            raise PolicyError("the Engineer has no git identity (roles/engineer.toml "
+                              "[identity]); it cannot commit a formatting fix")
+        return format_added_lines(self.repo, worktree, base_sha, self.identity,
+                                  timeout=self.timeout)
 
     def _findings(self, change: Change,
                   author: str | None) -> tuple[list[EngineerFinding], list[str]]:
