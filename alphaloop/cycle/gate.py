@@ -143,6 +143,10 @@ def evaluate_gate(repo: GitRepo, forge: Forge, pr: PullRequest | int, policies: 
                            if v[0] is not None and v[1] is not None},
         approved_values=approved, exposures=exposures, base_exposures=main_exposures,
     )
+    # A reviewer may ask for a person itself (the Engineer, for a dependency change).
+    human_reasons += [f"{role}: {f.get('message', 'asks for a human')}"
+                      for role in required if role in roles
+                      for f in roles[role].findings if f.get("needs_human")]
     human_approved = any(r.human and r.verdict == "approve" for r in latest.values())
     approvals = [Approval(role=role, review_id=roles[role].id, commit_sha=head)
                  for role in required if role in roles and roles[role].verdict == "approve"]

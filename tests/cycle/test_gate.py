@@ -136,3 +136,19 @@ def test_the_merge_commit_names_its_authors_and_the_approvals_it_rests_on(setup)
     assert f"AlphaLoop-Approval: human Test Human, review {human.id}, commit {head}" \
         in trailers
     assert f"AlphaLoop-PR: {number}" in trailers  # the forge's own trailers join the block
+
+
+def test_a_reviewer_may_ask_for_a_human(setup) -> None:
+    repo, forge, policies = setup
+    head = _branch(repo, "alphaloop/f", {"strategy/tunables.py": ("CASH_BUFFER = 0.10",
+                                                                   "CASH_BUFFER = 0.11")})
+    number = _open(forge, "alphaloop/f")
+    forge.add_review(number, reviewer="risk", commit_sha=head, verdict="approve",
+                     findings=[{"check": "dependencies", "needs_human": True,
+                                "message": "adds the requirement 'requests'"}])
+    decision = evaluate_gate(repo, forge, number, policies)
+    assert not decision.allowed and decision.needs_human
+    assert decision.human_reasons == ["risk: adds the requirement 'requests'"]
+    forge.add_review(number, reviewer="Test Human", commit_sha=head, verdict="approve",
+                     human=True)
+    assert evaluate_gate(repo, forge, number, policies).allowed
