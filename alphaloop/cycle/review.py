@@ -154,12 +154,18 @@ def _hypothesis(pr: PullRequest) -> Hypothesis | None:
 
 
 def _worktree(ctx: CycleContext, branch: str) -> tuple[Path, bool]:
-    """A checkout of ``branch`` for the reviewers (a reviewer that adds commits, such as
-    QA's tests, commits there): the one that has it checked out, else a new bot worktree
-    (True: remove it afterwards)."""
+    """The bot's worktree of ``branch``, where a reviewer that adds commits (QA's tests,
+    the Engineer's formatting) commits; True when it was created for this review (and is
+    removed after it). A branch checked out in someone's checkout is refused: a
+    reviewer's commit there could sweep in that person's uncommitted work."""
     holder = ctx.repo.worktree_of(branch)
-    if holder is not None and holder.path.is_dir():
-        return holder.path, False
+    bot = ctx.repo.worktree_path(branch)
+    if holder is not None and holder.path.resolve() != bot.resolve():
+        raise CycleError(f"{branch} is checked out in {holder.path}; reviewers may commit to "
+                         f"the branch they review, so switch that checkout to another branch "
+                         f"(`git switch {ctx.base_branch}`) and review again")
+    if holder is not None and bot.is_dir():
+        return bot, False
     return ctx.repo.create_worktree(branch, branch), True
 
 
