@@ -97,6 +97,7 @@ PACKAGES: dict[str, Place] = {
     "alphaloop.roles.pm": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     "alphaloop.roles.quant": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     "alphaloop.roles.risk": Place(6, beside=ROLE_PLUMBING, imported_by=()),
+    "alphaloop.roles.qa": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     "alphaloop.roles.engineer": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     # 7 - the stage machine: it sees roles only through alphaloop.roles, .base, .registry.
     "alphaloop.cycle": Place(7, never=("alphaloop.roles.charter",)),

@@ -35,6 +35,11 @@ __all__ = [
     "ParamEdit",
     "PerformanceReview",
     "PlanRecord",
+    "QADiscardedTest",
+    "QAKeptTest",
+    "QAMutant",
+    "QAReviewRecord",
+    "QATestResult",
     "ReportRecord",
     "ReviewRecord",
     "RiskReviewRecord",
@@ -356,6 +361,93 @@ class EngineerReviewRecord(ReviewRecord):
         return "\n".join(lines)
 
 
+class QAMutant(_Record):
+    """One mutant of a change QA's tests were run against: the change made wrong on
+    purpose (its value reverted to main's, pushed out of its declared range, its sign
+    flipped) in a scratch copy of the branch."""
+
+    id: str
+    kind: Literal["reverted", "out_of_range", "sign_flipped"]
+    description: str
+    path: str
+
+
+class QATestResult(_Record):
+    """One test's outcome on the head commit; ``output`` is pytest's report of a failure."""
+
+    test: str
+    outcome: Literal["passed", "failed", "error", "skipped"]
+    output: str = ""
+
+
+class QAKeptTest(_Record):
+    """A generated test committed because it fails on at least one mutant (``kills``)."""
+
+    test: str
+    kills: list[str]
+
+
+class QADiscardedTest(_Record):
+    """A generated test left out: it passed on every mutant (``survived``)."""
+
+    test: str
+    survived: list[str]
+
+
+class QAReviewRecord(ReviewRecord):
+    """QA's review: the tests it generated for the change, how the suite did on the head
+    commit in the sandbox, which mutants each kept test kills, and the changed strategy
+    lines the suite ran (``head_sha`` is the commit reviewed; ``tests_commit`` the commit
+    QA added on the branch with its tests, which changes only ``tests/generated/``)."""
+
+    base_sha: str = ""
+    tests_path: str | None = Field(default=None, description="the generated test file")
+    tests_commit: str | None = Field(default=None, description="QA's commit of its tests")
+    generated: list[str] = Field(default_factory=list, description="every test written")
+    kept: list[QAKeptTest] = Field(default_factory=list)
+    discarded: list[QADiscardedTest] = Field(default_factory=list)
+    mutants: list[QAMutant] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict, description="collected, passed, "
+                                   "failed, errors, skipped on the head commit")
+    failures: list[QATestResult] = Field(default_factory=list)
+    flaky: list[str] = Field(default_factory=list, description="different outcomes when "
+                                                               "run twice")
+    repinned: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict, description="earlier generated file -> figure -> [old, new] "
+                                          "for pinned figures this change moved")
+    changed_lines: dict[str, list[int]] = Field(default_factory=dict)
+    uncovered_lines: dict[str, list[int]] = Field(default_factory=dict)
+    coverage_note: str = Field(default="", description="how coverage was measured, or why "
+                                                       "it was not")
+    isolation: str = ""
+    duration_s: float = 0.0
+
+    def markdown(self) -> str:
+        """The review as a person reads it on the pull request."""
+        c = self.counts
+        lines = [self.summary, "",
+                 f"Suite on `{self.head_sha[:10]}`: {c.get('passed', 0)} passed, "
+                 f"{c.get('failed', 0)} failed, {c.get('errors', 0)} errors, "
+                 f"{c.get('skipped', 0)} skipped."]
+        if self.tests_path:
+            lines.append(f"Tests written to `{self.tests_path}`"
+                         + (f" (commit `{self.tests_commit[:10]}`)." if self.tests_commit
+                            else " (not committed)."))
+        lines += [f"- failed: `{f.test}`" for f in self.failures]
+        lines += [f"- kept: `{k.test}` kills {', '.join(k.kills)}" for k in self.kept]
+        lines += [f"- discarded: `{d.test}` passed every mutant ({', '.join(d.survived)})"
+                  for d in self.discarded]
+        lines += [f"- flaky: `{name}`" for name in self.flaky]
+        for path, missed in self.uncovered_lines.items():
+            lines.append(f"- not covered: `{path}` lines {', '.join(map(str, missed))}")
+        lines += [f"- re-pinned: `{path}` {name} {old:.6g} -> {new:.6g}"
+                  for path, figures in self.repinned.items()
+                  for name, (old, new) in figures.items()]
+        if self.coverage_note:
+            lines.append(f"Coverage: {self.coverage_note}")
+        return "\n".join(lines)
+
+
 class MergeRecord(_Record):
     merged: bool
     merge_sha: str | None = None
@@ -390,6 +482,7 @@ STAGE_MODELS: dict[str, type[BaseModel]] = {
     Stage.IMPLEMENT.value: Implementation,
     Stage.RISK_REVIEW.value: RiskReviewRecord,
     "engineer_review": EngineerReviewRecord,
+    "qa_review": QAReviewRecord,
     Stage.MERGE.value: MergeRecord,
     Stage.REPORT.value: ReportRecord,
     "summary": CycleSummary,

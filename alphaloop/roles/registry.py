@@ -41,6 +41,7 @@ BUILTIN_ROLES: dict[str, str] = {
     "pm": "alphaloop.roles.pm:ProjectManager",
     "quant": "alphaloop.roles.quant:Quant",
     "risk": "alphaloop.roles.risk:RiskOfficer",
+    "qa": "alphaloop.roles.qa:QA",
     "engineer": "alphaloop.roles.engineer:Engineer",
 }
 

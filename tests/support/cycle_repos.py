@@ -62,6 +62,17 @@ def make_repo(root: Path, *, strategy: Path = FIXTURE / "strategy",
     return root
 
 
+def require_approval(repo: Path, entry: str) -> None:
+    """Commit the one line that adds a reviewer to the merge gate: ``entry`` joins Risk in
+    ``policies/merge.toml`` ``required_approvals``."""
+    policy = repo / "policies" / "merge.toml"
+    text = policy.read_text()
+    assert 'required_approvals = ["risk"]' in text, "merge.toml's reviewers line moved"
+    policy.write_text(text.replace('required_approvals = ["risk"]',
+                                   f'required_approvals = ["risk", "{entry}"]'))
+    git(repo, "commit", "-qam", f"Require {entry}'s approval to merge")
+
+
 def fixed_hypothesis(name: str, old: float | int, new: float | int,
                      slug: str | None = None) -> Callable[..., Hypothesis]:
     """A hypothesis source that always proposes one edit (a human's idea, replayed)."""

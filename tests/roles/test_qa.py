@@ -1,0 +1,219 @@
+"""QA writes tests for a change, proves them on mutants, runs them in the sandbox and
+commits the ones that test something to the pull request's branch.
+
+Everything runs on real temporary git repositories laid out like a project (the real
+``policies/`` and ``roles/``, the quick test strategy of ``tests/cycle/fixture``) and in
+the real sandbox. The approved change is reviewed once per module (QA's review takes a
+dozen sandboxed pytest runs); the veto goes through a whole cycle with QA plugged in by
+one line of ``policies/merge.toml``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.cycle_repos import (
+    OPTIONS,
+    PROJECT,
+    engine_patch,
+    git,
+    make_repo,
+    patch_hypothesis,
+    require_approval,
+)
+
+from alphaloop.cycle.ledger import Ledger
+from alphaloop.cycle.run import run_cycles
+from alphaloop.data.synthetic import SyntheticConfig, generate
+from alphaloop.evaluation import Evaluator
+from alphaloop.evaluation.service import EvalSettings
+from alphaloop.forge import LocalForge
+from alphaloop.harness.windows import research_windows
+from alphaloop.policy import load_policies
+from alphaloop.records import Outcome, QAReviewRecord, record_model
+from alphaloop.repo import GitRepo, Identity
+from alphaloop.roles import ReviewRequest, RoleConfig, RoleServices, build_role, forge_verdict
+from alphaloop.sandbox import open_sandbox
+
+QA_IDENTITY = Identity(name="AlphaLoop QA", email="qa@alphaloop.local")
+QUANT = Identity(name="AlphaLoop Quant", email="quant@alphaloop.local")
+BRANCH = "alphaloop/c0001-more-cash"
+TESTS = "tests/generated/test_pr1_c0001_more_cash.py"
+
+
+def review_change(root: Path, path: str, old: str, new: str) -> tuple[QAReviewRecord, str]:
+    """QA's review (the built-in role, built from its configuration) of the change
+    ``old`` -> ``new`` in ``path``, proposed on a pull request; and the change's head."""
+    repo = GitRepo.open(root)
+    base = repo.head_sha()
+    worktree = repo.create_worktree(BRANCH, base)
+    target = worktree / path
+    assert old in target.read_text()
+    target.write_text(target.read_text().replace(old, new))
+    head = repo.commit_all(worktree, "Hold more cash", QUANT)
+    forge = LocalForge(repo)
+    pr = forge.open_pr(title="Hold more cash", body="", head_branch=BRANCH,
+                       base_branch="main", author_role="quant")
+    evaluator = Evaluator(repo, open_sandbox(), EvalSettings(reward_lambda=5.0),
+                          cache_dir=root.parent / "cache")
+    services = RoleServices(repo=repo, forge=forge, evaluator=evaluator,
+                            policies=load_policies(root), identities={"qa": QA_IDENTITY})
+    qa = build_role(RoleConfig(type="qa", max_examples=4), services)
+    data = generate(SyntheticConfig(years=2))[0]
+    try:
+        record = qa.review_change(ReviewRequest(
+            base_sha=base, head_sha=head, worktree=worktree, data=data,
+            windows=research_windows(data, holdout_days=60, n_folds=0),
+            ledger_entries=[], pr_number=pr.number))
+    finally:
+        evaluator.close()
+    return record, head
+
+
+class Approved:
+    """QA's review of a good parameter change, CASH_BUFFER 0.10 -> 0.12, on its PR."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = make_repo(root)
+        self.record, self.head = review_change(self.root, "strategy/tunables.py",
+                                               "CASH_BUFFER = 0.10", "CASH_BUFFER = 0.12")
+
+    def at_tip(self, path: str) -> str:
+        return git(self.root, "show", f"{BRANCH}:{path}")
+
+
+@pytest.fixture(scope="module")
+def approved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Approved]:
+    yield Approved(tmp_path_factory.mktemp("qa") / "project")
+
+
+def _name(test: str) -> str:
+    return test.split("::")[-1]
+
+
+def test_a_good_parameter_change_is_approved_and_its_tests_committed_as_qa(
+        approved: Approved) -> None:
+    record = approved.record
+    assert (record.verdict, record.severity) == ("approve", 0), record.summary
+    assert forge_verdict(record) == "approve" and record.head_sha == approved.head
+    assert record.counts["failed"] == record.counts["errors"] == 0
+    assert record.counts["passed"] == record.counts["collected"] == len(record.generated)
+    # The tests are one commit on the PR's branch, by QA, touching tests/generated only.
+    tip = git(approved.root, "rev-parse", BRANCH)
+    assert record.tests_commit == tip and record.tests_path == TESTS
+    assert git(approved.root, "log", "-1", "--format=%an <%ae>|%P", tip) == (
+        f"{QA_IDENTITY}|{approved.head}")
+    assert git(approved.root, "diff", "--name-only", approved.head, tip) == TESTS
+    source = approved.at_tip(TESTS)
+    kept = {_name(k.test) for k in record.kept}
+    assert kept and all(f"def {name}(" in source for name in kept)
+    # The range of the tunable it moved and the figures it pins are among the kept tests.
+    assert {"test_cash_buffer_stays_inside_its_declared_range",
+            "test_pinned_invested_share_on_the_fixed_window"} <= kept
+    assert "CASH_BUFFER 0.1 -> 0.12" in source and '"invested_share": 0.88' in source
+    # What it imports: the contract, the strategy and test libraries, nothing else.
+    imports = {line.split()[1] for line in source.splitlines()
+               if line.startswith(("import ", "from "))}
+    assert imports <= {"numpy", "pandas", "pytest", "hypothesis", "alphaloop.contract",
+                       "strategy"}, imports
+    # The changed line ran under the suite, measured by coverage in the sandbox.
+    lines = approved.at_tip("strategy/tunables.py").splitlines()
+    cash_line = next(i for i, line in enumerate(lines, 1) if line.startswith("CASH_BUFFER"))
+    assert record.changed_lines == {"strategy/tunables.py": [cash_line]}
+    assert record.uncovered_lines == {} and "1 of 1 changed line" in record.coverage_note
+    # The file reads like the project's code: lint-clean under the project's ruff rules.
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache",
+                           "--stdin-filename", TESTS, "-"], cwd=PROJECT, input=source + "\n",
+                          capture_output=True, text=True, check=False)
+    assert lint.returncode == 0, lint.stdout
+    # The record is the stage's model, and its markdown names each kept test.
+    assert record_model("qa_review") is QAReviewRecord
+    assert QAReviewRecord.model_validate(record.model_dump(mode="json")) == record
+    assert all(f"kept: `{k.test}` kills" in record.markdown() for k in record.kept)
+
+
+def test_a_test_no_mutant_fails_is_discarded_and_reported(approved: Approved) -> None:
+    record = approved.record
+    mutants = {m.id: m.kind for m in record.mutants}
+    assert mutants == {"cash_buffer-reverted": "reverted",
+                       "cash_buffer-out-of-range": "out_of_range",
+                       "cash_buffer-sign-flipped": "sign_flipped"}
+    discarded = {_name(d.test): d.survived for d in record.discarded}
+    # Looking into the future is impossible through the contract, and no value of
+    # CASH_BUFFER makes the strategy random: no mutant can fail these two.
+    assert discarded["test_decision_ignores_data_after_its_date"] == list(mutants)
+    assert discarded["test_same_view_gives_the_same_weights"] == list(mutants)
+    source = approved.at_tip(TESTS)
+    for name in discarded:
+        assert f"def {name}(" not in source
+    # Every kept test kills something, and the pinned share kills main's value back.
+    kills = {_name(k.test): k.kills for k in record.kept}
+    assert all(kills.values()) and not set(kills) & set(discarded)
+    assert "cash_buffer-reverted" in kills["test_pinned_invested_share_on_the_fixed_window"]
+    assert set(kills["test_cash_buffer_stays_inside_its_declared_range"]) == {
+        "cash_buffer-out-of-range", "cash_buffer-sign-flipped"}
+    assert set(kills) | set(discarded) == {_name(t) for t in record.generated}
+    reported = [f for f in record.findings if f["check"] == "qa.discarded"]
+    assert {f["evidence"]["test"] for f in reported} == {d.test for d in record.discarded}
+    assert "passed every mutant" in record.markdown()
+
+
+def test_changed_lines_no_test_runs_send_the_change_back(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "project")
+    record, head = review_change(
+        root, "strategy/engine.py", "        prices = view.prices\n",
+        "        prices = view.prices\n"
+        "        if view.n_days > 100_000:  # longer than any market's history\n"
+        "            prices = prices[-100_000:]\n")
+    engine = git(root, "show", f"{head}:strategy/engine.py").splitlines()
+    guard = engine.index("        if view.n_days > 100_000:  # longer than any market's history")
+    # The guard runs on every decision; the line under it never does.
+    assert record.changed_lines == {"strategy/engine.py": [guard + 1, guard + 2]}
+    assert record.uncovered_lines == {"strategy/engine.py": [guard + 2]}
+    assert (record.verdict, record.severity) == ("veto", 2)
+    assert forge_verdict(record) == "request_changes" and record.failures == []
+    assert record.summary.startswith("changes requested: 1 changed line(s) no test runs")
+    [gap] = [f for f in record.findings if f["check"] == "qa.coverage"]
+    assert (gap["path"], gap["line"]) == ("strategy/engine.py", guard + 2)
+    # Reverting the code changes no decision: no generated test can be kept.
+    assert [m.id for m in record.mutants] == ["code-reverted"] and record.kept == []
+
+
+@pytest.fixture()
+def cycle_repo(tmp_path: Path) -> Path:
+    """A project whose merge gate also requires QA: one line of policies/merge.toml."""
+    repo = make_repo(tmp_path / "project")
+    require_approval(repo, "qa")
+    return repo
+
+
+def test_a_change_that_makes_weights_negative_is_vetoed_by_qa(cycle_repo: Path) -> None:
+    patch = engine_patch(cycle_repo, {"weights = np.clip(raw, 0.0, None)":
+                                      "weights = np.clip(raw, 0.0, None) - 0.5 * raw.mean()"})
+    source = patch_hypothesis("tilt-below-zero", patch, "Short the weakest assets a little")
+    [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=source)
+    assert summary.outcome == Outcome.VETOED, summary.message
+    assert "qa veto on" in summary.message and "test(s) fail on the head" in summary.message
+    [entry] = Ledger(cycle_repo).entries()
+    record = QAReviewRecord.model_validate(entry.records["qa_review"])
+    assert (record.verdict, record.severity) == ("veto", 3)
+    failed = {_name(f.test) for f in record.failures}
+    assert "test_weights_are_never_negative" in failed
+    assert "test_weights_are_finite" not in failed  # negative, but still numbers
+    never_negative = next(f for f in record.failures
+                          if _name(f.test) == "test_weights_are_never_negative")
+    assert "Falsifying example" in never_negative.output and "assert" in never_negative.output
+    # Nothing was mutated (the head already fails) or committed: the PR is closed.
+    assert record.mutants == [] and record.kept == [] and record.tests_commit is None
+    forge = LocalForge(GitRepo.open(cycle_repo))
+    pr = forge.get_pr(summary.pr_number)
+    assert pr.state == "closed" and "vetoed by Qa: vetoed:" in (pr.closed_reason or "")
+    assert git(cycle_repo, "log", "-1", "--format=%ae", pr.head_branch) != QA_IDENTITY.email
+    [qa_review] = [r for r in forge.reviews(pr.number) if r.reviewer == "qa"]
+    assert (qa_review.verdict, qa_review.severity) == ("veto", 3)
+    assert any(f["check"] == "qa.failure" and "test_weights_are_never_negative" in f["message"]
+               for f in qa_review.findings)
