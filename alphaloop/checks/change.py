@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from alphaloop.checks.ast_policy import (
@@ -58,13 +58,17 @@ def _timed(timings: dict[str, float], name: str,
 def check_change(worktree: Path | str, base_sha: str, head_sha: str, role: str,
                  policies: Policies, *, ruff_command: Sequence[str] | None = None,
                  bandit_command: Sequence[str] | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
+                 timeout: float = DEFAULT_TIMEOUT,
+                 roles_by_email: Mapping[str, str] | None = None) -> CheckReport:
     """Every deterministic check over the change ``base_sha..head_sha`` proposed by ``role``.
 
     ``worktree`` is any checkout of the repository holding both commits; ``policies``
     must be the trusted ones (loaded from ``main``, never from the branch under review).
     ``ruff_command``/``bandit_command`` replace how the tools are started (default:
-    the current interpreter's ``-m ruff``/``-m bandit``).
+    the current interpreter's ``-m ruff``/``-m bandit``). With ``roles_by_email`` (a
+    role's commit identity -> the role), each path is checked against the paths of every
+    role whose commits touched it (QA's generated tests against QA's paths), a commit by
+    anyone else against ``role``'s.
     """
     repo = GitRepo.open(worktree)
     base, head = repo.rev_parse(base_sha), repo.rev_parse(head_sha)
@@ -75,9 +79,11 @@ def check_change(worktree: Path | str, base_sha: str, head_sha: str, role: str,
     timings: dict[str, float] = {}
     findings: list[Finding] = []
     ran: list[str] = ["paths"]
+    by_role = _paths_by_role(repo, base, head, paths, role, roles_by_email)
     findings += _timed(timings, "paths",
-                       lambda: (check_paths(paths, role, policies) + check_file_modes(files)
-                                + check_git_metadata(files)))
+                       lambda: ([f for r, mine in by_role.items()
+                                 for f in check_paths(mine, r, policies)]
+                                + check_file_modes(files) + check_git_metadata(files)))
     with tempfile.TemporaryDirectory(prefix="alphaloop-checks-") as tmp:
         root = Path(tmp)
         export_tree(repo, head, root)
@@ -99,6 +105,26 @@ def check_change(worktree: Path | str, base_sha: str, head_sha: str, role: str,
     return CheckReport(findings=tuple(findings), checks_run=tuple(ran), timings=timings,
                        base_sha=base, head_sha=head, role=role,
                        policy_digest=policies.digest, changed_paths=tuple(paths))
+
+
+def _paths_by_role(repo: GitRepo, base: str, head: str, paths: list[str], role: str,
+                   roles_by_email: Mapping[str, str] | None) -> dict[str, list[str]]:
+    """The changed paths grouped by the role whose commits touched them (``role`` for a
+    commit by anyone ``roles_by_email`` does not name); a path two roles touched is in
+    both groups."""
+    if not roles_by_email:
+        return {role: paths}
+    grouped: dict[str, list[str]] = {}
+    author = role
+    log = repo.git("log", "--format=%x00%ae", "--name-only", "--no-renames", f"{base}..{head}")
+    for line in log.lines():
+        if line.startswith("\0"):
+            author = roles_by_email.get(line[1:].strip().lower(), role)
+        elif line.strip() in paths and line.strip() not in grouped.setdefault(author, []):
+            grouped[author].append(line.strip())
+    touched = {p for mine in grouped.values() for p in mine}
+    grouped.setdefault(role, []).extend(p for p in paths if p not in touched)
+    return {r: mine for r, mine in grouped.items() if mine}
 
 
 def _bandit(python: list[str], root: Path, command: Sequence[str] | None,

@@ -10,7 +10,7 @@ import pytest
 
 from alphaloop.checks import CheckReport, changed_files, check_change
 from alphaloop.policy import Policies, PolicyError
-from alphaloop.repo import GitRepo, RefNotFound
+from alphaloop.repo import GitRepo, Identity, RefNotFound
 
 Commit = Callable[..., str]
 
@@ -202,3 +202,26 @@ def test_a_symlink_branch_is_blocked_with_a_named_rule(git_repo: GitRepo, commit
     report = check_change(git_repo.work_tree, base, head, "quant", policies)
     [link] = [f for f in report.findings if f.path == "strategy/alias.py"]
     assert (link.severity, link.evidence["rule"]) == (3, "symlink")
+
+
+def test_each_path_is_checked_against_the_role_whose_commit_changed_it(
+        git_repo: GitRepo, commit: Commit, policies: Policies) -> None:
+    qa = Identity(name="AlphaLoop QA", email="qa@alphaloop.local")
+    base = git_repo.rev_parse("HEAD")
+    commit({"strategy/engine.py": "X = 1\n"})
+    for path, text in (("tests/generated/test_engine.py", "def test_x():\n    pass\n"),
+                       ("tests/helpers.py", "Y = 2\n")):
+        (git_repo.work_tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (git_repo.work_tree / path).write_text(text)
+        head = git_repo.commit_all(git_repo.work_tree, f"QA writes {path}", qa)
+    roles = {"quant@alphaloop.local": "quant", qa.email: "qa"}
+    report = check_change(git_repo.work_tree, base, head, "quant", policies,
+                          roles_by_email=roles)
+    blocked = {f.path: f.message for f in report.findings if f.check == "paths"}
+    # QA's generated test is within QA's paths; its other file is not; Quant's file is fine.
+    assert list(blocked) == ["tests/helpers.py"]
+    assert "outside the qa role's paths" in blocked["tests/helpers.py"]
+    # Without the roles every path is judged as the Quant's, as before.
+    plain = check_change(git_repo.work_tree, base, head, "quant", policies)
+    assert {f.path for f in plain.findings if f.check == "paths"} == {
+        "tests/generated/test_engine.py", "tests/helpers.py"}

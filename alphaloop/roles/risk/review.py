@@ -14,6 +14,7 @@ the held-out window, and every read is counted.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -35,6 +36,7 @@ from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, policies_digest
 from alphaloop.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
 from alphaloop.records.history import TrialHistory, read_history
+from alphaloop.repo import Identity
 from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleServices
 from alphaloop.roles.risk.improvement import improvement_findings
 from alphaloop.roles.risk.limits import (
@@ -61,9 +63,13 @@ class RiskOfficer:
     role = "risk"
     record_type = RiskReviewRecord
 
-    def __init__(self, policies: Policies, evaluator: Evaluator) -> None:
+    def __init__(self, policies: Policies, evaluator: Evaluator,
+                 identities: Mapping[str, Identity] | None = None) -> None:
         self.policies = policies
         self.evaluator = evaluator
+        self.roles_by_email = {i.email.lower(): role for role, i in (identities or {}).items()}
+        """Each role's commit address -> the role: a path is checked against the paths of
+        the role whose commit changed it (QA's tests against QA's)."""
 
     @classmethod
     def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
@@ -71,7 +77,7 @@ class RiskOfficer:
         if extra:
             raise ValueError(f"Risk takes no options (got {', '.join(extra)}); its limits "
                              "are policies/risk.toml")
-        return cls(services.policies, services.evaluator)
+        return cls(services.policies, services.evaluator, services.identities)
 
     def review_change(self, request: ReviewRequest) -> RiskReviewRecord:
         history = read_history(request.ledger_entries).risk
@@ -90,7 +96,8 @@ class RiskOfficer:
                windows: ResearchWindows, history: TrialHistory, claim: Claim | None = None,
                entries: list[dict[str, Any]] | None = None) -> RiskReviewRecord:
         started = time.monotonic()
-        report = check_change(worktree, base_sha, head_sha, "quant", self.policies)
+        report = check_change(worktree, base_sha, head_sha, "quant", self.policies,
+                              roles_by_email=self.roles_by_email)
         findings: list[Finding] = list(report.findings)
         record = RiskReviewRecord(
             verdict="approve", severity=0, summary="", findings=[], head_sha=head_sha,
