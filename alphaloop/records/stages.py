@@ -370,6 +370,9 @@ class QAMutant(_Record):
     kind: Literal["reverted", "out_of_range", "sign_flipped"]
     description: str
     path: str
+    refused: str = Field(default="", description="why the strategy would not even be built "
+                         "with the mutant (it checks its own values): no test is judged by "
+                         "such a mutant")
 
 
 class QATestResult(_Record):
@@ -437,6 +440,8 @@ class QAReviewRecord(ReviewRecord):
         lines += [f"- kept: `{k.test}` kills {', '.join(k.kills)}" for k in self.kept]
         lines += [f"- discarded: `{d.test}` passed every mutant ({', '.join(d.survived)})"
                   for d in self.discarded]
+        lines += [f"- mutant `{m.id}` refused by the strategy itself: {m.refused}"
+                  for m in self.mutants if m.refused]
         lines += [f"- flaky: `{name}`" for name in self.flaky]
         for path, missed in self.uncovered_lines.items():
             lines.append(f"- not covered: `{path}` lines {', '.join(map(str, missed))}")

@@ -51,6 +51,8 @@ def render_tests(plan: TestPlan, keep: Collection[str] | None = None) -> str:
     return template.render(
         **plan.model_dump(exclude={"tests"}), keep=kept,
         uses_pytest="regression" in kinds, uses_hypothesis="property" in kinds,
+        uses_class_totals=("stress" in kinds
+                           or "test_no_asset_class_exceeds_the_class_limit" in kept),
         range_tests=plan.of_kind("range") if "range" in kinds else [],
         pinned_tests=plan.of_kind("regression") if "regression" in kinds else [],
         stress_tests=plan.of_kind("stress") if "stress" in kinds else [])

@@ -147,11 +147,11 @@ class QA:
             return outcome, {}
         mutations = mutants_of(self.repo, change)
         candidates = [t for t in ours if t not in flaky]
-        kills = kills_by_test(sandbox, head, tmp / "mutants", path, mutations, candidates)
-        kept, discarded = sort_tests(kills, [m.mutant.id for m in mutations])
-        outcome = outcome.model_copy(update={
-            "kept": kept, "discarded": discarded,
-            "mutants": [m.mutant for m in mutations]})
+        kills, mutants = kills_by_test(sandbox, head, tmp / "mutants", path, mutations,
+                                       candidates, profile=plan.profile)
+        kept, discarded = sort_tests(kills, mutants)
+        outcome = outcome.model_copy(update={"kept": kept, "discarded": discarded,
+                                             "mutants": mutants})
         if kept:
             files[path] = format_source(render_tests(plan, [ours[k.test] for k in kept]))
         return outcome, files

@@ -64,6 +64,17 @@ class Collector:
         elif report.skipped and report.when in ("setup", "call"):
             entry["outcome"] = "skipped"
 
+out = os.path.join(os.environ["HOME"], config["out"])
+if config.get("probe") is not None:  # a mutant the strategy refuses to build is not run
+    try:
+        from strategy import create_strategy
+        create_strategy(config["probe"])
+    except Exception as exc:
+        with open(out, "w") as handle:
+            json.dump({"exit": -1, "tests": {}, "lines": {},
+                       "refused": f"{type(exc).__name__}: {exc}"[:1000]}, handle)
+        sys.exit(0)
+
 collector = Collector()
 cov = None
 if config["coverage"]:
@@ -79,7 +90,6 @@ if cov is not None:
         if os.path.exists(path):
             _, statements, _, missing, _ = cov.analysis2(os.path.abspath(path))
             lines[path] = {"statements": sorted(statements), "missing": sorted(missing)}
-out = os.path.join(os.environ["HOME"], config["out"])
 with open(out, "w") as handle:
     json.dump({"exit": int(code), "tests": collector.tests, "lines": lines}, handle)
 """
@@ -112,7 +122,8 @@ class SuiteRun(BaseModel):
     exit_code: int
     tests: dict[str, TestOutcome] = Field(default_factory=dict)
     lines: dict[str, FileLines] = Field(default_factory=dict)
-    note: str = ""
+    refused: str = Field(default="", description="with a probe: why the strategy could "
+                                                 "not be built (then no test ran)")
 
     def failed(self) -> dict[str, TestOutcome]:
         return {k: v for k, v in self.tests.items() if v.outcome in ("failed", "error")}
@@ -136,13 +147,15 @@ def qa_sandbox(base: Sandbox) -> Sandbox:
 
 def run_suite(sandbox: Sandbox, checkout: Path, scratch: Path, *,
               paths: Sequence[str] = ("tests/generated",),
-              coverage: Sequence[str] = ()) -> SuiteRun:
+              coverage: Sequence[str] = (), probe: str | None = None) -> SuiteRun:
     """Run pytest on ``paths`` of ``checkout`` in ``sandbox``; with ``coverage`` (files
-    of ``strategy/``), measure which of their statements ran."""
+    of ``strategy/``), measure which of their statements ran; with ``probe`` (a
+    profile), first build the strategy and run nothing if it refuses."""
     (checkout / "pytest.ini").write_text(PYTEST_INI)
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    config = {"paths": list(paths), "coverage": list(coverage), "out": "suite.json"}
+    config = {"paths": list(paths), "coverage": list(coverage), "out": "suite.json",
+              "probe": probe}
     argv = sandbox.python_command(checkout, code=_RUNNER, args=[json.dumps(config)])
     result = sandbox.run(argv, workdir=checkout, scratch=scratch)
     report = scratch / "suite.json"
@@ -156,6 +169,8 @@ def run_suite(sandbox: Sandbox, checkout: Path, scratch: Path, *,
                                 output=redact(v["output"][-OUTPUT_LIMIT:]))
                  for k, v in raw["tests"].items()}
         return SuiteRun(exit_code=int(raw["exit"]), tests=tests,
-                        lines={k: FileLines(**v) for k, v in raw["lines"].items()})
+                        lines={k: FileLines(**v) for k, v in raw["lines"].items()},
+                        refused=" ".join(redact(str(raw.get("refused", "")),
+                                                limit=1000).split())[:300])
     except (ValueError, KeyError, TypeError, ValidationError) as exc:
         raise SandboxError(f"the sandboxed test run wrote an unreadable report: {exc}") from None

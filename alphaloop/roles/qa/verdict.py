@@ -57,6 +57,10 @@ def _findings(o: QAOutcome) -> list[Finding]:
     out += [Finding(check="qa.kept", severity=Severity.PASS, path=o.tests_path,
                     message=f"{k.test} kills {', '.join(k.kills)}",
                     evidence={"test": k.test, "kills": k.kills}) for k in o.kept]
+    out += [Finding(check="qa.mutant_refused", severity=Severity.PASS, path=m.path,
+                    message=f"the strategy refuses to be built with the mutant {m.id} "
+                            f"({m.description}): {m.refused}",
+                    evidence={"mutant": m.id}) for m in o.mutants if m.refused]
     if o.mutants and not o.kept and not o.failures:
         out.append(Finding(check="qa.mutants", severity=Severity.WARN,
                            message="no generated test tells the change from its mutants",
