@@ -70,6 +70,7 @@ class CycleRunner:
         """``task.md`` as the plan left it."""
         self.reviewers: dict[str, Reviewer] = {
             review_stage(r.role): r for r in ctx.team.reviewers}
+        self.persist = True
 
     @property
     def stages(self) -> list[str]:
@@ -84,6 +85,7 @@ class CycleRunner:
         :attr:`records` only).
         """
         store = self.ctx.run_store
+        self.persist = persist
         for stage in self.stages:
             if stop_after is not None and self.stages.index(stage) > self.stages.index(
                     stop_after):
@@ -179,33 +181,60 @@ class CycleRunner:
         return self.ctx.team.proposer.implement(self._proposal(),
                                                 self.records[Stage.HYPOTHESIS])
 
+    def _head(self) -> str:
+        """The pull request's head now: a reviewer may have committed to the branch."""
+        impl: Implementation = self.records[Stage.IMPLEMENT]
+        return self.ctx.forge.head_sha(self.ctx.forge.get_pr(impl.pr_number))
+
     def _review(self, reviewer: Reviewer) -> ReviewRecord:
         """One reviewer's review of the branch head, posted on the PR bound to it."""
         ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
         hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
+        head = self._head()
         record = reviewer.review_change(ReviewRequest(
-            base_sha=ctx.base_sha, head_sha=impl.head_sha,
+            base_sha=ctx.base_sha, head_sha=head,
             worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
             windows=ctx.windows, ledger_entries=ctx.ledger_entries,
             claim=hypothesis.claim, hypothesis=hypothesis, pr_number=impl.pr_number))
-        post_review(ctx.forge, impl.pr_number, reviewer.role, impl.head_sha, record)
+        post_review(ctx.forge, impl.pr_number, reviewer.role, head, record)
         return record
+
+    def _refresh_reviews(self) -> None:
+        """Review again what a later reviewer's commit (QA's tests) made stale: an
+        approval holds for the commit it approved only."""
+        refreshed = False
+        for _ in range(len(self.reviewers)):
+            head = self._head()
+            stale = [stage for stage in self.reviewers
+                     if stage in self.records and self.records[stage].head_sha != head]
+            if not stale or self._vetoes():
+                break
+            for stage in stale:
+                self.on_stage(stage, "the branch moved: reviewing its new head")
+                self.records[stage] = self._review(self.reviewers[stage])
+                refreshed = True
+                if self.persist:
+                    self.ctx.run_store.save(stage, self.records[stage].model_dump(mode="json"))
+        if refreshed:
+            self.on_stage(Stage.MERGE, "")
 
     def _merge(self) -> MergeRecord:
         ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
         hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
+        self._refresh_reviews()
+        head = self._head()
         verdicts = "".join(f"{role.capitalize()}: {r.summary}\n\n"
                            for role, r in self._reviews().items())
         message = (f"{hypothesis.headline} (#{impl.pr_number})\n\n{hypothesis.description}"
                    f"\n\n{verdicts}AlphaLoop-Cycle: {ctx.cycle_id}\n"
-                   f"AlphaLoop-PR: {impl.pr_number}\nAlphaLoop-Head: {impl.head_sha}\n")
+                   f"AlphaLoop-PR: {impl.pr_number}\nAlphaLoop-Head: {head}\n")
         merged = merge_through_gate(ctx.repo, ctx.forge, impl.pr_number, ctx.policies,
                                     message=message, identity=Identity(
                                         **ctx.policies.merge.committer.model_dump()),
                                     required=ctx.team.reviewer_roles,
-                                    expected_head=impl.head_sha)
+                                    expected_head=head)
         if merged.merge_sha is not None:
             return MergeRecord(merged=True, merge_sha=merged.merge_sha)
         decision = merged.decision
