@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from support.cycle_repos import (
@@ -37,6 +38,7 @@ from alphaloop.policy import load_policies
 from alphaloop.records import Outcome, QAReviewRecord, record_model
 from alphaloop.repo import GitRepo, Identity
 from alphaloop.roles import ReviewRequest, RoleConfig, RoleServices, build_role, forge_verdict
+from alphaloop.roles.qa.suite import SuiteRun, TestOutcome, flaky_tests
 from alphaloop.sandbox import open_sandbox
 
 QA_IDENTITY = Identity(name="AlphaLoop QA", email="qa@alphaloop.local")
@@ -75,10 +77,18 @@ def review_change(root: Path, path: str, old: str, new: str) -> tuple[QAReviewRe
 
 
 class Approved:
-    """QA's review of a good parameter change, CASH_BUFFER 0.10 -> 0.12, on its PR."""
+    """QA's review of a good parameter change, CASH_BUFFER 0.10 -> 0.12, on its PR, in a
+    project whose strategy refuses to be built with a negative cash buffer."""
 
     def __init__(self, root: Path) -> None:
         self.root = make_repo(root)
+        engine = self.root / "strategy" / "engine.py"
+        engine.write_text(engine.read_text().replace(
+            "    return TiltedInverseVol()\n",
+            "    if tunables.CASH_BUFFER < 0:\n"
+            "        raise ValueError(f\"CASH_BUFFER {tunables.CASH_BUFFER} is negative\")\n"
+            "    return TiltedInverseVol()\n"))
+        git(self.root, "commit", "-qam", "The strategy refuses a negative cash buffer")
         self.record, self.head = review_change(self.root, "strategy/tunables.py",
                                                "CASH_BUFFER = 0.10", "CASH_BUFFER = 0.12")
 
@@ -142,24 +152,42 @@ def test_a_test_no_mutant_fails_is_discarded_and_reported(approved: Approved) ->
     assert mutants == {"cash_buffer-reverted": "reverted",
                        "cash_buffer-out-of-range": "out_of_range",
                        "cash_buffer-sign-flipped": "sign_flipped"}
+    # The strategy will not be built with the flipped sign: that mutant judges no test.
+    refused = {m.id: m.refused for m in record.mutants if m.refused}
+    assert list(refused) == ["cash_buffer-sign-flipped"]
+    assert "CASH_BUFFER -0.12 is negative" in refused["cash_buffer-sign-flipped"]
+    judged = ["cash_buffer-reverted", "cash_buffer-out-of-range"]
     discarded = {_name(d.test): d.survived for d in record.discarded}
     # Looking into the future is impossible through the contract, and no value of
     # CASH_BUFFER makes the strategy random: no mutant can fail these two.
-    assert discarded["test_decision_ignores_data_after_its_date"] == list(mutants)
-    assert discarded["test_same_view_gives_the_same_weights"] == list(mutants)
+    assert discarded["test_decision_ignores_data_after_its_date"] == judged
+    assert discarded["test_same_view_gives_the_same_weights"] == judged
     source = approved.at_tip(TESTS)
     for name in discarded:
         assert f"def {name}(" not in source
     # Every kept test kills something, and the pinned share kills main's value back.
     kills = {_name(k.test): k.kills for k in record.kept}
     assert all(kills.values()) and not set(kills) & set(discarded)
-    assert "cash_buffer-reverted" in kills["test_pinned_invested_share_on_the_fixed_window"]
-    assert set(kills["test_cash_buffer_stays_inside_its_declared_range"]) == {
-        "cash_buffer-out-of-range", "cash_buffer-sign-flipped"}
+    assert kills["test_pinned_invested_share_on_the_fixed_window"] == judged
+    assert kills["test_cash_buffer_stays_inside_its_declared_range"] == [
+        "cash_buffer-out-of-range"]
+    assert all("cash_buffer-sign-flipped" not in k for k in kills.values())
     assert set(kills) | set(discarded) == {_name(t) for t in record.generated}
     reported = [f for f in record.findings if f["check"] == "qa.discarded"]
     assert {f["evidence"]["test"] for f in reported} == {d.test for d in record.discarded}
     assert "passed every mutant" in record.markdown()
+    assert "refused by the strategy itself" in record.markdown()
+
+
+def _run(**outcomes: Literal["passed", "failed", "error", "skipped"]) -> SuiteRun:
+    return SuiteRun(exit_code=0, tests={t: TestOutcome(outcome=o) for t, o in outcomes.items()})
+
+
+def test_a_test_with_two_outcomes_on_one_commit_is_flaky() -> None:
+    first = _run(steady="passed", wobbly="passed", broken="failed", late="passed")
+    second = _run(steady="passed", wobbly="failed", broken="failed")
+    assert flaky_tests(first, second) == ["wobbly"]
+    assert flaky_tests(second, first) == ["wobbly"]
 
 
 def test_changed_lines_no_test_runs_send_the_change_back(tmp_path: Path) -> None:

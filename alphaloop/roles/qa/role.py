@@ -35,7 +35,7 @@ from alphaloop.roles.qa.mutants import mutants_of
 from alphaloop.roles.qa.mutation import kills_by_test, sort_tests
 from alphaloop.roles.qa.plan import TestPlan, plan_tests
 from alphaloop.roles.qa.render import format_source, render_tests, test_file_name
-from alphaloop.roles.qa.suite import SuiteRun, qa_sandbox, run_suite
+from alphaloop.roles.qa.suite import SuiteRun, flaky_tests, qa_sandbox, run_suite
 from alphaloop.roles.qa.verdict import QAOutcome, qa_record
 from alphaloop.sandbox import Sandbox, SandboxError
 
@@ -130,9 +130,7 @@ class QA:
             plan, files, repinned = self._write_tests(plan, path, head, tmp)
         first = run_suite(sandbox, head, tmp / "run-1", coverage=list(change.added_lines))
         second = run_suite(sandbox, head, tmp / "run-2")
-        flaky = sorted(t for t in first.tests
-                       if t in second.tests and first.tests[t].outcome
-                       != second.tests[t].outcome)
+        flaky = flaky_tests(first, second)
         failures = [QATestResult(test=t, outcome=r.outcome, output=r.output)
                     for t, r in first.failed().items() if t not in flaky]
         ours = {f"{path}::{name}": name for name in plan.names}

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from alphaloop.sandbox import Sandbox, SandboxError, open_sandbox
 from alphaloop.sandbox.redact import redact
 
-__all__ = ["QA_LIBRARIES", "SuiteRun", "TestOutcome", "qa_sandbox", "run_suite"]
+__all__ = ["QA_LIBRARIES", "SuiteRun", "TestOutcome", "flaky_tests", "qa_sandbox", "run_suite"]
 
 #: What the sandbox holds for QA beyond the strategy's libraries.
 QA_LIBRARIES = ("hypothesis", "pytest", "coverage")
@@ -135,6 +135,12 @@ class SuiteRun(BaseModel):
             key = {"error": "errors"}.get(result.outcome, result.outcome)
             out[key] += 1
         return out
+
+
+def flaky_tests(first: SuiteRun, second: SuiteRun) -> list[str]:
+    """Tests with different outcomes in two runs of the same commit."""
+    return sorted(t for t, result in first.tests.items()
+                  if t in second.tests and result.outcome != second.tests[t].outcome)
 
 
 def qa_sandbox(base: Sandbox) -> Sandbox:
