@@ -7,7 +7,9 @@ ticker to weight, or a :class:`Decision` that also carries a record for attribut
 The harness validates the answer with :func:`validate_weights`, then simulates trading
 and computes every metric itself: a strategy never reports its own P&L.
 
-This module imports nothing else of ``alphaloop`` and stays small and stable.
+This module imports nothing else of ``alphaloop`` and stays small and stable. It imports
+pandas where a function needs it, not with the module: the command line reads
+:data:`TRADING_DAYS_PER_YEAR` for its help and starts without pandas.
 
 Point-in-time guarantee: a :class:`MarketView` is built from *copies* of the history up
 to and including ``as_of``; its arrays are read-only and share no memory with the full
@@ -21,11 +23,13 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ASSET_CLASSES",
@@ -64,6 +68,8 @@ class WeightError(ContractError):
 
     def __init__(self, message: str, *, as_of: datetime | None = None,
                  asset: str | None = None, value: float | None = None) -> None:
+        import pandas as pd
+
         self.as_of = pd.Timestamp(as_of) if as_of is not None else None
         self.asset = asset
         self.value = value
@@ -120,6 +126,8 @@ class MarketView:
         fundamentals: Mapping[str, np.ndarray] | None = None,
         macro: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        import pandas as pd
+
         as_of = pd.Timestamp(as_of)
         index = dates if isinstance(dates, pd.DatetimeIndex) else pd.DatetimeIndex(dates)
         stamps = index.values.astype("datetime64[ns]")
@@ -195,6 +203,8 @@ class MarketView:
     def as_of(self) -> pd.Timestamp:
         """The view's date: its last row, the decision date."""
         if self._as_of_stamp is None:
+            import pandas as pd
+
             self._as_of_stamp = pd.Timestamp(self._as_of)
         return self._as_of_stamp
 
@@ -223,6 +233,8 @@ class MarketView:
     @property
     def dates(self) -> pd.DatetimeIndex:
         """The view's trading days (a fresh index each call)."""
+        import pandas as pd
+
         return pd.DatetimeIndex(self._dates.copy())
 
     @property
@@ -273,13 +285,19 @@ class MarketView:
 
     # -- pandas conveniences (always fresh copies) ------------------------------------
     def price_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self._prices.copy(), index=self.dates, columns=list(self.tickers))
 
     def return_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.returns.copy(), index=self.dates[1:], columns=list(self.tickers))
 
     def tail(self, n: int) -> MarketView:
         """The last ``n`` days of this view (a new, smaller view)."""
+        import pandas as pd
+
         n = max(1, min(int(n), self.n_days))
         return MarketView(
             as_of=self.as_of,
@@ -296,6 +314,8 @@ class MarketView:
                 f"assets={len(self._assets)})")
 
     def __reduce__(self) -> Any:  # pickling keeps the point-in-time copy only
+        import pandas as pd
+
         return (
             _rebuild_view,
             (self.as_of, self._assets, pd.DatetimeIndex(self._dates), self._prices,

@@ -15,6 +15,9 @@ sheet's charts to ``--out`` and prints a metrics table and the figures against t
 equal-weight and 60/40 benchmarks (or, with ``--json``, only the result JSON on standard
 output). Bad input exits with code 2 and one paragraph on
 standard error naming what is wrong, and leaves no output files.
+
+The backtest library (and with it pandas, scipy and matplotlib) is imported when the
+command runs, not with this module, so ``alphaloop --help`` starts without it.
 """
 
 from __future__ import annotations
@@ -23,17 +26,13 @@ import math
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alphaloop.backtest import BacktestOutcome, StrategyLocation, run_backtest
-from alphaloop.backtest.outputs import result_json
-from alphaloop.backtest.request import BacktestRequest, FoldFigures
 from alphaloop.cli._errors import fail, invalid_options, stderr
 from alphaloop.cli._strategy_options import (
     FrequencyChoice,
@@ -43,9 +42,13 @@ from alphaloop.cli._strategy_options import (
 )
 from alphaloop.contract import TRADING_DAYS_PER_YEAR, ContractError
 from alphaloop.errors import Failure
-from alphaloop.harness.result import BacktestResult
 from alphaloop.harness.windows import HOLDOUT_DAYS
-from alphaloop.report.tearsheet import TearSheet
+
+if TYPE_CHECKING:
+    from alphaloop.backtest import BacktestOutcome, StrategyLocation
+    from alphaloop.backtest.request import BacktestRequest, FoldFigures
+    from alphaloop.harness.result import BacktestResult
+    from alphaloop.report.tearsheet import TearSheet
 
 __all__ = ["register"]
 
@@ -191,6 +194,16 @@ def holdout_line(outcome: BacktestOutcome) -> str:
 
 def _run(request: BacktestRequest, location: StrategyLocation, *, show_progress: bool,
          errors: Console) -> BacktestOutcome:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from alphaloop.backtest import run_backtest
+
     if not show_progress:
         return run_backtest(request, location=location)
     columns = (TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
@@ -252,6 +265,10 @@ def backtest(
         "--json", help="print the result JSON to stdout and nothing else")] = False,
 ) -> None:
     """Backtest a strategy with costs through the trusted harness and chart it."""
+    from alphaloop.backtest import StrategyLocation
+    from alphaloop.backtest.outputs import result_json
+    from alphaloop.backtest.request import BacktestRequest
+
     errors = stderr()
     try:
         request = BacktestRequest(

@@ -19,7 +19,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alphaloop.cli._errors import fail, invalid_options, stderr
@@ -54,6 +53,14 @@ def register(app: typer.Typer) -> None:
 
 def _run(request: LookaheadRequest, location: StrategyLocation, *,
          show_progress: bool, errors: Console) -> LookaheadOutcome:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from alphaloop.backtest.lookahead import check_lookahead
 
     if not show_progress:

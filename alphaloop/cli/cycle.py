@@ -23,7 +23,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options
@@ -33,6 +32,8 @@ from alphaloop.harness.config import Frequency
 from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from alphaloop.cycle.progress import CycleProgress
     from alphaloop.records import CycleSummary
 
@@ -94,6 +95,8 @@ def cycle(
     = False,
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from alphaloop.cycle import CycleOptions
     from alphaloop.cycle.preflight import PreflightError
     from alphaloop.cycle.run import dry_run, run_cycles

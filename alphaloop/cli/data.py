@@ -1,9 +1,12 @@
-"""``alphaloop data check FILE``: what a data file holds and what a cycle can do with it."""
+"""``alphaloop data check FILE``: what a data file holds and what a cycle can do with it.
+
+The data library (pandas) is imported when the command runs, not with this module.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,10 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import fail
-from alphaloop.data import FileSource
-from alphaloop.data.calendar import AUTO
-from alphaloop.data.report import SUSPICIOUS_MOVE, DataReport, data_report
+from alphaloop.data.defaults import AUTO, SUSPICIOUS_MOVE
 from alphaloop.errors import Failure
+
+if TYPE_CHECKING:
+    from alphaloop.data.report import DataReport
 
 __all__ = ["register"]
 
@@ -39,6 +43,9 @@ def check(
 ) -> None:
     """Coverage per asset, calendar alignment, gaps, odd moves, missing fields, real
     stress windows, and what a cycle will and will not be able to assess."""
+    from alphaloop.data import FileSource
+    from alphaloop.data.report import data_report
+
     try:
         data, alignment = FileSource(file, calendar=calendar).load_aligned()
     except Failure as exc:

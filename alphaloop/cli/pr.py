@@ -1,4 +1,8 @@
-"""``alphaloop pr``: read, approve, merge and close the pull requests of the local forge."""
+"""``alphaloop pr``: read, approve, merge and close the pull requests of the local forge.
+
+The forge and git are imported when a command runs, not with this module, so
+``alphaloop --help`` starts without them.
+"""
 
 from __future__ import annotations
 
@@ -21,19 +25,12 @@ from rich.text import Text
 
 from alphaloop.cli._errors import fail, stderr
 from alphaloop.errors import Failure
-from alphaloop.forge import (
-    ForgeError,
-    HypothesisBlockError,
-    LocalForge,
-    PullRequest,
-    Review,
-    strip_block,
-)
-from alphaloop.repo import GitError, GitRepo, Identity
 
 if TYPE_CHECKING:
+    from alphaloop.forge import LocalForge, PullRequest, Review
     from alphaloop.policy import Policies
     from alphaloop.records import Hypothesis
+    from alphaloop.repo import GitRepo, Identity
 
 __all__ = ["register"]
 
@@ -63,6 +60,9 @@ def _failures(command: str) -> Iterator[None]:
 
 
 def _open(path: Path) -> tuple[GitRepo, LocalForge]:
+    from alphaloop.forge import LocalForge
+    from alphaloop.repo import GitRepo
+
     repo = GitRepo.open(path)
     forge = LocalForge(repo)
     forge.require()
@@ -70,6 +70,8 @@ def _open(path: Path) -> tuple[GitRepo, LocalForge]:
 
 
 def _head(forge: LocalForge, pr: PullRequest) -> str | None:
+    from alphaloop.forge import ForgeError
+
     try:
         return forge.head_sha(pr)
     except ForgeError:
@@ -170,6 +172,8 @@ def _cycle_of(repo: GitRepo, number: int) -> dict[str, Any] | None:
 
 def _hypothesis(pr: PullRequest, cycle: dict[str, Any] | None) -> dict[str, Any] | None:
     """The hypothesis as the cycle recorded it, else the PR body's block (or None)."""
+    from alphaloop.forge import HypothesisBlockError
+
     recorded = (cycle or {}).get("records", {}).get("hypothesis")
     if recorded:
         return dict(recorded)
@@ -236,6 +240,7 @@ def show(number: Annotated[int, typer.Argument(help="PR number")],
     """Show one pull request: state, branch, the hypothesis, Risk's figures and findings
     (severity 2 and up first), every review. `alphaloop pr diff N` shows the change."""
     from alphaloop.cli._cycle_view import hypothesis_view
+    from alphaloop.forge import strip_block
 
     with _failures("show"):
         git_repo, forge = _open(repo)
@@ -292,6 +297,8 @@ def diff(number: Annotated[int, typer.Argument(help="PR number")],
          stat: Annotated[bool, typer.Option("--stat", help="only the files and the "
                                                           "lines changed")] = False) -> None:
     """The PR's change against its base, as `git diff BASE...HEAD` shows it."""
+    from alphaloop.forge import ForgeError
+
     with _failures("diff"):
         git_repo, forge = _open(repo)
         pr = forge.get_pr(number)
@@ -321,6 +328,7 @@ def _git_identity(repo: GitRepo) -> str | None:
 
 
 def _reviewer_name(repo: GitRepo, name: str | None) -> str:
+    from alphaloop.forge import ForgeError
     from alphaloop.roles.charter import ROLE_NAMES
 
     chosen = (name or repo.config_get("user.name") or "").strip()
@@ -354,6 +362,7 @@ def approve(number: Annotated[int, typer.Argument(help="PR number")],
 def _policies_at(repo: GitRepo, rev: str) -> Policies:
     """The policies as committed at ``rev`` (uncommitted edits cannot loosen the gate)."""
     from alphaloop.policy import OPTIONAL_POLICY_FILES, POLICY_FILES, load_policies
+    from alphaloop.repo import GitError
 
     with tempfile.TemporaryDirectory(prefix="alphaloop-policies-") as scratch:
         folder = Path(scratch) / "policies"
@@ -365,6 +374,9 @@ def _policies_at(repo: GitRepo, rev: str) -> Policies:
 
 
 def _merger(repo: GitRepo) -> Identity:
+    from alphaloop.forge import ForgeError
+    from alphaloop.repo import Identity
+
     name, email = repo.config_get("user.name"), repo.config_get("user.email")
     if not name or not email:
         raise ForgeError("the merge commit needs your identity: set `git config user.name` "

@@ -6,30 +6,28 @@
 point-in-time views (``MarketData.view``).
 """
 
-from alphaloop.data.base import DataSource
-from alphaloop.data.calendar import Alignment, AssetAlignment
-from alphaloop.data.crises import CRISIS_WINDOWS, CrisisCoverage, CrisisWindow, crisis_coverage
-from alphaloop.data.files import FileSource
-from alphaloop.data.fmp import FMPAuthError, FMPClient, FMPConfig, FMPError, FMPSource
-from alphaloop.data.panel import DataError, MarketData
-from alphaloop.data.registry import open_source
-from alphaloop.data.schema import (
-    DEFAULT_UNIVERSE,
-    FUNDAMENTAL_FIELDS,
-    MACRO_SERIES,
-    FieldSpec,
-    fields_for_class,
-)
-from alphaloop.data.stress import (
-    STRESS_SCENARIOS,
-    Scenario,
-    StressScenario,
-    StressWindow,
-    skipped_crises,
-    stress_panel,
-    stress_scenarios,
-)
-from alphaloop.data.synthetic import REGIMES, SyntheticConfig, SyntheticSource
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Each module of the package and the public names it defines. A name is imported on
+# first use (PEP 562): reading a file or a constant does not load the synthetic data's
+# scipy, nor the FMP client's HTTP stack.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "base": ("DataSource",),
+    "calendar": ("Alignment", "AssetAlignment"),
+    "crises": ("CRISIS_WINDOWS", "CrisisCoverage", "CrisisWindow", "crisis_coverage"),
+    "files": ("FileSource",),
+    "fmp": ("FMPAuthError", "FMPClient", "FMPConfig", "FMPError", "FMPSource"),
+    "panel": ("DataError", "MarketData"),
+    "registry": ("open_source",),
+    "schema": ("DEFAULT_UNIVERSE", "FUNDAMENTAL_FIELDS", "MACRO_SERIES", "FieldSpec",
+               "fields_for_class"),
+    "stress": ("STRESS_SCENARIOS", "Scenario", "StressScenario", "StressWindow",
+               "skipped_crises", "stress_panel", "stress_scenarios"),
+    "synthetic": ("REGIMES", "SyntheticConfig", "SyntheticSource"),
+}
 
 __all__ = [
     "CRISIS_WINDOWS",
@@ -64,3 +62,18 @@ __all__ = [
     "stress_panel",
     "stress_scenarios",
 ]
+
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

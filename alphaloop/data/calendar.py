@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphaloop.data.defaults import AUTO
 from alphaloop.data.panel import DataError
 
 __all__ = [
@@ -54,7 +55,6 @@ __all__ = [
     "choose_calendar",
 ]
 
-AUTO = "auto"
 SEVEN_DAYS = "24/7"
 FILE_DATES = "file"
 DEFAULT_EXCHANGE = "XNYS"

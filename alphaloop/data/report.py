@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.data.calendar import Alignment
 from alphaloop.data.crises import CRISIS_WINDOWS, DEFAULT_HISTORY, CrisisCoverage, crisis_coverage
+from alphaloop.data.defaults import SUSPICIOUS_MOVE
 from alphaloop.data.panel import MarketData
 from alphaloop.data.schema import FUNDAMENTAL_FIELDS, MACRO_SERIES
 
@@ -28,8 +29,6 @@ __all__ = [
     "data_report",
 ]
 
-SUSPICIOUS_MOVE = 0.25
-"""A daily return larger than this in absolute value is listed for a human to check."""
 _LISTED = 10
 
 

@@ -9,44 +9,31 @@ command line is :mod:`alphaloop.backtest`'s work.
 
 from __future__ import annotations
 
-from alphaloop.harness.checkpoint import Checkpoint, CheckpointConfig
-from alphaloop.harness.config import BacktestConfig, Costs, Frequency
-from alphaloop.harness.errors import (
-    CheckpointError,
-    HarnessError,
-    SimulationError,
-    StrategyError,
-    StrategyLoadError,
-    WindowError,
-)
-from alphaloop.harness.metrics import (
-    Metrics,
-    MetricsError,
-    compute_metrics,
-    drawdown_series,
-    max_drawdown,
-    sharpe_ratio,
-)
-from alphaloop.harness.overfitting import (
-    OverfittingError,
-    PBOResult,
-    deflated_sharpe_ratio,
-    expected_max_sharpe,
-    probabilistic_sharpe_ratio,
-    probability_of_backtest_overfitting,
-)
-from alphaloop.harness.reference import InverseVolatility
-from alphaloop.harness.result import BacktestResult, DecisionRecord, Trade
-from alphaloop.harness.schedule import rebalance_positions
-from alphaloop.harness.simulate import ProgressCallback, simulate
-from alphaloop.harness.windows import (
-    Fold,
-    ResearchWindows,
-    Window,
-    full_window,
-    named_window,
-    research_windows,
-)
+import importlib
+import sys
+import types
+from typing import Any
+
+# Each module of the package and the public names it defines. A name is imported on
+# first use (PEP 562): importing one module (the windows, say) does not load the
+# simulator, the metrics and their numerical libraries.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "checkpoint": ("Checkpoint", "CheckpointConfig"),
+    "config": ("BacktestConfig", "Costs", "Frequency"),
+    "errors": ("CheckpointError", "HarnessError", "SimulationError", "StrategyError",
+               "StrategyLoadError", "WindowError"),
+    "metrics": ("Metrics", "MetricsError", "compute_metrics", "drawdown_series",
+                "max_drawdown", "sharpe_ratio"),
+    "overfitting": ("OverfittingError", "PBOResult", "deflated_sharpe_ratio",
+                    "expected_max_sharpe", "probabilistic_sharpe_ratio",
+                    "probability_of_backtest_overfitting"),
+    "reference": ("InverseVolatility",),
+    "result": ("BacktestResult", "DecisionRecord", "Trade"),
+    "schedule": ("rebalance_positions",),
+    "simulate": ("ProgressCallback", "simulate"),
+    "windows": ("Fold", "ResearchWindows", "Window", "full_window", "named_window",
+                "research_windows"),
+}
 
 __all__ = [
     "BacktestConfig",
@@ -86,3 +73,35 @@ __all__ = [
     "sharpe_ratio",
     "simulate",
 ]
+
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """This package, whose attribute ``simulate`` stays the function.
+
+    Python sets a package's attribute to each submodule it imports, so importing
+    ``alphaloop.harness.simulate`` would put that module where the function
+    :func:`simulate` belongs. The package ignores that one assignment.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "simulate" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

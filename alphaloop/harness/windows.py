@@ -14,19 +14,25 @@
 
 Windows are inclusive date ranges. A window is resolved against a data set with
 :meth:`Window.bounds`, which returns the positions of its first and last trading days.
+
+pandas and the data panel are imported where a function needs them: the command line
+reads :data:`HOLDOUT_DAYS` for its help and starts without them.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
-from alphaloop.data.panel import DataError, MarketData
 from alphaloop.harness.errors import WindowError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from alphaloop.data.panel import MarketData
 
 __all__ = [
     "HOLDOUT_DAYS",
@@ -66,6 +72,8 @@ WindowName = Literal["full", "in-sample", "holdout"]
 
 
 def _day(value: date | str | pd.Timestamp) -> date:
+    import pandas as pd
+
     return pd.Timestamp(value).date()
 
 
@@ -91,6 +99,8 @@ class Window(BaseModel):
         Raises :class:`WindowError` naming the dates when fewer than
         :data:`MIN_WINDOW_DAYS` trading days fall inside.
         """
+        import pandas as pd
+
         first = int(data.dates.searchsorted(pd.Timestamp(self.start), side="left"))
         last = int(data.dates.searchsorted(pd.Timestamp(self.end), side="right")) - 1
         n_days = last - first + 1
@@ -149,6 +159,8 @@ def research_windows(
     ``warmup_days`` trading days at the start are left out of the in-sample period so
     that the first decision already sees that much history.
     """
+    from alphaloop.data.panel import DataError
+
     if holdout_days < MIN_HOLDOUT_DAYS:
         raise WindowError(f"holdout_days must be at least {MIN_HOLDOUT_DAYS}, got {holdout_days}")
     if n_folds < 0 or warmup_days < 0:

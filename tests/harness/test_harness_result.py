@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +21,8 @@ from alphaloop.harness import (
     simulate,
 )
 from alphaloop.harness.reference import EqualWeight
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,14 @@ def test_the_package_exports_what_it_lists() -> None:
     assert len(set(harness.__all__)) == len(harness.__all__)
     for name in harness.__all__:
         assert getattr(harness, name) is not None
+
+
+def test_simulate_stays_the_function_when_its_module_is_imported_first() -> None:
+    """The package imports its modules on first use; importing the submodule
+    ``alphaloop.harness.simulate`` must not put the module in the function's place."""
+    code = ("import inspect, alphaloop.harness.simulate\n"
+            "from alphaloop.harness import simulate\n"
+            "print(inspect.isfunction(simulate))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.stdout.strip() == "True", done.stderr
