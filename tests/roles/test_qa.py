@@ -3,9 +3,10 @@ commits the ones that test something to the pull request's branch.
 
 Everything runs on real temporary git repositories laid out like a project (the real
 ``policies/`` and ``roles/``, the quick test strategy of ``tests/cycle/fixture``) and in
-the real sandbox. The approved change is reviewed once per module (QA's review takes a
-dozen sandboxed pytest runs); the veto goes through a whole cycle with QA plugged in by
-one line of ``policies/merge.toml``.
+the real sandbox. The good change goes through one whole cycle with QA plugged in by one
+line of ``policies/merge.toml`` (shared by two tests: QA's review takes a dozen
+sandboxed pytest runs, and the cycle reviews the head again after QA's commit); the
+other changes are reviewed by the role directly.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import Literal
 import pytest
 from support.cycle_repos import (
     OPTIONS,
-    PROJECT,
-    engine_patch,
+    accept_any_significant_gain,
+    fixed_hypothesis,
     git,
     make_repo,
-    patch_hypothesis,
     require_approval,
 )
 
@@ -43,8 +43,8 @@ from alphaloop.sandbox import open_sandbox
 
 QA_IDENTITY = Identity(name="AlphaLoop QA", email="qa@alphaloop.local")
 QUANT = Identity(name="AlphaLoop Quant", email="quant@alphaloop.local")
-BRANCH = "alphaloop/c0001-more-cash"
-TESTS = "tests/generated/test_pr1_c0001_more_cash.py"
+BRANCH = "alphaloop/more-cash"
+TESTS = "tests/generated/test_pr1_more_cash.py"
 
 
 def review_change(root: Path, path: str, old: str, new: str) -> tuple[QAReviewRecord, str]:
@@ -56,9 +56,9 @@ def review_change(root: Path, path: str, old: str, new: str) -> tuple[QAReviewRe
     target = worktree / path
     assert old in target.read_text()
     target.write_text(target.read_text().replace(old, new))
-    head = repo.commit_all(worktree, "Hold more cash", QUANT)
+    head = repo.commit_all(worktree, "A change", QUANT)
     forge = LocalForge(repo)
-    pr = forge.open_pr(title="Hold more cash", body="", head_branch=BRANCH,
+    pr = forge.open_pr(title="A change", body="", head_branch=BRANCH,
                        base_branch="main", author_role="quant")
     evaluator = Evaluator(repo, open_sandbox(), EvalSettings(reward_lambda=5.0),
                           cache_dir=root.parent / "cache")
@@ -76,9 +76,10 @@ def review_change(root: Path, path: str, old: str, new: str) -> tuple[QAReviewRe
     return record, head
 
 
-class Approved:
-    """QA's review of a good parameter change, CASH_BUFFER 0.10 -> 0.12, on its PR, in a
-    project whose strategy refuses to be built with a negative cash buffer."""
+class Merged:
+    """A whole cycle with QA plugged in by one line of ``policies/merge.toml``: the
+    Quant's good parameter change, CASH_BUFFER 0.10 -> 0.12, in a project whose strategy
+    refuses to be built with a negative cash buffer."""
 
     def __init__(self, root: Path) -> None:
         self.root = make_repo(root)
@@ -89,16 +90,19 @@ class Approved:
             "        raise ValueError(f\"CASH_BUFFER {tunables.CASH_BUFFER} is negative\")\n"
             "    return TiltedInverseVol()\n"))
         git(self.root, "commit", "-qam", "The strategy refuses a negative cash buffer")
-        self.record, self.head = review_change(self.root, "strategy/tunables.py",
-                                               "CASH_BUFFER = 0.10", "CASH_BUFFER = 0.12")
-
-    def at_tip(self, path: str) -> str:
-        return git(self.root, "show", f"{BRANCH}:{path}")
+        accept_any_significant_gain(self.root)
+        require_approval(self.root, "qa")
+        [self.summary] = run_cycles(self.root, OPTIONS, hypothesis_source=fixed_hypothesis(
+            "CASH_BUFFER", 0.10, 0.12, slug="more-cash"))
+        [entry] = Ledger(self.root).entries()
+        self.record = QAReviewRecord.model_validate(entry.records["qa_review"])
+        self.forge = LocalForge(GitRepo.open(self.root))
+        self.pr = self.forge.get_pr(self.summary.pr_number)
 
 
 @pytest.fixture(scope="module")
-def approved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Approved]:
-    yield Approved(tmp_path_factory.mktemp("qa") / "project")
+def merged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Merged]:
+    yield Merged(tmp_path_factory.mktemp("qa") / "project")
 
 
 def _name(test: str) -> str:
@@ -106,19 +110,25 @@ def _name(test: str) -> str:
 
 
 def test_a_good_parameter_change_is_approved_and_its_tests_committed_as_qa(
-        approved: Approved) -> None:
-    record = approved.record
+        merged: Merged) -> None:
+    assert merged.summary.outcome == Outcome.MERGED, merged.summary.message
+    record, root = merged.record, merged.root
     assert (record.verdict, record.severity) == ("approve", 0), record.summary
-    assert forge_verdict(record) == "approve" and record.head_sha == approved.head
+    assert forge_verdict(record) == "approve"
     assert record.counts["failed"] == record.counts["errors"] == 0
     assert record.counts["passed"] == record.counts["collected"] == len(record.generated)
-    # The tests are one commit on the PR's branch, by QA, touching tests/generated only.
-    tip = git(approved.root, "rev-parse", BRANCH)
+    # The tests are one commit on the PR's branch, by QA, touching tests/generated only,
+    # and QA's approval (like Risk's) is bound to that commit, the head that merged.
+    branch = merged.pr.head_branch
+    tip = git(root, "rev-parse", branch)
+    quant_head = git(root, "rev-parse", f"{branch}~1")
     assert record.tests_commit == tip and record.tests_path == TESTS
-    assert git(approved.root, "log", "-1", "--format=%an <%ae>|%P", tip) == (
-        f"{QA_IDENTITY}|{approved.head}")
-    assert git(approved.root, "diff", "--name-only", approved.head, tip) == TESTS
-    source = approved.at_tip(TESTS)
+    assert git(root, "log", "-1", "--format=%an <%ae>", tip) == str(QA_IDENTITY)
+    assert git(root, "diff", "--name-only", quant_head, tip) == TESTS
+    assert {(r.reviewer, r.verdict) for r in merged.forge.reviews(merged.pr.number)
+            if r.commit_sha == tip} == {("risk", "approve"), ("qa", "approve")}
+    source = git(root, "show", f"main:{TESTS}")
+    assert source == git(root, "show", f"{tip}:{TESTS}")
     kept = {_name(k.test) for k in record.kept}
     assert kept and all(f"def {name}(" in source for name in kept)
     # The range of the tunable it moved and the figures it pins are among the kept tests.
@@ -131,23 +141,24 @@ def test_a_good_parameter_change_is_approved_and_its_tests_committed_as_qa(
     assert imports <= {"numpy", "pandas", "pytest", "hypothesis", "alphaloop.contract",
                        "strategy"}, imports
     # The changed line ran under the suite, measured by coverage in the sandbox.
-    lines = approved.at_tip("strategy/tunables.py").splitlines()
+    lines = git(root, "show", f"{tip}:strategy/tunables.py").splitlines()
     cash_line = next(i for i, line in enumerate(lines, 1) if line.startswith("CASH_BUFFER"))
     assert record.changed_lines == {"strategy/tunables.py": [cash_line]}
     assert record.uncovered_lines == {} and "1 of 1 changed line" in record.coverage_note
-    # The file reads like the project's code: lint-clean under the project's ruff rules.
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache",
-                           "--stdin-filename", TESTS, "-"], cwd=PROJECT, input=source + "\n",
-                          capture_output=True, text=True, check=False)
-    assert lint.returncode == 0, lint.stdout
+    # The file reads like the project's code: lint-clean and laid out as the repository's
+    # own ruff configuration says (what Risk's and the Engineer's checks run).
+    for check in (["check"], ["format", "--check"]):
+        lint = subprocess.run([sys.executable, "-m", "ruff", *check, "--no-cache",
+                               "--stdin-filename", TESTS, "-"], cwd=root,
+                              input=source + "\n", capture_output=True, text=True, check=False)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
     # The record is the stage's model, and its markdown names each kept test.
     assert record_model("qa_review") is QAReviewRecord
-    assert QAReviewRecord.model_validate(record.model_dump(mode="json")) == record
     assert all(f"kept: `{k.test}` kills" in record.markdown() for k in record.kept)
 
 
-def test_a_test_no_mutant_fails_is_discarded_and_reported(approved: Approved) -> None:
-    record = approved.record
+def test_a_test_no_mutant_fails_is_discarded_and_reported(merged: Merged) -> None:
+    record = merged.record
     mutants = {m.id: m.kind for m in record.mutants}
     assert mutants == {"cash_buffer-reverted": "reverted",
                        "cash_buffer-out-of-range": "out_of_range",
@@ -162,7 +173,7 @@ def test_a_test_no_mutant_fails_is_discarded_and_reported(approved: Approved) ->
     # CASH_BUFFER makes the strategy random: no mutant can fail these two.
     assert discarded["test_decision_ignores_data_after_its_date"] == judged
     assert discarded["test_same_view_gives_the_same_weights"] == judged
-    source = approved.at_tip(TESTS)
+    source = git(merged.root, "show", f"main:{TESTS}")
     for name in discarded:
         assert f"def {name}(" not in source
     # Every kept test kills something, and the pinned share kills main's value back.
@@ -211,37 +222,22 @@ def test_changed_lines_no_test_runs_send_the_change_back(tmp_path: Path) -> None
     assert [m.id for m in record.mutants] == ["code-reverted"] and record.kept == []
 
 
-@pytest.fixture()
-def cycle_repo(tmp_path: Path) -> Path:
-    """A project whose merge gate also requires QA: one line of policies/merge.toml."""
-    repo = make_repo(tmp_path / "project")
-    require_approval(repo, "qa")
-    return repo
-
-
-def test_a_change_that_makes_weights_negative_is_vetoed_by_qa(cycle_repo: Path) -> None:
-    patch = engine_patch(cycle_repo, {"weights = np.clip(raw, 0.0, None)":
-                                      "weights = np.clip(raw, 0.0, None) - 0.5 * raw.mean()"})
-    source = patch_hypothesis("tilt-below-zero", patch, "Short the weakest assets a little")
-    [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=source)
-    assert summary.outcome == Outcome.VETOED, summary.message
-    assert "qa veto on" in summary.message and "test(s) fail on the head" in summary.message
-    [entry] = Ledger(cycle_repo).entries()
-    record = QAReviewRecord.model_validate(entry.records["qa_review"])
+def test_a_change_that_makes_weights_negative_is_vetoed(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "project")
+    record, head = review_change(root, "strategy/engine.py",
+                                 "weights = np.clip(raw, 0.0, None)",
+                                 "weights = np.clip(raw, 0.0, None) - 0.5 * raw.mean()")
     assert (record.verdict, record.severity) == ("veto", 3)
+    assert forge_verdict(record) == "veto" and record.head_sha == head
+    assert record.summary.startswith("vetoed: ") and "fail on the head commit" in record.summary
     failed = {_name(f.test) for f in record.failures}
     assert "test_weights_are_never_negative" in failed
     assert "test_weights_are_finite" not in failed  # negative, but still numbers
     never_negative = next(f for f in record.failures
                           if _name(f.test) == "test_weights_are_never_negative")
     assert "Falsifying example" in never_negative.output and "assert" in never_negative.output
-    # Nothing was mutated (the head already fails) or committed: the PR is closed.
+    assert any(f["check"] == "qa.failure" and f["severity"] == 3
+               and "test_weights_are_never_negative" in f["message"] for f in record.findings)
+    # Nothing was mutated (the head already fails) or committed: the branch is as it was.
     assert record.mutants == [] and record.kept == [] and record.tests_commit is None
-    forge = LocalForge(GitRepo.open(cycle_repo))
-    pr = forge.get_pr(summary.pr_number)
-    assert pr.state == "closed" and "vetoed by Qa: vetoed:" in (pr.closed_reason or "")
-    assert git(cycle_repo, "log", "-1", "--format=%ae", pr.head_branch) != QA_IDENTITY.email
-    [qa_review] = [r for r in forge.reviews(pr.number) if r.reviewer == "qa"]
-    assert (qa_review.verdict, qa_review.severity) == ("veto", 3)
-    assert any(f["check"] == "qa.failure" and "test_weights_are_never_negative" in f["message"]
-               for f in qa_review.findings)
+    assert git(root, "rev-parse", BRANCH) == head

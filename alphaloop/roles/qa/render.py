@@ -58,14 +58,21 @@ def render_tests(plan: TestPlan, keep: Collection[str] | None = None) -> str:
         stress_tests=plan.of_kind("stress") if "stress" in kinds else [])
 
 
-def format_source(source: str, *, line_length: int = 100) -> str:
-    """``source`` as ``ruff format`` writes it (the project's formatter), so the tests read
-    like the rest of the code; unchanged when ruff cannot format it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--isolated", "--line-length",
-         str(line_length), "--stdin-filename", "generated.py", "-"],
-        input=source, capture_output=True, text=True, check=False, timeout=60)
-    return done.stdout if done.returncode == 0 and done.stdout else source
+def format_source(source: str, *, root: Path | None = None,
+                  path: str = "tests/generated/generated.py") -> str:
+    """``source`` with its imports sorted and its layout as ``ruff`` writes them, under the
+    configuration and layout of the repository at ``root`` (where its first-party
+    packages are); without ``root``, ruff's defaults at 100 columns. Unchanged where ruff
+    cannot read it."""
+    config = [] if root is not None else ["--isolated", "--line-length", "100"]
+    for step in (["check", "--fix", "--select", "I", "--exit-zero", "--quiet"], ["format"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *step, *config, "--stdin-filename", path, "-"],
+            input=source, capture_output=True, text=True, check=False, timeout=60,
+            cwd=root)
+        if done.returncode == 0 and done.stdout:
+            source = done.stdout
+    return source
 
 
 def replace_pinned(source: str, figures: dict[str, float]) -> str:

@@ -151,8 +151,12 @@ class QA:
         outcome = outcome.model_copy(update={"kept": kept, "discarded": discarded,
                                              "mutants": mutants})
         if kept:
-            files[path] = format_source(render_tests(plan, [ours[k.test] for k in kept]))
+            files[path] = self._format(render_tests(plan, [ours[k.test] for k in kept]), path)
         return outcome, files
+
+    def _format(self, source: str, path: str) -> str:
+        """``source`` laid out as the repository's ruff configuration says."""
+        return format_source(source, root=self.repo.work_tree, path=path)
 
     def _write_tests(self, plan: TestPlan, path: str, head: Path, tmp: Path
                      ) -> tuple[TestPlan, dict[str, str], dict[str, dict[str, list[float]]]]:
@@ -164,8 +168,8 @@ class QA:
         figures = compute_figures(self.sandbox, head, tmp / "figures", [path, *earlier])
         plan = plan.model_copy(update={"pinned": figures.pop(path)})
         texts, repinned = repin(head, figures, plan.pinned_tolerance)
-        files = {p: format_source(t) for p, t in texts.items()}
-        for p, text in {path: format_source(render_tests(plan)), **files}.items():
+        files = {p: self._format(t, p) for p, t in texts.items()}
+        for p, text in {path: self._format(render_tests(plan), path), **files}.items():
             (head / p).write_text(text)
         return plan, files, repinned
 
