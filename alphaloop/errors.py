@@ -33,14 +33,17 @@ still works::
         ├── TaskNotFound           alphaloop.report.taskfile: no such task (LookupError)
         ├── GoalError              alphaloop.report.goals: a task's goal (ValueError)
         ├── HistoryError           alphaloop.report.history: a ledger entry (ValueError)
-        ├── PlotError              alphaloop.report.cycle_plots: curves (ValueError)
+        ├── PlotError              alphaloop.report.curves: curves (ValueError)
         ├── ToolFailure            alphaloop.checks.tools: a linter gave no verdict
-        └── EditError              alphaloop.roles.quant.edit: a parameter edit (ValueError)
+        ├── EditError              alphaloop.evaluation.tunables: a parameter edit (ValueError)
+        ├── SteeringError          alphaloop.roles.quant.steering: a pin or exclusion (ValueError)
+        └── CommitRefused          alphaloop.roles.qa.commit: QA's tests were not committed
 
 The families with members of their own draw them in their modules:
 :mod:`alphaloop.repo.errors`, :mod:`alphaloop.forge.errors`,
 :mod:`alphaloop.harness.errors`; :class:`~alphaloop.data.fmp_client.FMPError` is a
-``DataError``; ``CharterError`` and ``RoleConfigError`` derive from ``PolicyError``.
+``DataError``; ``CharterError`` and ``RoleConfigError`` derive from ``PolicyError``; the
+Engineer's ``FormatFailure`` is a ``ToolFailure``.
 
 Standing apart on purpose:
 

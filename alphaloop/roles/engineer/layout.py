@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from alphaloop.checks import Severity
-from alphaloop.checks.tools import ruff_config_args
+from alphaloop.checks.tools import ToolFailure, ruff_config_args
 from alphaloop.records import EngineerFinding
 from alphaloop.roles.engineer.change import Change
 
@@ -86,7 +86,7 @@ def parse_format_diff(diff: str) -> list[FormatHunk]:
     return hunks
 
 
-class FormatFailure(Exception):
+class FormatFailure(ToolFailure):
     """ruff format could not give a verdict."""
 
 

@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from alphaloop.checks.paths import check_paths
+from alphaloop.errors import Failure
 from alphaloop.policy import Policies
 from alphaloop.repo import GitRepo, Identity, NothingToCommit
 
 __all__ = ["CommitRefused", "commit_tests"]
 
 
-class CommitRefused(Exception):
+class CommitRefused(Failure):
     """QA's tests were not committed; the message says why."""
 
 
