@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(name="pr", no_args_is_help=True,
                         help="Pull requests and reviews of AlphaLoop's forge (kept in git).")
     group.command("list")(list_prs)
+    group.command("open")(open_pr)
     group.command("show")(show)
     group.command("diff")(diff)
     group.command("approve")(approve)
@@ -338,6 +339,30 @@ def _reviewer_name(repo: GitRepo, name: str | None) -> str:
         raise ForgeError(f"{chosen!r} is the name of one of AlphaLoop's roles; a human "
                          f"approval must carry the person's own name (--as NAME).")
     return chosen
+
+
+def open_pr(branch: Annotated[str, typer.Argument(help="branch with the change")],
+            title: Annotated[str, typer.Option(help="what the change does")],
+            repo: RepoOption = Path("."),
+            body: Annotated[str, typer.Option(help="why, for the reviewers")] = "",
+            base: Annotated[str, typer.Option(help="branch it merges into")] = "main") -> None:
+    """Put BRANCH on the forge as a pull request; review it with `alphaloop review`."""
+    from alphaloop.forge import ForgeError, LocalForge
+    from alphaloop.repo import GitRepo
+
+    with _failures("open"):
+        git_repo = GitRepo.open(repo)
+        forge = LocalForge(git_repo)  # the first pull request creates the forge
+        if not git_repo.branch_exists(branch):
+            raise ForgeError(f"there is no branch {branch!r}; list them with `git branch`.")
+        if not title.strip():
+            raise ForgeError("give the pull request a title (--title) saying what it does.")
+        known = {pr.number for pr in forge.list_prs(state="open")}
+        pr = forge.open_pr(title=title.strip(), body=body, head_branch=branch,
+                           base_branch=base, author_role="human")
+        said = "already open as" if pr.number in known else "opened"
+        Console().print(f"{escape(branch)} -> {escape(base)}: {said} PR #{pr.number}. Review "
+                        f"it with `alphaloop review --pr {pr.number}`.", highlight=False)
 
 
 def approve(number: Annotated[int, typer.Argument(help="PR number")],

@@ -223,3 +223,25 @@ def test_close(app: typer.Typer, cli_repo: GitRepo) -> None:
     assert approve_refused.exit_code == 1 and "only open" in approve_refused.stderr
     merge_refused = run(app, cli_repo, "merge", str(number))
     assert merge_refused.exit_code == 1 and "is closed" in merge_refused.stderr
+
+
+def test_a_person_opens_a_pull_request_for_a_branch(app: typer.Typer,
+                                                    cli_repo: GitRepo) -> None:
+    worktree = cli_repo.create_worktree("ada/idea", cli_repo.branch_sha("main"))
+    (worktree / "strategy").mkdir(exist_ok=True)
+    (worktree / "strategy" / "tunables.py").write_text("MOMENTUM_LOOKBACK_DAYS = 100\n")
+    head = cli_repo.commit_all(worktree, "Shorter lookback", QUANT)
+    opened = run(app, cli_repo, "open", "ada/idea", "--title", "Try a shorter lookback",
+                 "--body", "momentum decays fast")
+    assert opened.exit_code == 0, opened.output
+    assert "ada/idea -> main: opened PR #1" in opened.stdout
+    assert "alphaloop review --pr 1" in opened.stdout
+    pr = LocalForge(cli_repo).get_pr(1)
+    assert (pr.title, pr.body, pr.author_role, pr.head_branch) == (
+        "Try a shorter lookback", "momentum decays fast", "human", "ada/idea")
+    assert LocalForge(cli_repo).head_sha(pr) == head
+    again = run(app, cli_repo, "open", "ada/idea", "--title", "Again")
+    assert again.exit_code == 0 and "already open as PR #1" in again.stdout
+    missing = run(app, cli_repo, "open", "nosuch", "--title", "x")
+    assert missing.exit_code == 1 and "there is no branch 'nosuch'" in missing.stderr
+    assert len(LocalForge(cli_repo).list_prs()) == 1
