@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from alphaloop.harness.compare import PairedComparison
-from alphaloop.records import Hypothesis, RiskReviewRecord
+from alphaloop.records import Hypothesis, RiskReviewRecord, role_title
 from alphaloop.report.history import CycleEntry
 
 __all__ = ["cycle_view", "findings_table", "hypothesis_view", "number", "percent",
@@ -223,7 +223,7 @@ def _rest(entry: CycleEntry) -> list[RenderableType]:
     for stage, review in entry.other_reviews.items():
         colour = "green" if review.verdict == "approve" else "red"
         lines.append(Text.from_markup(
-            f"\n[bold]{escape(stage.removesuffix('_review').capitalize())}:[/] "
+            f"\n[bold]{escape(role_title(stage.removesuffix('_review')))}:[/] "
             f"[{colour}]{review.verdict}[/] (severity {review.severity}): "
             f"{escape(review.summary)}"))
         severe = [f for f in review.findings if int(f.get("severity", 0)) >= 2]

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.records import ParamEdit
+from alphaloop.records import ParamEdit, role_title
 from alphaloop.report.history import CycleEntry, Side
 
 __all__ = ["SORT_KEYS", "TRIALS_FORMAT", "SortKey", "TrialFigures", "TrialHypothesis",
@@ -146,7 +146,7 @@ def _reasons(entry: CycleEntry) -> list[str]:
         if review is None or review.verdict != "veto":
             continue
         role = stage.removesuffix("_review")
-        prefix = "" if role == "risk" else f"{role.capitalize()}: "
+        prefix = "" if role == "risk" else f"{role_title(role)}: "
         found = [f"{prefix}{f.get('message', '')}" for f in review.findings
                  if int(f.get("severity", 0)) >= 2]
         reasons += found or [f"{prefix}{' '.join(review.summary.split())}"]

@@ -48,10 +48,12 @@ _STAGE_TITLES = {
 
 
 def _stage_title(stage: str) -> str:
+    from alphaloop.records import role_title
+
     if stage in _STAGE_TITLES:
         return _STAGE_TITLES[stage]
     role = stage.removesuffix("_review")
-    return f"{role.capitalize()}: reviewing the branch" if role != stage else stage
+    return f"{role_title(role)}: reviewing the branch" if role != stage else stage
 
 
 def register(app: typer.Typer) -> None:

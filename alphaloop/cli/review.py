@@ -70,6 +70,7 @@ def review(
     """Review BRANCH (or --pr N) with Risk and every reviewer the merge policy requires."""
     from alphaloop.cycle import CycleOptions
     from alphaloop.cycle.review import review_branch
+    from alphaloop.records import role_title
 
     if (branch is None) == (pr is None):
         raise fail("review", "name one branch to review, or pass --pr N (not both)",
@@ -85,7 +86,7 @@ def review(
     try:
         result = review_branch(repo, options, branch=branch, pr_number=pr, title=title,
                                on_role=lambda role: progress.print(
-                                   f"{role.capitalize()}: reviewing ...", highlight=False))
+                                   f"{role_title(role)}: reviewing ...", highlight=False))
     except Failure as exc:
         raise fail("review", str(exc), EXIT_USER_ERROR) from None
     if as_json:

@@ -35,6 +35,7 @@ from alphaloop.records import (
     Stage,
     record_model,
     review_stage,
+    role_title,
 )
 from alphaloop.repo import Identity
 from alphaloop.roles import (
@@ -98,6 +99,8 @@ class CycleRunner:
                 continue
             if self.outcome is not None and stage != Stage.REPORT:
                 continue
+            if stage in self.reviewers and self._vetoes():
+                continue  # a reviewer blocked the change: the later ones need not judge it
             self.on_stage(stage, "")
             started = time.monotonic()
             reviewer = self.reviewers.get(stage)
@@ -225,7 +228,7 @@ class CycleRunner:
         hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
         self._refresh_reviews()
         head = self._head()
-        verdicts = "".join(f"{role.capitalize()}: {r.summary}\n\n"
+        verdicts = "".join(f"{role_title(role)}: {r.summary}\n\n"
                            for role, r in self._reviews().items())
         message = (f"{hypothesis.headline} (#{impl.pr_number})\n\n{hypothesis.description}"
                    f"\n\n{verdicts}AlphaLoop-Cycle: {ctx.cycle_id}\n"
@@ -241,7 +244,7 @@ class CycleRunner:
         pr = ctx.forge.get_pr(impl.pr_number)
         vetoes = self._vetoes()
         if vetoes:
-            reason = "; ".join(f"vetoed by {role.capitalize()}: {r.summary}"
+            reason = "; ".join(f"vetoed by {role_title(role)}: {r.summary}"
                                for role, r in vetoes.items())
             ctx.forge.update_pr(pr.number, state="closed", labels=_plus(pr.labels, "vetoed"),
                                 closed_reason=reason)

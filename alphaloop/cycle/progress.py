@@ -22,6 +22,7 @@ from alphaloop.records import (
     ReviewRecord,
     RiskReviewRecord,
     Stage,
+    role_title,
 )
 from alphaloop.report.markdown import shorten
 
@@ -59,7 +60,7 @@ def stage_label(stage: str) -> str:
     if stage in _LABELS:
         return _LABELS[Stage(stage)]
     role = stage.removesuffix("_review")
-    return f"{role.capitalize()} review" if role != stage else stage
+    return f"{role_title(role)} review" if role != stage else stage
 
 
 def _plan(record: PlanRecord) -> str:

@@ -33,7 +33,7 @@ from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.cycle.preflight import PreflightError, changed_options, preflight
 from alphaloop.cycle.progress import CycleProgress, stage_line
 from alphaloop.errors import Failure
-from alphaloop.records import CycleSummary, Outcome, Stage
+from alphaloop.records import CycleSummary, Outcome, Stage, role_title
 from alphaloop.roles import HypothesisSource
 
 __all__ = ["dry_run", "run_cycles"]
@@ -240,7 +240,7 @@ def _describe_dry_run(ctx: CycleContext, runner: CycleRunner) -> str:
     if hypothesis is None:
         lines.append("  Quant: no untried hypothesis near main")
     else:
-        reviewers = ", ".join(r.capitalize() for r in ctx.team.reviewer_roles)
+        reviewers = ", ".join(role_title(r) for r in ctx.team.reviewer_roles)
         lines.append(f"  Quant would propose: {hypothesis.statement}")
         lines.append(f"    on branch alphaloop/{ctx.cycle_id}-{hypothesis.slug}; "
                      f"{reviewers} would then review it")

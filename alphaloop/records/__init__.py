@@ -38,6 +38,7 @@ from alphaloop.records.stages import (
     TaskRef,
     record_model,
     review_stage,
+    role_title,
 )
 from alphaloop.records.trial import Trial, point_key
 
@@ -76,4 +77,5 @@ __all__ = [
     "read_history",
     "record_model",
     "review_stage",
+    "role_title",
 ]

@@ -48,6 +48,7 @@ __all__ = [
     "TaskRef",
     "record_model",
     "review_stage",
+    "role_title",
 ]
 
 
@@ -492,6 +493,16 @@ STAGE_MODELS: dict[str, type[BaseModel]] = {
     Stage.REPORT.value: ReportRecord,
     "summary": CycleSummary,
 }
+
+
+_ACRONYMS = {"qa": "QA", "pm": "PM", "sre": "SRE"}
+
+
+def role_title(role: str) -> str:
+    """A role as people write it: ``"qa"`` -> ``"QA"``, ``"risk"`` -> ``"Risk"``; a
+    reviewer of one's own (``package.module:Class``) by its class name."""
+    name = role.rsplit(":", 1)[-1]
+    return _ACRONYMS.get(name, name[:1].upper() + name[1:])
 
 
 def review_stage(role: str) -> str:

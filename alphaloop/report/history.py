@@ -36,6 +36,7 @@ from alphaloop.records import (
     ReportRecord,
     RiskReviewRecord,
     RunMetrics,
+    role_title,
 )
 
 __all__ = ["CycleEntry", "HistoryError", "Side", "WindowName", "load_history"]
@@ -224,7 +225,7 @@ class CycleEntry(BaseModel):
             return " ".join(self.risk_review.summary.split()) or "vetoed by Risk"
         for stage, review in self.other_reviews.items():
             if review.verdict == "veto":
-                role = stage.removesuffix("_review").capitalize()
+                role = role_title(stage.removesuffix("_review"))
                 return f"{role}: " + (" ".join(review.summary.split()) or "vetoed")
         if self.summary is not None and self.summary.message:
             return " ".join(self.summary.message.split())

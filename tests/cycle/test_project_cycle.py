@@ -17,7 +17,7 @@ from alphaloop.repo import GitRepo
 @pytest.mark.slow
 def test_finsage_cycle_end_to_end(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "finsage", strategy=PROJECT / "strategy",
-                     tasks=(PROJECT / "task.md").read_text())
+                     tasks=(PROJECT / "task.md").read_text(), reviewers=None)
     [summary] = run_cycles(repo, OPTIONS)
     assert summary.outcome in (Outcome.MERGED, Outcome.VETOED, Outcome.AWAITING_HUMAN)
     [entry] = Ledger(repo).entries()
@@ -30,6 +30,9 @@ def test_finsage_cycle_end_to_end(tmp_path: Path) -> None:
     assert hypothesis["edits"] or hypothesis["patch_name"]
     risk = records["risk_review"]
     assert risk["verdict"] in ("approve", "veto")
+    # The project's gate: Risk, then QA and the Engineer, unless Risk blocked the change.
+    later = [stage for stage in ("qa_review", "engineer_review") if stage in records]
+    assert later == ([] if risk["verdict"] == "veto" else ["qa_review", "engineer_review"])
     if risk["branch_metrics"]:
         assert risk["main_metrics"]["holdout"]["n_days"] == OPTIONS.holdout_days
     [pr] = LocalForge(GitRepo.open(repo)).list_prs()

@@ -9,6 +9,8 @@ Cycles run on a short synthetic history with monthly rebalancing.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -45,14 +47,29 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
+#: The reviewers the whole-cycle tests' repositories require unless a test asks for more
+#: (``require_approval``) or for the project's own (``reviewers=None``): Risk alone keeps
+#: each cycle short; QA and the Engineer have tests of their own.
+QUICK_REVIEWERS = ("risk",)
+
+
 def make_repo(root: Path, *, strategy: Path = FIXTURE / "strategy",
-              tasks: str = TASKS) -> Path:
+              tasks: str = TASKS,
+              reviewers: tuple[str, ...] | None = QUICK_REVIEWERS) -> Path:
+    """A committed AlphaLoop project: the project's policies and charters, a strategy and
+    a backlog; ``policies/merge.toml`` requires ``reviewers`` (None: as the project's)."""
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Test Human")
     git(root, "config", "user.email", "human@example.com")
     for name in ("policies", "roles"):
         shutil.copytree(PROJECT / name, root / name)
+    if reviewers is not None:
+        merge = root / "policies" / "merge.toml"
+        line = re.compile(r"^required_approvals = \[.*\]$", re.MULTILINE)
+        assert line.search(merge.read_text()), "merge.toml's reviewers line moved"
+        merge.write_text(line.sub("required_approvals = "
+                                  + json.dumps(list(reviewers)), merge.read_text()))
     shutil.copy(PROJECT / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(strategy, root / "strategy",
                     ignore=shutil.ignore_patterns("__pycache__"))
