@@ -125,7 +125,10 @@ def findings_table(findings: Iterable[Mapping[str, Any]], *, min_severity: int =
     for column in ("severity", "check", "message"):
         table.add_column(column)
     for finding in chosen:
-        where = f" [dim]({escape(str(finding['path']))})[/]" if finding.get("path") else ""
+        place = str(finding["path"]) if finding.get("path") else ""
+        if place and finding.get("line"):
+            place += f":{finding['line']}"
+        where = f" [dim]({escape(place)})[/]" if place else ""
         table.add_row(_SEVERITY.get(int(finding.get("severity", 0)), "?"),
                       escape(str(finding.get("check", "-"))),
                       escape(str(finding.get("message", ""))) + where)

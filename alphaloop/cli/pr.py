@@ -234,6 +234,29 @@ def _risk_part(cycle: dict[str, Any] | None, reviews: list[Review]) -> Renderabl
     return Group(head, findings_table(severe, title="Findings of severity 2 or more"))
 
 
+def _other_parts(reviews: list[Review], head: str | None) -> list[RenderableType]:
+    """Every other bot reviewer's latest review of the head: verdict, and its findings
+    that are not a pass (file and line where they have them)."""
+    from alphaloop.cli._cycle_view import findings_table
+    from alphaloop.records import role_title
+
+    latest: dict[str, Review] = {}
+    for review in reviews:
+        if not review.human and review.reviewer != "risk" and review.commit_sha == head:
+            latest[review.reviewer] = review
+    parts: list[RenderableType] = []
+    for role, review in latest.items():
+        colour = "green" if review.verdict == "approve" else "red"
+        line = Text.from_markup(
+            f"[bold]{escape(role_title(role))}:[/] [{colour}]"
+            f"{review.verdict.replace('_', ' ')}[/] (severity {review.severity}) on "
+            f"{review.commit_sha[:10]}: {escape(_clip(review.summary, 160))}")
+        shown = [f for f in review.findings
+                 if int(f.get("severity", 0)) >= 1 and f.get("check") != "qa.report"]
+        parts.append(Group(line, findings_table(shown, title="Findings")) if shown else line)
+    return parts
+
+
 def show(number: Annotated[int, typer.Argument(help="PR number")],
          repo: RepoOption = Path("."),
          as_json: Annotated[bool, typer.Option(
@@ -275,6 +298,9 @@ def show(number: Annotated[int, typer.Argument(help="PR number")],
         if risk is not None:
             out.print()
             out.print(risk)
+        for part in _other_parts(reviews, head):
+            out.print()
+            out.print(part)
         out.print()
         if reviews:
             out.print(_review_rows(reviews, head, valid,

@@ -149,7 +149,12 @@ def _check_backlog(repo: GitRepo, branch: str, sha: str, policies: Policies) -> 
     ``policies/search.toml`` pin or exclude is one ``strategy/tunables.py`` declares."""
     where = f"{branch} at {sha[:10]}"
     try:
-        tasks = parse_task_file(repo.read_file(sha, "task.md").decode("utf-8", "replace"))
+        text = repo.read_file(sha, "task.md").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PreflightError(f"task.md on {branch} is not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start}); save it as UTF-8 and commit it") from None
+    try:
+        tasks = parse_task_file(text)
     except TaskFileError as exc:
         raise PreflightError(f"{exc}\n(read from {where}; fix task.md and commit it)") from None
     try:

@@ -154,10 +154,10 @@ def test_merge_refuses_until_every_role_approved_this_commit(app: typer.Typer,
     # The change's author stays its author; the person who merged commits the squash.
     assert log.startswith("AlphaLoop Quant|Ada Human|[c0001] Shorter momentum (#1)")
     assert "engineer, qa, risk" in log and f"AlphaLoop-Head: {head}" in log
-    # It rests on the approval the policy requires (Risk's), named with its review.
-    [risk] = [r for r in LocalForge(cli_repo).reviews(number) if r.reviewer == "risk"]
-    assert f"AlphaLoop-Approval: risk, review {risk.id}, commit {head}" in log
-    assert "AlphaLoop-Approval: qa" not in log
+    # It rests on the approvals the policy requires, each named with its review.
+    for review in LocalForge(cli_repo).reviews(number):
+        assert f"AlphaLoop-Approval: {review.reviewer}, review {review.id}, commit {head}" \
+            in log
     assert cli_repo.worktree_of(BRANCH) is None  # the bot's worktree is cleaned up
     again = run(app, cli_repo, "merge", str(number))
     assert again.exit_code == 0 and "already merged" in again.stdout
@@ -245,3 +245,25 @@ def test_a_person_opens_a_pull_request_for_a_branch(app: typer.Typer,
     missing = run(app, cli_repo, "open", "nosuch", "--title", "x")
     assert missing.exit_code == 1 and "there is no branch 'nosuch'" in missing.stderr
     assert len(LocalForge(cli_repo).list_prs()) == 1
+
+
+def test_show_puts_each_reviewers_findings_with_file_and_line(app: typer.Typer,
+                                                              cli_repo: GitRepo) -> None:
+    number, head = open_pr(cli_repo)
+    forge = LocalForge(cli_repo)
+    forge.add_review(number, reviewer="engineer", commit_sha=head, verdict="request_changes",
+                     severity=2, summary="1 finding: complexity",
+                     findings=[{"check": "engineer.complexity", "severity": 2,
+                                "path": "strategy/engine.py", "line": 42,
+                                "message": "decide is too complex (14 > 10)"},
+                               {"check": "engineer.size", "severity": 0,
+                                "message": "3 lines in 1 file"}])
+    forge.add_review(number, reviewer="qa", commit_sha=head, verdict="approve",
+                     summary="3 tests kept, 13 discarded")
+    shown = run(app, cli_repo, "show", str(number))
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.split())
+    assert "Engineer: request changes (severity 2)" in text
+    assert "decide is too complex (14 > 10) (strategy/engine.py:42)" in text
+    assert "3 lines in 1 file" not in text  # a passing finding is not listed
+    assert "QA: approve (severity 0)" in text and "3 tests kept, 13 discarded" in text
