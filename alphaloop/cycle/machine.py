@@ -20,8 +20,9 @@ from typing import Any
 from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import merge_through_gate
 from alphaloop.cycle.ledger import CYCLE_TRAILER
+from alphaloop.cycle.options import CycleError
 from alphaloop.cycle.review import post_review
-from alphaloop.errors import NothingToDo
+from alphaloop.errors import Failure, NothingToDo
 from alphaloop.records import (
     CycleSummary,
     Hypothesis,
@@ -195,13 +196,25 @@ class CycleRunner:
         impl: Implementation = self.records[Stage.IMPLEMENT]
         hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
         head = self._head()
-        record = reviewer.review_change(ReviewRequest(
+        try:
+            record = self._ask(reviewer, head, impl, hypothesis)
+        except Failure:
+            raise
+        except Exception as exc:  # a reviewer's bug must not end in a traceback
+            where = f"{type(reviewer).__module__}.{type(reviewer).__qualname__}"
+            raise CycleError(f"the {role_title(reviewer.role)} reviewer ({where}) crashed on "
+                             f"{head[:10]}: {type(exc).__name__}: {exc}") from exc
+        post_review(ctx.forge, impl.pr_number, reviewer.role, head, record)
+        return record
+
+    def _ask(self, reviewer: Reviewer, head: str, impl: Implementation,
+             hypothesis: Hypothesis) -> ReviewRecord:
+        ctx = self.ctx
+        return reviewer.review_change(ReviewRequest(
             base_sha=ctx.base_sha, head_sha=head,
             worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
             windows=ctx.windows, ledger_entries=ctx.ledger_entries,
             claim=hypothesis.claim, hypothesis=hypothesis, pr_number=impl.pr_number))
-        post_review(ctx.forge, impl.pr_number, reviewer.role, head, record)
-        return record
 
     def _refresh_reviews(self) -> None:
         """Review again what a later reviewer's commit (QA's tests) made stale: an

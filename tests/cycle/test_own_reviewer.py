@@ -82,3 +82,19 @@ def test_unknown_reviewer_is_refused_before_anything_runs(tmp_path: Path) -> Non
         run_cycles(repo, OPTIONS)
     assert Ledger(repo).entries() == []
     assert LocalForge(GitRepo.open(repo)).list_prs() == []
+
+
+def test_a_reviewer_that_crashes_stops_the_cycle_with_an_explanation(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "project")
+    _add_reviewer(repo, "support.toy_reviewer:BrokenReviewer")
+    before = git(repo, "rev-parse", "main")
+    source = patch_hypothesis("more-cash", _cash_patch(repo), "Hold more cash")
+    with pytest.raises(CycleError) as info:
+        run_cycles(repo, OPTIONS, hypothesis_source=source)
+    message = str(info.value)
+    assert "stopped in broken_review" in message
+    assert "the Broken reviewer (support.toy_reviewer.BrokenReviewer) crashed" in message
+    assert "KeyError: 'no such finding'" in message and "--resume" in message
+    assert git(repo, "rev-parse", "main") == before  # nothing merged unreviewed
+    [pr] = LocalForge(GitRepo.open(repo)).list_prs()
+    assert pr.state == "open"

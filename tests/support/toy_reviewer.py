@@ -42,3 +42,12 @@ class PrintReviewer:
                           for line in prints])
         return ReviewRecord(verdict="approve", severity=0, head_sha=request.head_sha,
                             summary="no print call added", findings=[])
+
+
+class BrokenReviewer(PrintReviewer):
+    """A reviewer with a bug: it fails on every change (for the tests of a crash)."""
+
+    role = "broken"
+
+    def review_change(self, request: ReviewRequest) -> ReviewRecord:
+        raise KeyError("no such finding")
