@@ -265,7 +265,19 @@ class CycleRunner:
         elif decision.needs_human:
             ctx.forge.update_pr(pr.number, labels=_plus(pr.labels, "needs-human"))
         return MergeRecord(merged=False, needs_human=decision.needs_human,
-                           reasons=decision.reasons)
+                           reasons=self._without_unasked(decision.reasons))
+
+    def _without_unasked(self, reasons: list[str]) -> list[str]:
+        """The gate's reasons, with the reviewers not asked after a veto said once."""
+        unasked = [r.role for stage, r in self.reviewers.items() if stage not in self.records]
+        if not unasked:
+            return reasons
+        head = self._head()
+        kept = [reason for reason in reasons
+                if not any(reason == f"no {role} review of the head commit {head[:10]}"
+                           for role in unasked)]
+        names = ", ".join(role_title(role) for role in unasked)
+        return [*kept, f"not asked: {names} (a reviewer before them blocked the change)"]
 
     def _report(self) -> ReportRecord:
         ctx = self.ctx

@@ -33,6 +33,9 @@ def test_finsage_cycle_end_to_end(tmp_path: Path) -> None:
     # The project's gate: Risk, then QA and the Engineer, unless Risk blocked the change.
     later = [stage for stage in ("qa_review", "engineer_review") if stage in records]
     assert later == ([] if risk["verdict"] == "veto" else ["qa_review", "engineer_review"])
+    if risk["verdict"] == "veto":  # said once, not as two missing reviews
+        assert "not asked: QA, Engineer" in summary.message
+        assert "no qa review" not in summary.message
     if risk["branch_metrics"]:
         assert risk["main_metrics"]["holdout"]["n_days"] == OPTIONS.holdout_days
     [pr] = LocalForge(GitRepo.open(repo)).list_prs()
