@@ -23,6 +23,7 @@ from alphaloop.cycle.ledger import CYCLE_TRAILER
 from alphaloop.cycle.options import CycleError
 from alphaloop.cycle.review import post_review
 from alphaloop.errors import Failure, NothingToDo
+from alphaloop.policy import PolicyError
 from alphaloop.records import (
     CycleSummary,
     Hypothesis,
@@ -204,8 +205,29 @@ class CycleRunner:
             where = f"{type(reviewer).__module__}.{type(reviewer).__qualname__}"
             raise CycleError(f"the {role_title(reviewer.role)} reviewer ({where}) crashed on "
                              f"{head[:10]}: {type(exc).__name__}: {exc}") from exc
+        moved = self._head()
+        if moved != head and self._own_commits(reviewer.role, head, moved):
+            # The reviewer committed to the branch what it reviewed (QA its tests): its
+            # verdict holds for the commit it made, and only the others review it again.
+            head, record = moved, record.model_copy(update={"head_sha": moved})
         post_review(ctx.forge, impl.pr_number, reviewer.role, head, record)
         return record
+
+    def _own_commits(self, role: str, old: str, new: str) -> bool:
+        """Whether ``old..new`` holds only commits by ``role``'s identity, inside the
+        paths ``policies/paths.toml`` gives that role."""
+        identity = self.ctx.identities.get(role)
+        repo = self.ctx.repo
+        if identity is None or not repo.is_ancestor(old, new):
+            return False
+        authors = set(repo.git("log", "--format=%ae", f"{old}..{new}").lines())
+        if authors != {identity.email}:
+            return False
+        try:
+            rules = self.ctx.policies.paths.role(role)
+        except PolicyError:
+            return False  # a reviewer of one's own with no paths writes nothing
+        return all(rules.allows(path) for path in repo.changed_files(old, new))
 
     def _ask(self, reviewer: Reviewer, head: str, impl: Implementation,
              hypothesis: Hypothesis) -> ReviewRecord:

@@ -127,6 +127,11 @@ def test_a_good_parameter_change_is_approved_and_its_tests_committed_as_qa(
     assert git(root, "diff", "--name-only", quant_head, tip) == TESTS
     assert {(r.reviewer, r.verdict) for r in merged.forge.reviews(merged.pr.number)
             if r.commit_sha == tip} == {("risk", "approve"), ("qa", "approve")}
+    # QA's one review holds for the commit it made; only Risk reviewed that head again.
+    assert [r.commit_sha for r in merged.forge.reviews(merged.pr.number)
+            if r.reviewer == "qa"] == [tip]
+    assert [r.commit_sha for r in merged.forge.reviews(merged.pr.number)
+            if r.reviewer == "risk"] == [quant_head, tip]
     source = git(root, "show", f"main:{TESTS}")
     assert source == git(root, "show", f"{tip}:{TESTS}")
     kept = {_name(k.test) for k in record.kept}
