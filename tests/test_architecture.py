@@ -59,6 +59,8 @@ PACKAGES: dict[str, Place] = {
     # The bot's signing key and the one exception tree: leaves every package may use.
     "alphaloop.keys": Place(0, only=()),
     "alphaloop.errors": Place(0, only=()),
+    # Package attributes imported on first use.
+    "alphaloop.lazy": Place(0, only=()),
     # 1 - sources and backends. They know nothing of roles (nor of anything above).
     "alphaloop.data": Place(1),
     # Compliance as code reads the data's asset classes.
@@ -73,7 +75,7 @@ PACKAGES: dict[str, Place] = {
     # 2 - the accountant, the gates, the forge.
     # The harness simulates what it is handed: never the strategy, never the report.
     "alphaloop.harness": Place(2, only=("alphaloop.contract", "alphaloop.data",
-                                        "alphaloop.errors")),
+                                        "alphaloop.errors", "alphaloop.lazy")),
     "alphaloop.checks": Place(2, only=("alphaloop.contract", "alphaloop.policy",
                                        "alphaloop.repo", "alphaloop.errors")),
     "alphaloop.forge": Place(2, only=("alphaloop.keys", "alphaloop.repo", "alphaloop.errors")),

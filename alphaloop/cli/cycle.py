@@ -15,7 +15,6 @@ which the report's charts load).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,10 +25,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options
+from alphaloop.cli._research_options import (
+    BaseOption,
+    DataOption,
+    FoldsOption,
+    FrequencyOption,
+    HoldoutOption,
+    ProfileOption,
+    UntilOption,
+    WarmupOption,
+)
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.errors import Failure
-from alphaloop.harness.config import Frequency
-from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
+from alphaloop.harness.windows import HOLDOUT_DAYS
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -73,25 +81,14 @@ def cycle(
     dry_run_: Annotated[bool, typer.Option("--dry-run",
                                            help="show what would happen; change nothing")]
     = False,
-    data: Annotated[str, typer.Option(help="data source: synthetic, file:PATH, fmp")]
-    = "synthetic",
-    until: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="give the loop the data up to this date (YYYY-MM-DD) "
-                                   "only")] = None,
-    profile: Annotated[str, typer.Option(
-        help="strategy profile (FinSage: default, conservative or aggressive)")] = "default",
-    frequency: Annotated[Frequency, typer.Option(
-        help="rebalance frequency of the backtests")] = "weekly",
-    holdout_days: Annotated[int, typer.Option(
-        min=MIN_HOLDOUT_DAYS, help="trading days held out for Risk (at least "
-                                   f"{MIN_HOLDOUT_DAYS}, what its paired test needs)")]
-    = HOLDOUT_DAYS,
-    folds: Annotated[int, typer.Option(min=0, help="walk-forward folds in-sample")] = 4,
-    warmup_days: Annotated[int, typer.Option(min=0,
-                                             help="history before the first decision")]
-    = TRADING_DAYS_PER_YEAR,
-    base: Annotated[str | None, typer.Option(help="branch to improve (default: main)")]
-    = None,
+    data: DataOption = "synthetic",
+    until: UntilOption = None,
+    profile: ProfileOption = "default",
+    frequency: FrequencyOption = "weekly",
+    holdout_days: HoldoutOption = HOLDOUT_DAYS,
+    folds: FoldsOption = 4,
+    warmup_days: WarmupOption = TRADING_DAYS_PER_YEAR,
+    base: BaseOption = None,
     allow_unsandboxed: Annotated[bool, typer.Option(
         "--allow-unsandboxed", help="run strategy code without bubblewrap if it is missing")]
     = False,

@@ -11,7 +11,6 @@ The cycle and the data are imported when the command runs, not with this module.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,10 +21,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options, stderr
+from alphaloop.cli._research_options import (
+    BaseOption,
+    DataOption,
+    FoldsOption,
+    FrequencyOption,
+    HoldoutOption,
+    ProfileOption,
+    UntilOption,
+    WarmupOption,
+)
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.errors import Failure
-from alphaloop.harness.config import Frequency
-from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
+from alphaloop.harness.windows import HOLDOUT_DAYS
 
 if TYPE_CHECKING:
     from alphaloop.cycle.review import BranchReview
@@ -48,22 +56,14 @@ def review(
         help="title of the pull request opened for BRANCH (default: its last commit's "
              "subject)")] = None,
     repo: Annotated[Path, typer.Option(help="repository to work on")] = Path("."),
-    data: Annotated[str, typer.Option(help="data source: synthetic, file:PATH, fmp")]
-    = "synthetic",
-    until: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="review on the data up to this date (YYYY-MM-DD) "
-                                   "only")] = None,
-    profile: Annotated[str, typer.Option(help="strategy profile")] = "default",
-    frequency: Annotated[Frequency, typer.Option(
-        help="rebalance frequency of the backtests")] = "weekly",
-    holdout_days: Annotated[int, typer.Option(
-        min=MIN_HOLDOUT_DAYS, help="trading days held out for Risk")] = HOLDOUT_DAYS,
-    folds: Annotated[int, typer.Option(min=0, help="walk-forward folds in-sample")] = 4,
-    warmup_days: Annotated[int, typer.Option(min=0,
-                                             help="history before the first decision")]
-    = TRADING_DAYS_PER_YEAR,
-    base: Annotated[str | None, typer.Option(help="branch it merges into (default: main)")]
-    = None,
+    data: DataOption = "synthetic",
+    until: UntilOption = None,
+    profile: ProfileOption = "default",
+    frequency: FrequencyOption = "weekly",
+    holdout_days: HoldoutOption = HOLDOUT_DAYS,
+    folds: FoldsOption = 4,
+    warmup_days: WarmupOption = TRADING_DAYS_PER_YEAR,
+    base: BaseOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the verdicts as JSON")]
     = False,
 ) -> None:

@@ -20,10 +20,8 @@ from typing import Any
 from alphaloop.cycle.context import CycleContext
 from alphaloop.cycle.gate import merge_through_gate
 from alphaloop.cycle.ledger import CYCLE_TRAILER
-from alphaloop.cycle.options import CycleError
-from alphaloop.cycle.review import post_review
-from alphaloop.errors import Failure, NothingToDo
-from alphaloop.policy import PolicyError
+from alphaloop.cycle.review import review_head
+from alphaloop.errors import NothingToDo
 from alphaloop.records import (
     CycleSummary,
     Hypothesis,
@@ -45,7 +43,6 @@ from alphaloop.roles import (
     ProposalRequest,
     ReportRequest,
     Reviewer,
-    ReviewRequest,
 )
 
 __all__ = ["CycleRunner", "StageEvent", "stage_names"]
@@ -193,50 +190,11 @@ class CycleRunner:
 
     def _review(self, reviewer: Reviewer) -> ReviewRecord:
         """One reviewer's review of the branch head, posted on the PR bound to it."""
-        ctx = self.ctx
         impl: Implementation = self.records[Stage.IMPLEMENT]
-        hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
-        head = self._head()
-        try:
-            record = self._ask(reviewer, head, impl, hypothesis)
-        except Failure:
-            raise
-        except Exception as exc:  # a reviewer's bug must not end in a traceback
-            where = f"{type(reviewer).__module__}.{type(reviewer).__qualname__}"
-            raise CycleError(f"the {role_title(reviewer.role)} reviewer ({where}) crashed on "
-                             f"{head[:10]}: {type(exc).__name__}: {exc}") from exc
-        moved = self._head()
-        if moved != head and self._own_commits(reviewer.role, head, moved):
-            # The reviewer committed to the branch what it reviewed (QA its tests): its
-            # verdict holds for the commit it made, and only the others review it again.
-            head, record = moved, record.model_copy(update={"head_sha": moved})
-        post_review(ctx.forge, impl.pr_number, reviewer.role, head, record)
+        record, _ = review_head(self.ctx, reviewer, impl.pr_number,
+                                self.ctx.repo.worktree_path(impl.branch),
+                                self.records[Stage.HYPOTHESIS])
         return record
-
-    def _own_commits(self, role: str, old: str, new: str) -> bool:
-        """Whether ``old..new`` holds only commits by ``role``'s identity, inside the
-        paths ``policies/paths.toml`` gives that role."""
-        identity = self.ctx.identities.get(role)
-        repo = self.ctx.repo
-        if identity is None or not repo.is_ancestor(old, new):
-            return False
-        authors = set(repo.git("log", "--format=%ae", f"{old}..{new}").lines())
-        if authors != {identity.email}:
-            return False
-        try:
-            rules = self.ctx.policies.paths.role(role)
-        except PolicyError:
-            return False  # a reviewer of one's own with no paths writes nothing
-        return all(rules.allows(path) for path in repo.changed_files(old, new))
-
-    def _ask(self, reviewer: Reviewer, head: str, impl: Implementation,
-             hypothesis: Hypothesis) -> ReviewRecord:
-        ctx = self.ctx
-        return reviewer.review_change(ReviewRequest(
-            base_sha=ctx.base_sha, head_sha=head,
-            worktree=ctx.repo.worktree_path(impl.branch), data=ctx.data,
-            windows=ctx.windows, ledger_entries=ctx.ledger_entries,
-            claim=hypothesis.claim, hypothesis=hypothesis, pr_number=impl.pr_number))
 
     def _refresh_reviews(self) -> None:
         """Review again what a later reviewer's commit (QA's tests) made stale: an

@@ -18,11 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alphaloop.cycle.context import CycleContext, build_context
 from alphaloop.cycle.options import CycleError, CycleOptions
+from alphaloop.errors import Failure
 from alphaloop.forge import Forge, PullRequest
-from alphaloop.records import Hypothesis, ReviewRecord
+from alphaloop.policy import PolicyError
+from alphaloop.records import Hypothesis, ReviewRecord, role_title
 from alphaloop.roles import Reviewer, ReviewRequest, forge_verdict
 
-__all__ = ["BranchReview", "RoleVerdict", "post_review", "review_branch"]
+__all__ = ["BranchReview", "RoleVerdict", "post_review", "review_branch", "review_head"]
 
 #: The ``author_role`` of a pull request a person opened.
 HUMAN_AUTHOR = "human"
@@ -72,6 +74,48 @@ def post_review(forge: Forge, pr_number: int, role: str, head_sha: str,
                               verdict=forge_verdict(record), severity=record.severity,
                               summary=record.summary, findings=record.findings)
     return review.id
+
+
+def review_head(ctx: CycleContext, reviewer: Reviewer, pr_number: int, worktree: Path,
+                hypothesis: Hypothesis | None) -> tuple[ReviewRecord, int | None]:
+    """``reviewer``'s review of the pull request's head now, posted on it bound to that
+    commit; the record and the review's id. A reviewer that crashes raises
+    :class:`CycleError` naming it (never a traceback). A reviewer that committed to the
+    branch what it reviewed (QA its tests) has its verdict bound to the commit it made,
+    once the commits after the head it was given are found to be its own, inside its
+    paths; the reviewers before it review that head again."""
+    head = ctx.forge.head_sha(ctx.forge.get_pr(pr_number))
+    try:
+        record = reviewer.review_change(ReviewRequest(
+            base_sha=ctx.base_sha, head_sha=head, worktree=worktree, data=ctx.data,
+            windows=ctx.windows, ledger_entries=ctx.ledger_entries,
+            claim=hypothesis.claim if hypothesis is not None else None,
+            hypothesis=hypothesis, pr_number=pr_number))
+    except Failure:
+        raise
+    except Exception as exc:  # a reviewer's bug must not end in a traceback
+        where = f"{type(reviewer).__module__}.{type(reviewer).__qualname__}"
+        raise CycleError(f"the {role_title(reviewer.role)} reviewer ({where}) crashed on "
+                         f"{head[:10]}: {type(exc).__name__}: {exc}") from exc
+    moved = ctx.forge.head_sha(ctx.forge.get_pr(pr_number))
+    if moved != head and _own_commits(ctx, reviewer.role, head, moved):
+        head, record = moved, record.model_copy(update={"head_sha": moved})
+    return record, post_review(ctx.forge, pr_number, reviewer.role, head, record)
+
+
+def _own_commits(ctx: CycleContext, role: str, old: str, new: str) -> bool:
+    """Whether ``old..new`` holds only commits by ``role``'s identity, inside the paths
+    ``policies/paths.toml`` gives that role."""
+    identity, repo = ctx.identities.get(role), ctx.repo
+    if identity is None or not repo.is_ancestor(old, new):
+        return False
+    if set(repo.git("log", "--format=%ae", f"{old}..{new}").lines()) != {identity.email}:
+        return False
+    try:
+        rules = ctx.policies.paths.role(role)
+    except PolicyError:
+        return False  # a reviewer of one's own with no paths writes nothing
+    return all(rules.allows(path) for path in repo.changed_files(old, new))
 
 
 def _pull_request(ctx: CycleContext, branch: str | None, number: int | None,
@@ -175,29 +219,22 @@ def _review_all(ctx: CycleContext, pr: PullRequest, hypothesis: Hypothesis | Non
     Engineer's formatting) moves the head and voids the reviews before it: those
     reviewers review the new head once more."""
     verdicts: dict[str, RoleVerdict] = {}
-    reviewed: dict[str, str] = {}
     for _ in range(2):
         for reviewer in ctx.team.reviewers:
-            head = ctx.forge.head_sha(pr)
-            if reviewed.get(reviewer.role) == head:
+            done = verdicts.get(reviewer.role)
+            if done is not None and done.record["head_sha"] == ctx.forge.head_sha(pr):
                 continue
             if on_role is not None:
                 on_role(reviewer.role)
-            verdicts[reviewer.role] = _review(ctx, reviewer, pr, head, hypothesis, worktree)
-            reviewed[reviewer.role] = head
-        if set(reviewed.values()) == {ctx.forge.head_sha(pr)}:
+            verdicts[reviewer.role] = _review(ctx, reviewer, pr, hypothesis, worktree)
+        if {v.record["head_sha"] for v in verdicts.values()} == {ctx.forge.head_sha(pr)}:
             break
     return [verdicts[r.role] for r in ctx.team.reviewers]
 
 
-def _review(ctx: CycleContext, reviewer: Reviewer, pr: PullRequest, head: str,
+def _review(ctx: CycleContext, reviewer: Reviewer, pr: PullRequest,
             hypothesis: Hypothesis | None, worktree: Path) -> RoleVerdict:
-    record = reviewer.review_change(ReviewRequest(
-        base_sha=ctx.base_sha, head_sha=head, worktree=worktree, data=ctx.data,
-        windows=ctx.windows, ledger_entries=ctx.ledger_entries,
-        claim=hypothesis.claim if hypothesis is not None else None, hypothesis=hypothesis,
-        pr_number=pr.number))
-    review_id = post_review(ctx.forge, pr.number, reviewer.role, head, record)
+    record, review_id = review_head(ctx, reviewer, pr.number, worktree, hypothesis)
     return RoleVerdict(role=reviewer.role, verdict=forge_verdict(record),
                        severity=record.severity, summary=record.summary,
                        review_id=review_id, record=record.model_dump(mode="json"))

@@ -8,8 +8,7 @@ point-in-time views (``MarketData.view``).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from alphaloop.lazy import lazy_exports
 
 # Each module of the package and the public names it defines. A name is imported on
 # first use (PEP 562): reading a file or a constant does not load the synthetic data's
@@ -63,17 +62,4 @@ __all__ = [
     "stress_scenarios",
 ]
 
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module on first use."""
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
-    globals()[name] = value  # found directly from now on
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -87,12 +87,7 @@ def deadlocked_cycles(task_id: str, history: Sequence[CycleEntry],
     """
     if threshold < 1:
         raise ValueError(f"the deadlock threshold must be at least 1, not {threshold}")
-    start = 0
-    for index, entry in enumerate(history):
-        if task_id in entry.escalated_tasks:
-            start = index + 1
-    tried = [e for e in history[start:] if e.task_id == task_id and e.summary is not None]
-    last = tried[-threshold:]
+    last = _finished_since_escalation(task_id, history)[-threshold:]
     if len(last) == threshold and all(e.outcome == Outcome.VETOED for e in last):
         return last
     return []
@@ -107,12 +102,18 @@ def budget_spent(task_id: str, history: Sequence[CycleEntry],
     """
     if budget is None:
         return []
+    spent = _finished_since_escalation(task_id, history)
+    return spent if len(spent) >= budget else []
+
+
+def _finished_since_escalation(task_id: str,
+                               history: Sequence[CycleEntry]) -> list[CycleEntry]:
+    """``task_id``'s finished cycles since the PM last escalated it."""
     start = 0
     for index, entry in enumerate(history):
         if task_id in entry.escalated_tasks:
             start = index + 1
-    spent = [e for e in history[start:] if e.task_id == task_id and e.summary is not None]
-    return spent if len(spent) >= budget else []
+    return [e for e in history[start:] if e.task_id == task_id and e.summary is not None]
 
 
 def waiting_for_human(history: Sequence[CycleEntry],
