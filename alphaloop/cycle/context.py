@@ -35,7 +35,7 @@ from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, PolicyError, load_policies
-from alphaloop.repo import GitError, GitRepo, Identity, materialise_tree
+from alphaloop.repo import GitError, GitRepo, Identity, commit_files, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer
 from alphaloop.roles import (
     InSample,
@@ -139,24 +139,6 @@ class CycleContext:
                 writes.pop("task.md")
         return commit_files(repo, branch, tip, writes, message, self.identities["pm"],
                             retry_hint="then run `alphaloop cycle --resume`")
-
-
-def commit_files(repo: GitRepo, branch: str, tip: str, files: Mapping[str, bytes],
-                 message: str, identity: Identity, *, retry_hint: str) -> str:
-    """Commit ``files`` on top of ``tip`` as ``identity`` and advance ``branch`` to it
-    (ff-only, keeping the user's uncommitted work); return the commit."""
-    with tempfile.TemporaryDirectory(prefix="alphaloop-index-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        repo.git("read-tree", tip, env=env)
-        entries: list[str] = []
-        for path, content in sorted(files.items()):
-            blob = repo.git("hash-object", "-w", "--stdin", input=content).text
-            entries += ["--cacheinfo", f"100644,{blob},{path}"]
-        repo.git("update-index", "--add", *entries, env=env)
-        tree = repo.git("write-tree", env=env).text
-    commit = repo.commit_tree(tree, [tip], message, identity)
-    repo.advance_branch(branch, commit, tip, retry_hint=retry_hint)
-    return commit
 
 
 def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:

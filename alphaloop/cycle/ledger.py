@@ -19,7 +19,6 @@ last finished stage. Records are plain JSON dicts here; the cycle defines their 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -34,6 +33,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import PydanticSerializationError
 
 from alphaloop.errors import Failure
+from alphaloop.records.digest import canonical_json, digest_of
 
 __all__ = [
     "CYCLE_TRAILER",
@@ -93,18 +93,6 @@ def cycle_number(cid: str) -> int:
     if match is None or int(match.group(1)) < 1 or cid != cycle_id(int(match.group(1))):
         raise ValueError(f"{cid!r} is not a cycle id (c0001, c0002, ...)")
     return int(match.group(1))
-
-
-def canonical_json(value: Any) -> bytes:
-    """UTF-8 JSON with sorted keys and no whitespace: the bytes a digest is taken over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-def digest_of(envelope: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``envelope`` without its ``digest`` key."""
-    body = {key: value for key, value in envelope.items() if key != "digest"}
-    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:

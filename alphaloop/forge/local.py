@@ -53,6 +53,7 @@ FORGE_BRANCH = "alphaloop/forge"
 FORGE_IDENTITY = Identity(name="AlphaLoop forge", email="forge@alphaloop.invalid")
 PR_TRAILER = "AlphaLoop-PR"
 HEAD_TRAILER = "AlphaLoop-Head"
+REVERTS_TRAILER = "AlphaLoop-Reverts"
 
 RecordT = TypeVar("RecordT", PullRequest, Review)
 
@@ -397,3 +398,30 @@ class LocalForge:
 
         merged = self._write_pr(f"pr #{number}: merged as {sha[:12]}", number, edit)
         return merged.merge_sha or sha
+
+    def revert(self, merge_sha: str, *, base_branch: str, message: str,
+               identity: Identity) -> str:
+        """Undo ``merge_sha`` on ``base_branch``: a revert commit on the branch
+        ``alphaloop/revert-<sha>``, a pull request labelled ``rollback`` for it, merged at
+        once as ``identity``. A revert that already landed is found by its
+        ``AlphaLoop-Reverts`` trailer and returned."""
+        target = self.repo.rev_parse(merge_sha)
+        landed = self.repo.find_commit_with_trailer(base_branch, REVERTS_TRAILER, target)
+        if landed is not None:
+            return landed
+        tip = self.repo.branch_sha(base_branch)
+        if tip is None:
+            raise RefNotFound(f"there is no branch {base_branch!r} to revert on.")
+        if not self.repo.is_ancestor(target, tip):
+            raise ForgeError(f"{target[:12]} is not on {base_branch}; there is nothing to "
+                             "revert there.")
+        text = with_trailers(message, {REVERTS_TRAILER: target})
+        branch = f"alphaloop/revert-{target[:12]}"
+        commit = self.repo.revert_commit([target], tip, text, identity)
+        self.repo.update_ref(f"refs/heads/{branch}", commit,
+                             expected_old=self.repo.branch_sha(branch),
+                             message="alphaloop: revert")
+        title = text.splitlines()[0][:200]
+        pr = self.open_pr(title=title, body=text, head_branch=branch,
+                          base_branch=base_branch, author_role="sre", labels=("rollback",))
+        return self.merge(pr.number, message=text, identity=identity, expected_head=commit)

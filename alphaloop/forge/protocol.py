@@ -73,3 +73,13 @@ class Forge(Protocol):
         (``TreeMismatch``).
         """
         ...
+
+    def revert(self, merge_sha: str, *, base_branch: str, message: str,
+               identity: Identity) -> str:
+        """Undo ``merge_sha`` on ``base_branch`` through a pull request labelled
+        ``rollback``, merged at once; return the commit that lands on the base branch.
+
+        Idempotent: a revert that already landed (its ``AlphaLoop-Reverts`` trailer names
+        ``merge_sha``) is returned, not made twice.
+        """
+        ...

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from alphaloop.policy.deploy import DeployPolicy
 from alphaloop.policy.engineering import EngineeringPolicy
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.imports import ImportPolicy
@@ -31,6 +32,7 @@ POLICY_FILES: dict[str, str] = {
 OPTIONAL_POLICY_FILES: dict[str, str] = {
     "search": "search.toml",
     "engineering": "engineering.toml",
+    "deploy": "deploy.toml",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -51,6 +53,7 @@ class Policies(BaseModel):
     merge: MergePolicy
     search: SearchPolicy = Field(default_factory=SearchPolicy)
     engineering: EngineeringPolicy = Field(default_factory=EngineeringPolicy)
+    deploy: DeployPolicy = Field(default_factory=DeployPolicy)
     digest: str
     file_digests: dict[str, str]
 
@@ -89,8 +92,8 @@ def _validated(model: type[M], data: dict[str, Any], label: str) -> M:
 
 def load_policies(repo_root: Path | str) -> Policies:
     """Read and validate ``<repo_root>/policies/{risk,imports,paths,merge}.toml``, and
-    ``search.toml`` and ``engineering.toml`` when the repository has them (their defaults
-    otherwise).
+    ``search.toml``, ``engineering.toml`` and ``deploy.toml`` when the repository has
+    them (their defaults otherwise).
 
     Raises :class:`PolicyError` naming the file, the key and what to do when a file is
     missing, is not TOML, or breaks its schema (unknown keys included).
@@ -102,7 +105,7 @@ def load_policies(repo_root: Path | str) -> Policies:
                           "root's policies/ folder; pass the repository root")
     models: dict[str, type[BaseModel]] = {
         "risk": RiskPolicy, "imports": ImportPolicy, "paths": PathPolicy, "merge": MergePolicy,
-        "search": SearchPolicy, "engineering": EngineeringPolicy,
+        "search": SearchPolicy, "engineering": EngineeringPolicy, "deploy": DeployPolicy,
     }
     parsed: dict[str, BaseModel] = {}
     whole = hashlib.sha256()
@@ -119,6 +122,7 @@ def load_policies(repo_root: Path | str) -> Policies:
         risk=parsed["risk"], imports=parsed["imports"], paths=parsed["paths"],
         merge=parsed["merge"], search=parsed.get("search", SearchPolicy()),
         engineering=parsed.get("engineering", EngineeringPolicy()),
+        deploy=parsed.get("deploy", DeployPolicy()),
         digest=whole.hexdigest(), file_digests=file_digests,
     )
 

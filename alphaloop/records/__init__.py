@@ -7,6 +7,16 @@ importing one another. Field names are part of the ledger format (``docs/ledger.
 add fields, never rename them.
 """
 
+from alphaloop.records.deploy import (
+    DEPLOY_FORMAT,
+    CanaryCheck,
+    CanaryVerdict,
+    DeploymentEvent,
+    DeployRecord,
+    Grade,
+    LiveRecord,
+    event_id,
+)
 from alphaloop.records.history import CycleHistory, TrialHistory, read_history
 from alphaloop.records.stages import (
     STAGE_MODELS,
@@ -43,17 +53,24 @@ from alphaloop.records.stages import (
 from alphaloop.records.trial import Trial, point_key
 
 __all__ = [
+    "DEPLOY_FORMAT",
     "STAGE_MODELS",
     "STAGE_ORDER",
+    "CanaryCheck",
+    "CanaryVerdict",
     "Claim",
     "CycleHistory",
     "CycleSummary",
+    "DeployRecord",
+    "DeploymentEvent",
     "EngineerFinding",
     "EngineerReviewRecord",
     "Escalation",
     "FoldScore",
+    "Grade",
     "Hypothesis",
     "Implementation",
+    "LiveRecord",
     "MergeRecord",
     "OtherReviewRecord",
     "Outcome",
@@ -73,6 +90,7 @@ __all__ = [
     "TaskRef",
     "Trial",
     "TrialHistory",
+    "event_id",
     "point_key",
     "read_history",
     "record_model",

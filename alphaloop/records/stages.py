@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from alphaloop.checks.findings import Finding, Severity
 from alphaloop.harness.compare import PairedComparison
 from alphaloop.policy.search import SearchSteering
+from alphaloop.records.deploy import DeployRecord
+from alphaloop.records.metrics import FoldScore, RunMetrics
 
 __all__ = [
     "STAGE_MODELS",
@@ -63,6 +65,7 @@ class Stage(StrEnum):
     IMPLEMENT = "implement"
     RISK_REVIEW = "risk_review"
     MERGE = "merge"
+    DEPLOY = "deploy"
     REPORT = "report"
 
 
@@ -114,30 +117,6 @@ class PlanRecord(_Record):
     base_branch: str
     base_sha: str
     clock: date
-
-
-class RunMetrics(_Record):
-    """The figures a review quotes for one backtest window."""
-
-    label: str
-    start: date
-    end: date
-    sharpe: float
-    annual_return: float
-    annual_volatility: float
-    max_drawdown: float
-    calmar: float
-    var_95: float
-    turnover: float
-    reward: float
-    n_days: int
-
-
-class FoldScore(_Record):
-    label: str
-    sharpe: float
-    max_drawdown: float
-    reward: float
 
 
 class PerformanceReview(_Record):
@@ -490,6 +469,7 @@ STAGE_MODELS: dict[str, type[BaseModel]] = {
     "engineer_review": EngineerReviewRecord,
     "qa_review": QAReviewRecord,
     Stage.MERGE.value: MergeRecord,
+    Stage.DEPLOY.value: DeployRecord,
     Stage.REPORT.value: ReportRecord,
     "summary": CycleSummary,
 }

@@ -26,6 +26,7 @@ from alphaloop.repo.errors import (
     TreeMismatch,
     WorktreeError,
 )
+from alphaloop.repo.files import commit_files
 from alphaloop.repo.gitrepo import GitRepo
 from alphaloop.repo.identity import Identity
 from alphaloop.repo.models import AdvanceMode, DiffStat, FileChange, WorktreeInfo
@@ -56,6 +57,7 @@ __all__ = [
     "TreeMismatch",
     "WorktreeError",
     "WorktreeInfo",
+    "commit_files",
     "list_tree",
     "materialise_tree",
 ]

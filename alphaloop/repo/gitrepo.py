@@ -9,6 +9,8 @@ keeps local changes (see :meth:`GitRepo.advance_branch`).
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -350,6 +352,40 @@ class GitRepo:
             raise GitError(f"the merge commit {sha[:12]} does not hold the checked tree.")
         self.advance_branch(into, sha, into_old, retry_hint=retry_hint)
         return sha
+
+    def revert_commit(self, commits: Sequence[str], onto: str, message: str,
+                      identity: Identity) -> str:
+        """One commit on top of ``onto`` (a commit) undoing ``commits`` (newest first);
+        return it. No ref moves.
+
+        The revert is computed by ``git revert --no-commit`` in a throw-away detached
+        worktree under ``.git/alphaloop/worktrees/``, so the user's checkout is never
+        touched. When a later commit changed the same lines, :class:`MergeConflict`
+        names the files and nothing is written.
+        """
+        base = self.rev_parse(onto)
+        shas = [self.rev_parse(c) for c in commits]
+        if not shas:
+            raise ValueError("nothing to revert")
+        scratch = self.alphaloop_dir / "worktrees" / f".revert-{base[:12]}-{os.getpid()}"
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        self.git("worktree", "add", "--quiet", "--detach", "--force", str(scratch), base)
+        try:
+            out = self.git("-c", "core.hooksPath=/dev/null", "revert", "--no-commit",
+                           "--no-edit", *shas, cwd=scratch, ok=range(256))
+            if out.status != 0:
+                conflicted = self.git("diff", "--name-only", "--diff-filter=U",
+                                      cwd=scratch).lines()
+                raise MergeConflict(f"the revert of {', '.join(s[:12] for s in shas)}",
+                                    f"{base[:12]}", conflicted or [out.stderr.strip()])
+            tree = self.git("write-tree", cwd=scratch).text
+        finally:
+            self.git("worktree", "remove", "--force", str(scratch), ok=range(256))
+            shutil.rmtree(scratch, ignore_errors=True)
+        if tree == self.tree_hash(base, ""):
+            raise EmptyMerge(f"reverting {', '.join(s[:12] for s in shas)} on {base[:12]} "
+                             "would change nothing: it is already undone.")
+        return self.commit_tree(tree, [base], message, identity)
 
     def advance_branch(self, branch: str, new_sha: str, expected_old: str, *,
                        retry_hint: str = _DEFAULT_RETRY_HINT) -> AdvanceMode:
