@@ -32,11 +32,11 @@ from pydantic import BaseModel, ValidationError
 from alphaloop.forge.errors import (
     ForgeCorrupt,
     ForgeError,
-    HeadMoved,
     InvalidTransition,
     NoForge,
     PullRequestNotFound,
 )
+from alphaloop.forge.judging import check_merge_head, judge_reviews
 from alphaloop.forge.records import (
     PRState,
     PullRequest,
@@ -44,8 +44,8 @@ from alphaloop.forge.records import (
     ReviewCheck,
     Verdict,
 )
-from alphaloop.forge.signing import ReviewKey, ReviewKeyError
-from alphaloop.repo import DataBranch, GitRepo, Identity, RefNotFound, Snapshot, TreeMismatch
+from alphaloop.forge.signing import ReviewKey
+from alphaloop.repo import DataBranch, GitRepo, Identity, RefNotFound, Snapshot
 
 __all__ = ["FORGE_BRANCH", "FORGE_IDENTITY", "LocalForge"]
 
@@ -213,24 +213,8 @@ class LocalForge:
         head = self.head_sha(pr)
         tree = self.repo.tree_hash(head, "")
         on_head = [r for r in self.reviews(pr.number) if r.is_bound_to(head)]
-        valid: list[Review] = []
-        ignored: list[str] = []
-        key: ReviewKey | None = None
-        problem = ""
-        if any(not r.human for r in on_head):
-            try:
-                key = self._review_key(create=False)
-            except ReviewKeyError as error:
-                problem = f" ({error})"
-            else:
-                problem = "" if key is not None else " (this machine holds no review key)"
-        for review in on_head:
-            signed = key is not None and key.verify(review.payload(tree), review.signature)
-            if review.human or signed:
-                valid.append(review)
-            else:
-                ignored.append(f"review by {review.reviewer} on #{pr.number} is not signed "
-                               f"by this bot for {head[:10]}: ignored{problem}")
+        valid, ignored = judge_reviews(on_head, number=pr.number, head=head, tree=tree,
+                                       load_key=lambda: self._review_key(create=False))
         return ReviewCheck(head_sha=head, valid=tuple(valid), ignored=tuple(ignored))
 
     def valid_reviews(self, pr: PullRequest | int) -> list[Review]:
@@ -373,12 +357,8 @@ class LocalForge:
         if pr.state == "closed":
             raise InvalidTransition(f"pull request #{number} is closed; reopen it before merging.")
         head = self.head_sha(pr)
-        if expected_head is not None and head != self.repo.rev_parse(expected_head):
-            raise HeadMoved(f"branch {pr.head_branch!r} moved to {head[:12]} after it was "
-                            f"checked at {expected_head[:12]}; its reviews must be redone.")
-        if reviewed_tree is not None and self.repo.tree_hash(head, "") != reviewed_tree:
-            raise TreeMismatch(head, ["(the whole tree)"], f"the head's tree is not the "
-                               f"reviewed tree {reviewed_tree[:12]}")
+        check_merge_head(self.repo, pr.head_branch, head, expected_head=expected_head,
+                         reviewed_tree=reviewed_tree)
         sha = self._landed(pr, head)
         if sha is None:
             text = with_trailers(message, {PR_TRAILER: str(number), HEAD_TRAILER: head})

@@ -22,6 +22,8 @@ ParameterValue = float | int | str | bool
 ROLE_NAMES: tuple[str, ...] = ("quant", "risk", "qa", "engineer", "sre", "pm")
 #: A reviewer of your own, named by where its class lives ("package.module:Class").
 _REVIEWER_CLASS = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+#: A GitHub login (a person's; the bot's own reviews are signed, not listed).
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 
 
 class HumanApprovalRules(BaseModel):
@@ -54,6 +56,18 @@ class MergePolicy(BaseModel):
     method: Literal["squash", "merge", "rebase"]
     human_approval: HumanApprovalRules
     committer: Committer = Field(default_factory=Committer)
+    approvers: tuple[str, ...] = Field(
+        default=(), description="GitHub logins whose approving review counts as a human's "
+                                "approval on the GitHub forge")
+
+    @field_validator("approvers")
+    @classmethod
+    def _logins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [login for login in value if not _LOGIN.fullmatch(login)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not a GitHub login (letters, "
+                             "digits and single hyphens, at most 39 characters)")
+        return value
 
     @field_validator("required_approvals")
     @classmethod
