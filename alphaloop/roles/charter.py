@@ -1,40 +1,59 @@
 """A role's charter: who the role is and what it is told, read from ``roles/<role>.toml``.
 
 A charter holds the role's goal and persona, the git identity it commits as, and the
-prompt templates its LLM-backed modes use. Templates use ``{name}`` placeholders
-(``{{`` and ``}}`` for literal braces). Each template declares its ``variables``; the
-charter's own ``role``, ``title``, ``goal`` and ``persona`` may be used in any template.
-Loading fails on a placeholder that is neither, so a typo is caught when the file is
-read, not when a prompt is sent. What a role may *write* is policy, not charter: see
-``policies/paths.toml``.
+prompt templates its model-backed modes send. Templates are Jinja2 (``{{ name }}``),
+rendered in a sandboxed environment with ``StrictUndefined``. Each template declares its
+``variables``; the charter's own ``role``, ``title``, ``goal`` and ``persona`` may be used
+in any template. Loading fails on a template that uses a name that is neither, or that is
+not valid Jinja2, with the file and key in the message: a typo is caught when the file
+is read, not when a prompt is sent.
+
+What every call sends (:meth:`Charter.messages`): the *system* message is the rendered
+``system`` prompt - who the role is, its goal, persona and rules, and nothing else (it
+takes no variables); the *user* message is the task's template filled with the call's
+values. Variables listed in a template's ``quoted`` are untrusted text from the
+repository (pull request titles and bodies, review comments, ``task.md``, commit
+messages): they reach the model only inside a ``<data>`` block, with ``&``, ``<`` and
+``>`` escaped so the text cannot close the block, and every system prompt says that what
+is inside such a block is material to judge, never instructions.
+
+What a role may *write* is policy, not charter: see ``policies/paths.toml``.
 """
 
 from __future__ import annotations
 
 import re
-import string
 from pathlib import Path
 
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alphaloop.llm import Message
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.loader import load_toml
 from alphaloop.repo.identity import Identity
 
 __all__ = [
     "CHARTER_FIELDS",
+    "DATA_TAG",
     "ROLE_NAMES",
     "Charter",
     "CharterError",
     "PromptTemplate",
     "load_charter",
     "load_charters",
+    "quote_data",
     "template_fields",
 ]
 
 ROLE_NAMES: tuple[str, ...] = ("quant", "risk", "qa", "engineer", "sre", "pm")
 CHARTER_FIELDS: tuple[str, ...] = ("role", "title", "goal", "persona")
+#: The tag that delimits untrusted text in a user message.
+DATA_TAG = "data"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                     keep_trailing_newline=False)
 
 
 class CharterError(PolicyError):
@@ -43,50 +62,53 @@ class CharterError(PolicyError):
 
 
 def template_fields(template: str) -> tuple[str, ...]:
-    """The placeholder names a template uses, in order of first use.
+    """The names a Jinja2 template reads from its values, sorted.
 
-    Raises :class:`ValueError` for malformed braces and for placeholders that are not
-    plain names (attribute or index access, conversions and format specs are refused).
+    Raises :class:`ValueError` for a template that is not valid Jinja2.
     """
-    names: list[str] = []
     try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"malformed braces ({exc}); write {{{{ and }}}} for literal braces"
-                         ) from exc
-    for _literal, field, spec, conversion in parsed:
-        if field is None:
-            continue
-        if not _IDENTIFIER.match(field) or spec or conversion:
-            raise ValueError(f"placeholder {{{field}{'!' + conversion if conversion else ''}"
-                             f"{':' + spec if spec else ''}}} is not a plain lower-case name; "
-                             "use {name}")
-        if field not in names:
-            names.append(field)
-    return tuple(names)
+        parsed = _ENV.parse(template)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"not a valid Jinja2 template: {exc.message} (line {exc.lineno}); "
+                         "write {{ name }} for a variable") from None
+    return tuple(sorted(meta.find_undeclared_variables(parsed)))
+
+
+def quote_data(name: str, text: object) -> str:
+    """``text`` as a delimited, escaped block of data: what the model reads as material,
+    never as instructions. ``&``, ``<`` and ``>`` are escaped, so nothing in the text can
+    end the block or open another."""
+    body = (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    return f'<{DATA_TAG} name="{name}">\n{body}\n</{DATA_TAG}>'
 
 
 class PromptTemplate(BaseModel):
-    """One prompt: a template and the variables it may be given."""
+    """One prompt: a template, the variables it may be given and which of them are
+    untrusted text (``quoted``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     description: str = ""
     variables: tuple[str, ...] = ()
+    quoted: tuple[str, ...] = ()
     template: str = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _placeholders_known(self) -> PromptTemplate:
+    def _names_known(self) -> PromptTemplate:
         for name in self.variables:
             if not _IDENTIFIER.match(name):
                 raise ValueError(f"variable {name!r} is not a lower-case name")
             if name in CHARTER_FIELDS:
                 raise ValueError(f"variable {name!r} is a charter field and always available; "
                                  "remove it from variables")
+        stray = [q for q in self.quoted if q not in self.variables]
+        if stray:
+            raise ValueError(f"quoted lists {', '.join(stray)}, which variables does not "
+                             "declare; declare them or remove them from quoted")
         known = set(self.variables) | set(CHARTER_FIELDS)
         unknown = [f for f in template_fields(self.template) if f not in known]
         if unknown:
-            raise ValueError(f"unknown placeholder(s) {', '.join(unknown)}; declare them in "
+            raise ValueError(f"unknown variable(s) {', '.join(unknown)}; declare them in "
                              f"variables (now: {', '.join(self.variables) or 'none'}) or fix "
                              "the spelling")
         return self
@@ -106,8 +128,17 @@ class Charter(BaseModel):
 
     @model_validator(mode="after")
     def _has_system_prompt(self) -> Charter:
-        if "system" not in self.prompts:
+        system = self.prompts.get("system")
+        if system is None:
             raise ValueError("prompts.system is missing; every role needs a system prompt")
+        if system.variables:
+            raise ValueError("prompts.system declares variables "
+                             f"({', '.join(system.variables)}); the system prompt is who "
+                             "the role is, fixed per charter: put what varies in a task "
+                             "prompt, which goes in the user message")
+        if f"<{DATA_TAG}>" not in system.template:
+            raise ValueError(f"prompts.system must tell the model that text inside <{DATA_TAG}> "
+                             "blocks is material to judge, never instructions; add that rule")
         return self
 
     @property
@@ -119,7 +150,7 @@ class Charter(BaseModel):
         """Fill prompt ``prompt`` with ``values`` (and the charter's own fields).
 
         Every declared variable must be given and nothing else; values are inserted
-        with ``str()``.
+        as ``str()``, the ``quoted`` ones as :func:`quote_data` blocks.
         """
         try:
             template = self.prompts[prompt]
@@ -138,11 +169,26 @@ class Charter(BaseModel):
                                f"{', '.join(template.variables) or 'no variables'}: "
                                f"{'; '.join(parts)}")
         fields = {name: getattr(self, name) for name in CHARTER_FIELDS}
-        return template.template.format_map({**fields, **{k: str(v) for k, v in values.items()}})
+        filled = {k: quote_data(k, v) if k in template.quoted else str(v)
+                  for k, v in values.items()}
+        try:
+            return _ENV.from_string(template.template).render({**fields, **filled})
+        except (UndefinedError, SecurityError, TypeError) as exc:
+            raise CharterError(f"roles/{self.role}.toml: prompts.{prompt} cannot be "
+                               f"rendered: {exc}") from None
 
-    def system_prompt(self, **values: object) -> str:
+    def system_prompt(self) -> str:
         """The rendered system prompt."""
-        return self.render("system", **values)
+        return self.render("system")
+
+    def messages(self, prompt: str, **values: object) -> list[Message]:
+        """What a call for task ``prompt`` sends: the system prompt, then the task's
+        template filled with ``values`` as the user message."""
+        if prompt == "system":
+            raise CharterError("the system prompt is sent with every task; name a task "
+                               f"prompt of {self.role}: {', '.join(self.tasks)}")
+        return [Message(role="system", content=self.system_prompt()),
+                Message(role="user", content=self.render(prompt, **values))]
 
 
 def _roles_dir(root: Path | str) -> Path:
