@@ -29,6 +29,7 @@ still works::
         ├── CycleError             alphaloop.cycle.options: the cycle cannot go on (RuntimeError)
         ├── CycleLocked            alphaloop.cycle.lock: another cycle holds the lock
         ├── LLMError               alphaloop.llm.base: no usable answer (RuntimeError)
+        ├── DeployError            alphaloop.deploy.errors: a deployment (RuntimeError)
         ├── TaskFileError          alphaloop.report.taskfile: task.md breaks the format (ValueError)
         ├── TaskNotFound           alphaloop.report.taskfile: no such task (LookupError)
         ├── GoalError              alphaloop.report.goals: a task's goal (ValueError)
@@ -41,9 +42,10 @@ still works::
 
 The families with members of their own draw them in their modules:
 :mod:`alphaloop.repo.errors`, :mod:`alphaloop.forge.errors`,
-:mod:`alphaloop.harness.errors`; :class:`~alphaloop.data.fmp_client.FMPError` is a
-``DataError``; ``CharterError`` and ``RoleConfigError`` derive from ``PolicyError``; the
-Engineer's ``FormatFailure`` is a ``ToolFailure``.
+:mod:`alphaloop.harness.errors`, :mod:`alphaloop.deploy.errors`;
+:class:`~alphaloop.data.fmp_client.FMPError` is a ``DataError``; ``CharterError`` and
+``RoleConfigError`` derive from ``PolicyError``; the Engineer's ``FormatFailure`` is a
+``ToolFailure``.
 
 Standing apart on purpose:
 

@@ -85,6 +85,8 @@ PACKAGES: dict[str, Place] = {
     "alphaloop.evaluation": Place(4),
     # 5 - walkthrough.md, task.md and their plots.
     "alphaloop.report": Place(5),
+    # 5 - deployments: the paper-trading service, the canary, the deployment ledger.
+    "alphaloop.deploy": Place(5),
     # 6 - the ``alphaloop backtest`` library, and the roles.
     "alphaloop.backtest": Place(6),
     # The roles' public package: the seam and the registry.
@@ -101,6 +103,7 @@ PACKAGES: dict[str, Place] = {
     "alphaloop.roles.risk": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     "alphaloop.roles.qa": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     "alphaloop.roles.engineer": Place(6, beside=ROLE_PLUMBING, imported_by=()),
+    "alphaloop.roles.sre": Place(6, beside=ROLE_PLUMBING, imported_by=()),
     # 7 - the stage machine: it sees roles only through alphaloop.roles, .base, .registry.
     "alphaloop.cycle": Place(7, never=("alphaloop.roles.charter",)),
     # 8 - verifies the cycle's journal.

@@ -15,6 +15,7 @@ which the report's charts load).
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -64,6 +65,7 @@ def _stage_title(stage: str) -> str:
     return f"{role_title(role)}: reviewing the branch" if role != stage else stage
 
 
+    "deploy": "SRE: deploy, paper trading, canary",
 def register(app: typer.Typer) -> None:
     app.command("cycle")(cycle)
 
@@ -104,6 +106,10 @@ def cycle(
         if resume or dry_run_:
             raise fail("cycle", "--abandon closes the interrupted cycle; it cannot be "
                                 "combined with --resume or --dry-run: pass one of them",
+    clock: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="start the loop's clock on this date (YYYY-MM-DD) when no "
+                                   "deployment has moved it: research sees the data up to "
+                                   "it, deployments paper-trade the bars after it")] = None,
                        EXIT_USER_ERROR)
         _abandon(repo, reason)
         return
@@ -133,6 +139,7 @@ def cycle(
             if bar.live.is_started:
                 bar.stop()
     except PreflightError as exc:
+                               clock=clock.date() if clock else None,
         raise fail("cycle", str(exc), EXIT_USER_ERROR) from None
     except Failure as exc:
         raise fail("cycle", str(exc)) from None

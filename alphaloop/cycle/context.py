@@ -31,6 +31,7 @@ from alphaloop.cycle.preflight import base_branch_of, open_repository
 from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import EvalSettings, Evaluator
+from alphaloop.deploy import DeployError, DeploymentLedger, DeploymentState
 from alphaloop.forge import LocalForge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.keys import bot_key
@@ -47,7 +48,7 @@ from alphaloop.roles import (
 )
 from alphaloop.sandbox import Limits, Sandbox, SandboxUnavailable, open_sandbox
 
-__all__ = ["CycleContext", "build_context", "commit_files", "snapshot"]
+__all__ = ["CycleContext", "build_context", "commit_files", "cycle_clock", "snapshot"]
 
 _SNAPSHOT_PATHS = ("policies", "roles", "ledger", "task.md")
 
@@ -79,6 +80,10 @@ class CycleContext:
     sandbox: Sandbox
     evaluator: Evaluator
     forge: LocalForge
+    market: MarketData
+    """All the data there is (up to ``--until``): the bars after the clock are the ones a
+    deployment trades live; research never sees them."""
+    deployments: DeploymentState
     run_store: RunStore
     team: Team
 
@@ -146,6 +151,23 @@ def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
     if running:
         if not resume:
             raise CycleError(
+def cycle_clock(market: MarketData, deployed: date | None, asked: date | None) -> date:
+    """Where the loop stands: the last bar a deployment traded, else ``asked`` (``--clock``),
+    else the last day of the data. ``asked`` may move the clock forward, never back: the
+    bars before a deployment's clock were traded live and seen by every later cycle."""
+    last = market.dates[-1].date()
+    if deployed is not None and asked is not None and asked < deployed:
+        raise CycleError(f"--clock {asked} is before the clock the deployments reached "
+                         f"({deployed}); the clock never goes back. Leave --clock out, or "
+                         "give a later date")
+    clock = max(d for d in (deployed, asked) if d is not None) \
+        if (deployed or asked) is not None else last
+    if clock > last and deployed is not None and (asked is None or asked <= deployed):
+        raise CycleError(f"the clock is at {deployed} (where the deployments reached) but "
+                         f"the data ends on {last}; give data that reaches the clock")
+    return min(clock, last)
+
+
                 f"cycle {running[-1]} was interrupted and is unfinished; run "
                 "`alphaloop cycle --resume` to finish it (its finished stages are kept), "
                 "or `alphaloop cycle --abandon` to close it")
@@ -187,9 +209,20 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         raise CycleError(str(exc)) from None
     cycle_id = _cycle_id(repo, ledger, resume)
     try:
-        data = open_source(options.data).load()
+        deployments = DeploymentLedger(repo, base_branch).state()
+    except DeployError as exc:
+        raise CycleError(str(exc)) from None
+    if deployments.halt is not None:
+        halt = deployments.halt
+        raise CycleError(f"deployments are halted ({halt.id}, by {halt.decided_by}: "
+                         f"{halt.reason}); no cycle starts until a person runs "
+                         "`alphaloop resume --reason ...`")
+    try:
+        market = open_source(options.data).load()
         if options.until is not None:  # the loop never receives a row after the cut-off
-            data = data.slice(end=options.until)
+            market = market.slice(end=options.until)
+        clock = cycle_clock(market, deployments.clock, options.clock)
+        data = market.slice(end=clock)
         windows = research_windows(data, holdout_days=options.holdout_days,
                                    n_folds=options.n_folds, warmup_days=options.warmup_days)
     except (DataError, WindowError) as exc:
@@ -216,6 +249,7 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         repo=repo, options=options, cycle_id=cycle_id, base_branch=base_branch,
         base_sha=base_sha, policies=policies, identities=identities,
         task_text=task_text, ledger_entries=entries, data=data,
-        windows=windows, clock=data.dates[-1].date(), sandbox=sandbox,
+        windows=windows, clock=data.dates[-1].date(), market=market,
+        deployments=deployments, sandbox=sandbox,
         evaluator=evaluator, forge=forge, run_store=RunStore(repo.common_dir, cycle_id),
         team=team)

@@ -1,7 +1,8 @@
 """``alphaloop cycle``: the stage machine of one hypothesis -> analysis cycle.
 
 Stages run in the order :func:`stage_names` gives: plan, the proposer's review,
-hypothesis and implementation, one review per reviewer of the team, merge, report. Each
+hypothesis and implementation, one review per reviewer of the team, merge, the deploy
+of what merged (when the team has a deployer), report. Each
 stage's record is written to the run store (``.git/alphaloop/runs/cNNNN/``) the moment
 it exists, so ``--resume`` continues a killed cycle after its last finished stage
 without repeating work: branches, commits, PRs and reviews are all found again rather
@@ -24,6 +25,7 @@ from alphaloop.cycle.review import review_head
 from alphaloop.errors import NothingToDo
 from alphaloop.records import (
     CycleSummary,
+    DeployRecord,
     Hypothesis,
     Implementation,
     MergeRecord,
@@ -39,6 +41,7 @@ from alphaloop.records import (
 )
 from alphaloop.repo import Identity
 from alphaloop.roles import (
+    DeployRequest,
     PlanRequest,
     ProposalRequest,
     ReportRequest,
@@ -50,10 +53,12 @@ __all__ = ["CycleRunner", "StageEvent", "stage_names"]
 StageEvent = Callable[[str, str], None]
 
 
-def stage_names(reviewers: list[str]) -> list[str]:
-    """The stages of a cycle whose reviewers are ``reviewers``, in order."""
+def stage_names(reviewers: list[str], *, deploys: bool = False) -> list[str]:
+    """The stages of a cycle whose reviewers are ``reviewers``, in order; ``deploys``: the
+    team has a deployer, which deploys what the gate merged."""
     return [Stage.PLAN, Stage.QUANT_REVIEW, Stage.HYPOTHESIS, Stage.IMPLEMENT,
-            *(review_stage(role) for role in reviewers), Stage.MERGE, Stage.REPORT]
+            *(review_stage(role) for role in reviewers), Stage.MERGE,
+            *([Stage.DEPLOY] if deploys else []), Stage.REPORT]
 
 
 class CycleRunner:
@@ -74,7 +79,8 @@ class CycleRunner:
 
     @property
     def stages(self) -> list[str]:
-        return stage_names(self.ctx.team.reviewer_roles)
+        return stage_names(self.ctx.team.reviewer_roles,
+                           deploys=self.ctx.team.deployer is not None)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, *, stop_after: str | None = None, persist: bool = True) -> CycleSummary:
@@ -96,7 +102,8 @@ class CycleRunner:
                 self.timings.update(store.load("timings") or {})
                 self._derive_outcome(stage)
                 continue
-            if self.outcome is not None and stage != Stage.REPORT:
+            if self.outcome is not None and stage != Stage.REPORT and not (
+                    stage == Stage.DEPLOY and self.outcome == Outcome.MERGED):
                 continue
             if stage in self.reviewers and self._vetoes():
                 continue  # a reviewer blocked the change: the later ones need not judge it
@@ -136,6 +143,11 @@ class CycleRunner:
             else:  # every reviewer approved and no human is needed, yet the gate refused
                 self.outcome = Outcome.NOT_MERGEABLE
                 self.message = "not mergeable: " + "; ".join(record.reasons)
+        elif stage == Stage.DEPLOY and record is not None:
+            if record.rolled_back:
+                self.outcome = Outcome.ROLLED_BACK
+            self.message = f"{self.message}; {record.message}" if self.message \
+                else record.message
 
     def _reviews(self) -> dict[str, ReviewRecord]:
         """Each reviewer's record of this cycle, by role, in review order."""
@@ -161,7 +173,8 @@ class CycleRunner:
         plan: PlanRecord = self.records[Stage.PLAN]
         return ProposalRequest(cycle_id=ctx.cycle_id, base_branch=ctx.base_branch,
                                base_sha=ctx.base_sha, task=plan.task,
-                               in_sample=ctx.in_sample, ledger_entries=ctx.ledger_entries)
+                               in_sample=ctx.in_sample, ledger_entries=ctx.ledger_entries,
+                               live=ctx.deployments.last_live)
 
     # -- stages -----------------------------------------------------------------------
     def _plan(self) -> PlanRecord:
@@ -259,6 +272,19 @@ class CycleRunner:
         names = ", ".join(role_title(role) for role in unasked)
         return [*kept, f"not asked: {names} (a reviewer before them blocked the change)"]
 
+    def _deploy(self) -> DeployRecord | None:
+        """The deployer deploys what the gate merged, runs it live and judges it."""
+        ctx = self.ctx
+        merge: MergeRecord = self.records[Stage.MERGE]
+        if ctx.team.deployer is None or not merge.merged or merge.merge_sha is None:
+            return None
+        hypothesis: Hypothesis = self.records[Stage.HYPOTHESIS]
+        return ctx.team.deployer.deploy(DeployRequest(
+            cycle_id=ctx.cycle_id, base_branch=ctx.base_branch, commit=merge.merge_sha,
+            merge_commit=merge.merge_sha, clock=ctx.clock, research=ctx.data,
+            market=ctx.market, windows=ctx.windows,
+            reason=f"{ctx.cycle_id} merged: {hypothesis.headline}"))
+
     def _report(self) -> ReportRecord:
         ctx = self.ctx
         plan: PlanRecord = self.records[Stage.PLAN]
@@ -279,6 +305,8 @@ class CycleRunner:
             task_text=ctx.run_store.load_text("task.md") or ctx.task_text,
             open_prs=ctx.forge.list_prs(state="open"), data=ctx.data, windows=ctx.windows,
             created=created))
+        if ctx.llm is not None:  # the model's tokens and cost, the PM's report included
+            records["llm"] = ctx.llm.meter.summary().model_dump(mode="json")
         entry_path, entry_bytes = ctx.ledger_entry(records, created)
         files[entry_path] = entry_bytes
         subject = (f"{ctx.cycle_id}: {summary.outcome.value}"

@@ -25,6 +25,10 @@ class CycleOptions(BaseModel):
                                                           "only; the clock is its last "
                                                           "session on or before it")
     profile: str = "default"
+    clock: date | None = Field(default=None, description="start the loop's clock here "
+                                                         "when no deployment has moved it: "
+                                                         "research sees the data up to it, "
+                                                         "deployments trade the bars after it")
     frequency: str = Field(default="weekly", pattern="^(daily|weekly|monthly)$")
     holdout_days: int = Field(default=HOLDOUT_DAYS, ge=MIN_HOLDOUT_DAYS)
     n_folds: int = Field(default=4, ge=0)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alphaloop.records import (
+    DeployRecord,
     Hypothesis,
     Implementation,
     MergeRecord,
@@ -31,7 +32,7 @@ __all__ = ["CycleProgress", "stage_label", "stage_line"]
 _LABELS = {
     Stage.PLAN: "PM plan", Stage.QUANT_REVIEW: "Quant review of main",
     Stage.HYPOTHESIS: "Quant hypothesis", Stage.IMPLEMENT: "Quant branch and PR",
-    Stage.MERGE: "Merge gate", Stage.REPORT: "PM report",
+    Stage.MERGE: "Merge gate", Stage.DEPLOY: "SRE deploy", Stage.REPORT: "PM report",
 }
 _WIDTH = 110
 
@@ -98,6 +99,10 @@ def _implementation(record: Implementation) -> str:
             f"{len(record.changed_files)} file(s) changed")
 
 
+def _deploy(record: DeployRecord) -> str:
+    return record.message or ("deployed" if record.deployed else "not deployed")
+
+
 def _report(record: ReportRecord) -> str:
     return (f"committed {record.commit[:10]}: {record.walkthrough}, ledger entry, "
             f"{len(record.plots)} plot(s)")
@@ -107,7 +112,7 @@ def _report(record: ReportRecord) -> str:
 _DESCRIBE: tuple[tuple[type, Callable[[Any], str]], ...] = (
     (PlanRecord, _plan), (PerformanceReview, _quant_review),
     (Implementation, _implementation), (ReviewRecord, _review), (MergeRecord, _merge),
-    (ReportRecord, _report))
+    (DeployRecord, _deploy), (ReportRecord, _report))
 
 
 def stage_line(stage: str, record: Any) -> str:

@@ -74,6 +74,7 @@ STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
 
 class Outcome(StrEnum):
     MERGED = "merged"
+    ROLLED_BACK = "rolled_back"  # merged, then failed live and was reverted by the SRE
     VETOED = "vetoed"
     AWAITING_HUMAN = "awaiting_human"
     NOT_MERGEABLE = "not_mergeable"  # no veto, no human asked: the gate itself stands in the way

@@ -8,6 +8,8 @@ configuration (:mod:`.registry`). One role's package never imports another's.
 """
 
 from alphaloop.roles.base import (
+    Deployer,
+    DeployRequest,
     HypothesisSource,
     InSample,
     Planner,
@@ -38,6 +40,9 @@ __all__ = [
     "Charter",
     "CharterError",
     "HypothesisSource",
+    "CharterModel",
+    "DeployRequest",
+    "Deployer",
     "InSample",
     "PlanRequest",
     "Planner",

@@ -9,7 +9,9 @@ records (from :mod:`alphaloop.records`):
   row of the held-out window, so "the proposer never sees held-out data" is a type;
 - :class:`Reviewer` s (Risk; QA and the Engineer join the same way) review the branch
   head. Each review is posted on the pull request bound to that commit; the merge gate
-  requires the approvals ``policies/merge.toml`` lists.
+  requires the approvals ``policies/merge.toml`` lists;
+- a :class:`Deployer` (the SRE) deploys what the gate merged, judges it live and rolls it
+  back when it fails.
 
 Every role is built from a :class:`RoleConfig` (its ``type`` names the behaviour) and the
 :class:`RoleServices` the cycle shares with all roles; see :mod:`alphaloop.roles.registry`.
@@ -34,8 +36,10 @@ from alphaloop.policy import Policies
 from alphaloop.records import (
     Claim,
     Hypothesis,
+    DeployRecord,
     Implementation,
     PerformanceReview,
+    LiveRecord,
     PlanRecord,
     ReviewRecord,
     TaskRef,
@@ -44,6 +48,8 @@ from alphaloop.repo import GitRepo, Identity
 
 __all__ = [
     "HypothesisSource",
+    "DeployRequest",
+    "Deployer",
     "InSample",
     "PlanRequest",
     "Planner",
@@ -179,6 +185,8 @@ class Planner(Protocol):
     role: str
 
     def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
+    live: LiveRecord | None = None
+    """What the running deployment did over its last live period, if it traded any."""
         """The plan, and ``task.md`` as the plan leaves it."""
         ...
 
@@ -195,6 +203,26 @@ class Proposer(Protocol):
     def review(self, request: ProposalRequest) -> PerformanceReview:
         """How ``main`` does in-sample, and what to look at."""
         ...
+
+class DeployRequest(_Request):
+    """A merged commit to deploy, and the market around the clock.
+
+    ``research`` is the data the cycle researched on (up to the clock); ``market`` is all
+    the data there is, whose bars after the clock the deployment trades live.
+    """
+
+    cycle_id: str | None
+    base_branch: str
+    commit: str
+    """The commit to deploy: the tip of the base branch the gate merged into."""
+    merge_commit: str | None = None
+    """The gate's merge commit, reverted on ``base_branch`` if the deployment fails."""
+    clock: date
+    research: MarketData
+    market: MarketData
+    windows: ResearchWindows
+    reason: str = ""
+
 
     def hypothesize(self, request: ProposalRequest, review: PerformanceReview) -> Hypothesis:
         """The next change to try; raises :class:`~alphaloop.errors.NothingToDo` when
@@ -223,3 +251,13 @@ def forge_verdict(result: ReviewRecord) -> Literal["approve", "request_changes",
     if result.verdict == "approve":
         return "approve"
     return "veto" if result.severity >= 3 else "request_changes"
+@runtime_checkable
+class Deployer(Protocol):
+    role: str
+
+    def deploy(self, request: DeployRequest) -> DeployRecord:
+        """Deploy ``request.commit``, run it live over the bars after the clock, grade it,
+        and roll it back if it fails; every step lands in the deployment ledger."""
+        ...
+
+

@@ -23,7 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.policy import Policies
 from alphaloop.policy.errors import PolicyError
-from alphaloop.roles.base import Planner, Proposer, Reviewer, RoleConfig, RoleServices
+from alphaloop.roles.base import (
+    Deployer,
+    Planner,
+    Proposer,
+    Reviewer,
+    RoleConfig,
+    RoleServices,
+)
 
 __all__ = [
     "BUILTIN_ROLES",
@@ -43,6 +50,7 @@ BUILTIN_ROLES: dict[str, str] = {
     "risk": "alphaloop.roles.risk:RiskOfficer",
     "qa": "alphaloop.roles.qa:QA",
     "engineer": "alphaloop.roles.engineer:Engineer",
+    "sre": "alphaloop.roles.sre:SRE",
 }
 
 
@@ -60,6 +68,8 @@ class TeamConfig(BaseModel):
     proposer: RoleConfig = RoleConfig(type="quant")
     reviewers: tuple[RoleConfig, ...] = Field(default=(RoleConfig(type="risk"),),
                                               min_length=1)
+    deployer: RoleConfig | None = Field(default=RoleConfig(type="sre"),
+                                        description="None: merged changes are not deployed")
 
     @classmethod
     def from_policies(cls, policies: Policies, **proposer_options: Any) -> TeamConfig:
@@ -67,7 +77,9 @@ class TeamConfig(BaseModel):
         reviewers ``policies/merge.toml`` requires, in its order."""
         return cls(proposer=RoleConfig(type="quant", **proposer_options),
                    reviewers=tuple(RoleConfig(type=entry)
-                                   for entry in policies.merge.required_approvals))
+                                   for entry in policies.merge.required_approvals),
+                   deployer=RoleConfig(type="sre") if policies.deploy.deploy.after_merge
+                   else None)
 
 
 @dataclass
@@ -77,6 +89,7 @@ class Team:
     planner: Planner
     proposer: Proposer
     reviewers: list[Reviewer]
+    deployer: Deployer | None = None
 
     @property
     def reviewer_roles(self) -> list[str]:
@@ -131,7 +144,11 @@ def build_team(config: TeamConfig, services: RoleServices) -> Team:
             raise RoleConfigError(f"two roles are named {reviewer.role!r}; each reviewer "
                                   "needs its own name (its reviews and approvals carry it)")
         reviewers.append(reviewer)
-    return Team(planner=planner, proposer=proposer, reviewers=reviewers)
+    deployer = None
+    if config.deployer is not None:
+        deployer = build_role(config.deployer, services)
+        _check(deployer, Deployer, "deployer", config.deployer)
+    return Team(planner=planner, proposer=proposer, reviewers=reviewers, deployer=deployer)
 
 
 def reviewer_roles(required_approvals: Sequence[str]) -> list[str]:

@@ -42,13 +42,17 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     [summary] = run_cycles(cycle_repo, OPTIONS, hypothesis_source=source)
     assert summary.outcome == Outcome.MERGED, summary.message
     assert "* 0.75" in (cycle_repo / "strategy" / "engine.py").read_text()
-    # main moved forward: the squash merge, then the PM's report commit on top of it.
+    # main moved forward: the squash merge, the SRE's deployment event, then the PM's
+    # report commit on top of them.
     assert git(cycle_repo, "merge-base", "--is-ancestor", before, "main") == ""
     log = git(cycle_repo, "log", "--format=%an|%cn|%s", "main").splitlines()
     assert log[0].startswith("AlphaLoop PM|AlphaLoop PM|c0001: merged")
+    # The data ends at the clock: the deployment waits for its first live bar.
+    assert log[1].startswith("AlphaLoop SRE|AlphaLoop SRE|deploy ")
+    assert log[1].endswith("waiting for live bars")
     # The squash is the Quant's change, committed by the gate, never by a role that did
     # not review it.
-    assert log[1].startswith("AlphaLoop Quant|AlphaLoop Merge Gate|Hold a quarter more cash")
+    assert log[2].startswith("AlphaLoop Quant|AlphaLoop Merge Gate|Hold a quarter more cash")
     quant_commits = git(cycle_repo, "log", "--all", "--format=%an", "--author=Quant")
     assert "AlphaLoop Quant" in quant_commits
     forge = LocalForge(GitRepo.open(cycle_repo))
@@ -58,7 +62,7 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     assert review.reviewer == "risk" and review.verdict == "approve"
     # The merge commit names the approval it rests on: role, review and commit.
     trailers = git(cycle_repo, "log", "-1", "--format=%(trailers:key=AlphaLoop-Approval)",
-                   "main~1")
+                   "main~2")
     assert trailers == f"AlphaLoop-Approval: risk, review {review.id}, commit " \
                        f"{review.commit_sha}"
     entry = _ledger(cycle_repo)[0]
@@ -75,7 +79,11 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     assert set(risk["stress"]) == {"synthetic_crash", "synthetic_vol_shock",
                                    "synthetic_rates_shock", "synthetic_crypto_crash"}
     assert "bubblewrap" in risk["isolation"]
-    assert set(records["summary"]["timings"]) >= {"plan", "quant_review", "risk_review"}
+    assert set(records["summary"]["timings"]) >= {"plan", "quant_review", "risk_review",
+                                                  "deploy"}
+    deploy = records["deploy"]
+    assert deploy["deployed"] and deploy["grade"] == "pending"
+    assert deploy["commit"] == git(cycle_repo, "rev-parse", "main~2")
     walkthrough = (cycle_repo / "walkthrough.md").read_text()
     assert "c0001" in walkthrough and "merged" in walkthrough
     for plot in ("reports/equity.png", "reports/drawdown.png"):
