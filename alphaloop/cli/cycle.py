@@ -26,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options
+from alphaloop.cli._forge_option import ForgeChoice, ForgeOption
 from alphaloop.cli._research_options import (
     BaseOption,
     DataOption,
@@ -94,6 +95,7 @@ def cycle(
     allow_unsandboxed: Annotated[bool, typer.Option(
         "--allow-unsandboxed", help="run strategy code without bubblewrap if it is missing")]
     = False,
+    forge: ForgeOption = ForgeChoice.local,
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -120,7 +122,7 @@ def cycle(
                                profile=profile, frequency=frequency,
                                holdout_days=holdout_days, n_folds=folds,
                                warmup_days=warmup_days, base_branch=base,
-                               allow_unsandboxed=allow_unsandboxed)
+                               allow_unsandboxed=allow_unsandboxed, forge=forge.value)
     except ValidationError as exc:
         raise fail("cycle", invalid_options(exc), EXIT_USER_ERROR) from None
     try:

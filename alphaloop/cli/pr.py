@@ -24,10 +24,11 @@ from rich.table import Table
 from rich.text import Text
 
 from alphaloop.cli._errors import fail, stderr
+from alphaloop.cli._forge_option import ForgeChoice, ForgeOption
 from alphaloop.errors import Failure
 
 if TYPE_CHECKING:
-    from alphaloop.forge import LocalForge, PullRequest, Review
+    from alphaloop.forge import Forge, PullRequest, Review
     from alphaloop.policy import Policies
     from alphaloop.records import Hypothesis
     from alphaloop.repo import GitRepo, Identity
@@ -60,17 +61,21 @@ def _failures(command: str) -> Iterator[None]:
         raise fail(f"pr {command}", str(error)) from None
 
 
-def _open(path: Path) -> tuple[GitRepo, LocalForge]:
+def _open(path: Path, kind: ForgeChoice = ForgeChoice.local) -> tuple[GitRepo, Forge]:
     from alphaloop.forge import LocalForge
+    from alphaloop.forge.open import open_forge
     from alphaloop.repo import GitRepo
 
     repo = GitRepo.open(path)
-    forge = LocalForge(repo)
-    forge.require()
-    return repo, forge
+    if kind is ForgeChoice.local:
+        forge = LocalForge(repo)
+        forge.require()
+        return repo, forge
+    approvers = _policies_at(repo, "HEAD").merge.approvers
+    return repo, open_forge(repo, kind.value, approvers=approvers)
 
 
-def _head(forge: LocalForge, pr: PullRequest) -> str | None:
+def _head(forge: Forge, pr: PullRequest) -> str | None:
     from alphaloop.forge import ForgeError
 
     try:
@@ -116,16 +121,17 @@ def _review_rows(reviews: list[Review], head: str | None, valid: set[int], *,
     return table
 
 
-def _valid_ids(forge: LocalForge, pr: PullRequest, head: str | None) -> set[int]:
+def _valid_ids(forge: Forge, pr: PullRequest, head: str | None) -> set[int]:
     return {r.id for r in forge.valid_reviews(pr)} if head else set()
 
 
 def list_prs(repo: RepoOption = Path("."),
              state: Annotated[StateChoice, typer.Option(help="which PRs to list")] = "open",
-             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+             forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """List pull requests (open ones by default)."""
     with _failures("list"):
-        _, forge = _open(repo)
+        _, forge = _open(repo, forge_kind)
         prs = forge.list_prs(state=None if state == "all" else state)
         if as_json:
             typer.echo(json.dumps([pr.model_dump(mode="json") for pr in prs], indent=2))
@@ -260,14 +266,15 @@ def _other_parts(reviews: list[Review], head: str | None) -> list[RenderableType
 def show(number: Annotated[int, typer.Argument(help="PR number")],
          repo: RepoOption = Path("."),
          as_json: Annotated[bool, typer.Option(
-             "--json", help="print the full record as JSON")] = False) -> None:
+             "--json", help="print the full record as JSON")] = False,
+         forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """Show one pull request: state, branch, the hypothesis, Risk's figures and findings
     (severity 2 and up first), every review. `alphaloop pr diff N` shows the change."""
     from alphaloop.cli._cycle_view import hypothesis_view
     from alphaloop.forge import strip_block
 
     with _failures("show"):
-        git_repo, forge = _open(repo)
+        git_repo, forge = _open(repo, forge_kind)
         pr = forge.get_pr(number)
         head = _head(forge, pr)
         reviews = forge.reviews(number)
@@ -322,12 +329,13 @@ def _known_fields(hypothesis: dict[str, Any]) -> Hypothesis:
 def diff(number: Annotated[int, typer.Argument(help="PR number")],
          repo: RepoOption = Path("."),
          stat: Annotated[bool, typer.Option("--stat", help="only the files and the "
-                                                          "lines changed")] = False) -> None:
+                                                          "lines changed")] = False,
+         forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """The PR's change against its base, as `git diff BASE...HEAD` shows it."""
     from alphaloop.forge import ForgeError
 
     with _failures("diff"):
-        git_repo, forge = _open(repo)
+        git_repo, forge = _open(repo, forge_kind)
         pr = forge.get_pr(number)
         head = _head(forge, pr)
         if head is None:
@@ -371,14 +379,17 @@ def open_pr(branch: Annotated[str, typer.Argument(help="branch with the change")
             title: Annotated[str, typer.Option(help="what the change does")],
             repo: RepoOption = Path("."),
             body: Annotated[str, typer.Option(help="why, for the reviewers")] = "",
-            base: Annotated[str, typer.Option(help="branch it merges into")] = "main") -> None:
+            base: Annotated[str, typer.Option(help="branch it merges into")] = "main",
+            forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """Put BRANCH on the forge as a pull request; review it with `alphaloop review`."""
     from alphaloop.forge import ForgeError, LocalForge
     from alphaloop.repo import GitRepo
 
     with _failures("open"):
         git_repo = GitRepo.open(repo)
-        forge = LocalForge(git_repo)  # the first pull request creates the forge
+        # the first pull request creates the local forge
+        forge = LocalForge(git_repo) if forge_kind is ForgeChoice.local \
+            else _open(repo, forge_kind)[1]
         if not git_repo.branch_exists(branch):
             raise ForgeError(f"there is no branch {branch!r}; list them with `git branch`.")
         if not title.strip():
@@ -395,10 +406,11 @@ def approve(number: Annotated[int, typer.Argument(help="PR number")],
             repo: RepoOption = Path("."),
             as_: Annotated[str | None, typer.Option(
                 "--as", help="your name (default: git config user.name)")] = None,
-            comment: Annotated[str | None, typer.Option(help="why you approve")] = None) -> None:
+            comment: Annotated[str | None, typer.Option(help="why you approve")] = None,
+            forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """Approve the PR's current head commit as a human (void once the branch moves)."""
     with _failures("approve"):
-        git_repo, forge = _open(repo)
+        git_repo, forge = _open(repo, forge_kind)
         reviewer = _reviewer_name(git_repo, as_)
         pr = forge.get_pr(number)
         head = forge.head_sha(pr)
@@ -436,19 +448,24 @@ def _merger(repo: GitRepo) -> Identity:
 
 
 def merge(number: Annotated[int, typer.Argument(help="PR number")],
-          repo: RepoOption = Path(".")) -> None:
+          repo: RepoOption = Path("."),
+          forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """Merge the PR if the merge gate allows it; otherwise print why not (exit 1)."""
     from alphaloop.cycle.gate import GateDecision, merge_through_gate
+    from alphaloop.repo import Identity
 
     with _failures("merge"):
-        git_repo, forge = _open(repo)
+        git_repo, forge = _open(repo, forge_kind)
         pr = forge.get_pr(number)
         out = Console()
         if pr.state == "merged":
             out.print(f"#{number} is already merged as {pr.merge_sha}.", highlight=False)
             return
         policies = _policies_at(git_repo, pr.base_branch)
-        identity = _merger(git_repo)
+        # on GitHub, GitHub commits the squash; the policy's committer names the gate
+        committer = policies.merge.committer
+        identity = _merger(git_repo) if forge_kind is ForgeChoice.local else \
+            Identity(name=committer.name, email=committer.email)
 
         def message(decision: GateDecision) -> str:
             approvals = ", ".join(sorted({r.reviewer for r in forge.valid_reviews(pr)
@@ -467,8 +484,9 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
             for reason in decision.reasons:
                 err.print(f"  - {escape(reason)}", highlight=False)
             if decision.needs_human and not decision.human_approved:
-                err.print(f"A person can approve this commit with `alphaloop pr approve "
-                          f"{number}`.", highlight=False)
+                how = f"`alphaloop pr approve {number}`" if forge_kind is ForgeChoice.local \
+                    else "an approving review on GitHub (by a login in approvers)"
+                err.print(f"A person can approve this commit with {how}.", highlight=False)
             raise typer.Exit(1)
         out.print(f"Merged #{number} into {pr.base_branch} as {result.merge_sha[:10]}.",
                   highlight=False)
@@ -478,10 +496,11 @@ def merge(number: Annotated[int, typer.Argument(help="PR number")],
 
 def close(number: Annotated[int, typer.Argument(help="PR number")],
           repo: RepoOption = Path("."),
-          reason: Annotated[str | None, typer.Option(help="why it is closed")] = None) -> None:
+          reason: Annotated[str | None, typer.Option(help="why it is closed")] = None,
+          forge_kind: ForgeOption = ForgeChoice.local) -> None:
     """Close a pull request without merging it."""
     with _failures("close"):
-        _, forge = _open(repo)
+        _, forge = _open(repo, forge_kind)
         if forge.get_pr(number).state == "closed":
             Console().print(f"#{number} is already closed.")
             return

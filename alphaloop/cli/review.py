@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options, stderr
+from alphaloop.cli._forge_option import ForgeChoice, ForgeOption
 from alphaloop.cli._research_options import (
     BaseOption,
     DataOption,
@@ -66,6 +67,7 @@ def review(
     base: BaseOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the verdicts as JSON")]
     = False,
+    forge: ForgeOption = ForgeChoice.local,
 ) -> None:
     """Review BRANCH (or --pr N) with Risk and every reviewer the merge policy requires."""
     from alphaloop.cycle import CycleOptions
@@ -79,7 +81,8 @@ def review(
         options = CycleOptions(data=data, until=until.date() if until else None,
                                profile=profile, frequency=frequency,
                                holdout_days=holdout_days, n_folds=folds,
-                               warmup_days=warmup_days, base_branch=base)
+                               warmup_days=warmup_days, base_branch=base,
+                               forge=forge.value)
     except ValidationError as exc:
         raise fail("review", invalid_options(exc), EXIT_USER_ERROR) from None
     progress = stderr()

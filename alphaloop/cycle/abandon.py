@@ -38,7 +38,8 @@ from alphaloop.cycle.ledger import (
 from alphaloop.cycle.lock import CycleLock, CycleLocked
 from alphaloop.cycle.options import CycleError
 from alphaloop.cycle.preflight import PreflightError, base_branch_of, open_repository
-from alphaloop.forge import LocalForge, PullRequest
+from alphaloop.forge import Forge, PullRequest
+from alphaloop.forge.open import open_forge
 from alphaloop.keys import bot_key
 from alphaloop.records import CycleSummary, Hypothesis, Outcome, Stage
 from alphaloop.repo import GitRepo, Identity, materialise_tree
@@ -64,7 +65,7 @@ class Abandoned(BaseModel):
     removed_worktrees: list[str]
 
 
-def _cycle_prs(forge: LocalForge, cid: str) -> list[PullRequest]:
+def _cycle_prs(forge: Forge, cid: str) -> list[PullRequest]:
     prefix = f"alphaloop/{cid}-"
     return [pr for pr in forge.list_prs() if pr.head_branch.startswith(prefix)]
 
@@ -149,7 +150,7 @@ def _abandon(repo: GitRepo, cid: str, reason: str) -> Abandoned:
         records = store.records()
     except LedgerError as exc:
         raise PreflightError(str(exc)) from None
-    forge = LocalForge(repo)
+    forge = open_forge(repo, (records.get("options") or {}).get("forge") or "local")
     prs = _cycle_prs(forge, cid)
     _refuse_if_landed(cid, records, prs)
     plan = records.get(Stage.PLAN) or {}

@@ -32,7 +32,8 @@ from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.deploy import DeployError, DeploymentLedger, DeploymentState
-from alphaloop.forge import LocalForge
+from alphaloop.forge import Forge
+from alphaloop.forge.open import open_forge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, PolicyError, load_policies
@@ -79,7 +80,7 @@ class CycleContext:
     clock: date
     sandbox: Sandbox
     evaluator: Evaluator
-    forge: LocalForge
+    forge: Forge
     market: MarketData
     """All the data there is (up to ``--until``): the bars after the clock are the ones a
     deployment trades live; research never sees them."""
@@ -235,7 +236,7 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
     settings = EvalSettings(profile=options.profile, frequency=options.frequency,
                             reward_lambda=policies.risk.process.reward_lambda)
     evaluator = Evaluator(repo, sandbox, settings)
-    forge = LocalForge(repo)
+    forge = open_forge(repo, options.forge, approvers=policies.merge.approvers)
     identities = {name: c.identity for name, c in charters.items()}
     services = RoleServices(repo=repo, forge=forge, evaluator=evaluator, policies=policies,
                             identities=identities)

@@ -39,3 +39,5 @@ class CycleOptions(BaseModel):
     structural_every: int = Field(default=3, ge=0,
                                   description="every Nth cycle tries a code change")
     wall_seconds: float = Field(default=900.0, gt=0, description="sandbox wall-time limit")
+    forge: str = Field(default="local", pattern="^(local|github)$",
+                       description="where pull requests live: local (git) or github")
