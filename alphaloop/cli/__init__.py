@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from alphaloop.cli import audit, backtest, check, cycle, data, ledger, pr, review
+from alphaloop.cli import audit, backtest, check, cycle, data, deploy, ledger, pr, review
 from alphaloop.cli._flags import flags_as_flags
 
 __all__ = ["app", "main"]
@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (audit, backtest, check, cycle, data, ledger, pr, review):
+for _module in (audit, backtest, check, cycle, data, deploy, ledger, pr, review):
     _module.register(app)
 
 

@@ -1,6 +1,6 @@
 """The options that say what a cycle researches on, shared so that every command taking
 them (``alphaloop cycle``, ``alphaloop review``) reads them alike: the data and its
-cut-off, the strategy profile, the rebalance frequency, the held-out window, the folds,
+cut-off, the clock, the strategy profile, the rebalance frequency, the held-out window, the folds,
 the warm-up and the base branch."""
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ import typer
 from alphaloop.harness.config import Frequency
 from alphaloop.harness.windows import MIN_HOLDOUT_DAYS
 
-__all__ = ["BaseOption", "DataOption", "FoldsOption", "FrequencyOption", "HoldoutOption",
-           "ProfileOption", "UntilOption", "WarmupOption"]
+__all__ = ["BaseOption", "ClockOption", "DataOption", "FoldsOption", "FrequencyOption",
+           "HoldoutOption", "ProfileOption", "UntilOption", "WarmupOption"]
 
 DataOption = Annotated[str, typer.Option(help="data source: synthetic, file:PATH, fmp")]
 UntilOption = Annotated[datetime | None, typer.Option(
     formats=["%Y-%m-%d"], help="give the loop the data up to this date (YYYY-MM-DD) only")]
+ClockOption = Annotated[datetime | None, typer.Option(
+    formats=["%Y-%m-%d"], help="start the loop's clock on this date (YYYY-MM-DD) when no "
+                               "deployment has moved it: research sees the data up to it, "
+                               "deployments paper-trade the bars after it")]
 ProfileOption = Annotated[str, typer.Option(
     help="strategy profile (FinSage: default, conservative or aggressive)")]
 FrequencyOption = Annotated[Frequency, typer.Option(

@@ -9,6 +9,7 @@ the ledger's (:attr:`DeploymentState.clock`).
 """
 
 from alphaloop.deploy.canary import judge, tracking_error, worst_stretch_drawdown
+from alphaloop.deploy.control import halt, resume, stop_containers
 from alphaloop.deploy.errors import DeployError, Halted, RollbackFailed
 from alphaloop.deploy.halt import clear_halt, read_halt, write_halt
 from alphaloop.deploy.ledger import (
@@ -31,11 +32,14 @@ __all__ = [
     "RollbackFailed",
     "ServiceRun",
     "clear_halt",
+    "halt",
     "judge",
     "live_window",
     "prepare_target",
     "read_halt",
+    "resume",
     "run_service",
+    "stop_containers",
     "tracking_error",
     "worst_stretch_drawdown",
     "write_halt",

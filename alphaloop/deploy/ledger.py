@@ -6,8 +6,8 @@ each file is sealed by the SHA-256 digest of its canonical JSON and names the di
 the event before it, so an edited, removed or reordered event is refused with
 :class:`DeployLedgerCorrupt` naming the file.
 
-:class:`DeploymentState` is what the events add up to: the clock, what runs now, the last
-deployment the canary found good, and whether a halt is in force.
+:class:`DeploymentState` is what the events add up to: the clock, what runs now, what the
+last deployment that traded did, and whether a halt is in force.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ class DeploymentState(BaseModel):
     """The last live bar any deployment traded (None: no deployment has run yet)."""
     current: DeploymentEvent | None = None
     """The deploy or rollback that put the running commit in place."""
-    last_good: DeploymentEvent | None = None
-    """The newest deploy or rollback the canary did not fail or question."""
     halt: DeploymentEvent | None = None
     """The halt in force, if any (a halt not followed by a resume)."""
     last_live: LiveRecord | None = None
@@ -142,7 +140,7 @@ def _parse(raw: bytes, label: str) -> DeploymentEvent:
 def fold(events: list[DeploymentEvent]) -> DeploymentState:
     """The state after ``events``, in order."""
     clock: date | None = None
-    current = last_good = halt = None
+    current = halt = None
     last_live: LiveRecord | None = None
     for event in events:
         if event.live is not None and event.live.bars:
@@ -151,12 +149,9 @@ def fold(events: list[DeploymentEvent]) -> DeploymentState:
             clock = event.clock_after if clock is None else max(clock, event.clock_after)
         if event.kind in ("deploy", "rollback"):
             current = event
-            grade = event.canary.grade if event.canary is not None else "pending"
-            if grade in ("successful", "pending"):
-                last_good = event
         elif event.kind == "halt":
             halt = event
         elif event.kind == "resume":
             halt = None
-    return DeploymentState(clock=clock, current=current, last_good=last_good, halt=halt,
+    return DeploymentState(clock=clock, current=current, halt=halt,
                            last_live=last_live)

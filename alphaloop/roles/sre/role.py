@@ -27,14 +27,14 @@ from alphaloop.deploy import (
     DeploymentLedger,
     DeployTarget,
     RollbackFailed,
-    clear_halt,
+    halt,
     judge,
     live_window,
     prepare_target,
     read_halt,
     run_service,
-    write_halt,
 )
+from alphaloop.deploy.ledger import fold
 from alphaloop.errors import Failure
 from alphaloop.harness import BacktestResult, Window
 from alphaloop.records import CanaryCheck, CanaryVerdict, DeploymentEvent, DeployRecord
@@ -180,7 +180,8 @@ class SRE:
         parent of the failed one. The redeployed commit is checked on the last bars of
         ``market`` before the clock. :class:`RollbackFailed` when any step fails."""
         ledger = self.ledger(base_branch)
-        state = ledger.state()
+        events = ledger.events()
+        state = fold(events)
         current = failed or state.current
         if current is None or current.commit is None:
             raise DeployError("nothing is deployed, so there is nothing to roll back; "
@@ -189,7 +190,7 @@ class SRE:
         if tip is None:
             raise DeployError(f"there is no branch {base_branch!r}")
         try:
-            good = self._good_commit(state.last_good, current, to)
+            good = self._good_commit(events, current, to)
             reverted, revert_commit = self._revert_since(base_branch, good, current.commit,
                                                          reason)
             target = prepare_target(self.evaluator, good, None)
@@ -206,19 +207,34 @@ class SRE:
             image=target.image, backend=target.backend, cycle_id=current.cycle_id,
             clock_before=state.clock, reverted=reverted, revert_commit=revert_commit)
 
-    def _good_commit(self, last_good: DeploymentEvent | None, current: DeploymentEvent,
+    def _good_commit(self, events: list[DeploymentEvent], current: DeploymentEvent,
                      to: str | None) -> str:
+        """``to``; else the newest deployment the canary did not fail or question whose
+        strategy differs from the failing one (the same code is no refuge, whatever its
+        grade was before the bad bars came); else the commit before the last change to
+        ``strategy/``."""
+        assert current.commit is not None
+        bad_tree = self.repo.tree_hash(current.commit, "strategy")
         if to is not None:
             good = self.repo.rev_parse(to)
-        elif last_good is not None and last_good.commit and last_good.commit != current.commit:
-            good = last_good.commit
         else:
-            good = self.repo.rev_parse(f"{current.commit}^")
-        assert current.commit is not None
+            good = next((e.commit for e in reversed(events)
+                         if e.kind in ("deploy", "rollback") and e.commit
+                         and (e.canary is None or e.canary.grade in ("successful", "pending"))
+                         and self.repo.tree_hash(e.commit, "strategy") != bad_tree), None) \
+                or self._before_last_change(current.commit)
         if not self.repo.is_ancestor(good, current.commit):
             raise RollbackFailed(f"{good[:10]} is not an ancestor of the deployed "
                                  f"{current.commit[:10]}; roll back to a commit before it")
         return good
+
+    def _before_last_change(self, commit: str) -> str:
+        changed = self.repo.git("log", "--first-parent", "-1", "--format=%H", commit, "--",
+                                "strategy").text
+        if not changed:
+            raise RollbackFailed(f"no earlier version of strategy/ than {commit[:10]} "
+                                 "exists to roll back to")
+        return self.repo.rev_parse(f"{changed}^")
 
     def _revert_since(self, branch: str, good: str, bad: str,
                       reason: str) -> tuple[list[str], str | None]:
@@ -253,34 +269,13 @@ class SRE:
             raise RollbackFailed(f"the redeployed {target.describe()} failed its health "
                                  f"check: {'; '.join(run.errors)}")
 
-    # -- halt and resume ----------------------------------------------------------------
+    # -- halt -------------------------------------------------------------------------
     def halt(self, base_branch: str, *, reason: str, decided_by: str,
-             identity: Identity | None = None, cycle_id: str | None = None) -> DeploymentEvent:
-        """Stop the running service and refuse every cycle and deploy until a resume."""
-        ledger = self.ledger(base_branch)
-        state = ledger.state()
-        write_halt(self.repo.alphaloop_dir, reason, decided_by)
-        if state.halt is not None:
-            return state.halt
-        return ledger.append(identity or self.identity, f"halt: {reason}"[:300],
-                             kind="halt", decided_by=decided_by, reason=reason,
-                             commit=state.current.commit if state.current else None,
-                             cycle_id=cycle_id, clock_before=state.clock)
-
-    def resume(self, base_branch: str, *, reason: str, decided_by: str,
-               identity: Identity) -> DeploymentEvent:
-        """Lift the halt in force; only a person does this (``alphaloop resume``)."""
-        ledger = self.ledger(base_branch)
-        state = ledger.state()
-        if state.halt is None:
-            clear_halt(self.repo.alphaloop_dir)
-            raise DeployError("deployments are not halted; there is nothing to resume")
-        event = ledger.append(identity, f"resume: {reason}"[:300], kind="resume",
-                              decided_by=decided_by, reason=reason,
-                              commit=state.current.commit if state.current else None,
-                              clock_before=state.clock)
-        clear_halt(self.repo.alphaloop_dir)
-        return event
+             cycle_id: str | None = None) -> DeploymentEvent:
+        """Stop the running service and refuse every cycle and deploy until a person
+        resumes (:func:`alphaloop.deploy.halt`)."""
+        return halt(self.repo, base_branch, reason=reason, decided_by=decided_by,
+                    identity=self.identity, cycle_id=cycle_id)
 
 
 def _recorded(events: list[DeploymentEvent], request: DeployRequest) -> DeployRecord | None:
