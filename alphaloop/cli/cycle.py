@@ -15,7 +15,6 @@ which the report's charts load).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,8 +26,21 @@ from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options
 from alphaloop.cli._forge_option import ForgeChoice, ForgeOption
+from alphaloop.cli._llm_options import (
+    BaseURLOption,
+    LLMChoice,
+    LLMOption,
+    MaxCostOption,
+    MaxTokensOption,
+    ModelOption,
+    PriceInOption,
+    PriceOutOption,
+    ReplayOption,
+    llm_config,
+)
 from alphaloop.cli._research_options import (
     BaseOption,
+    ClockOption,
     DataOption,
     FoldsOption,
     FrequencyOption,
@@ -53,6 +65,7 @@ _STAGE_TITLES = {
     "plan": "PM: planning", "quant_review": "Quant: reviewing main",
     "hypothesis": "Quant: choosing a hypothesis", "implement": "Quant: branch, commit, PR",
     "risk_review": "Risk: gates and sandboxed backtests", "merge": "Merge gate",
+    "deploy": "SRE: deploy, paper trading, canary",
     "report": "PM: ledger, walkthrough, task.md",
 }
 
@@ -66,7 +79,6 @@ def _stage_title(stage: str) -> str:
     return f"{role_title(role)}: reviewing the branch" if role != stage else stage
 
 
-    "deploy": "SRE: deploy, paper trading, canary",
 def register(app: typer.Typer) -> None:
     app.command("cycle")(cycle)
 
@@ -81,11 +93,20 @@ def cycle(
                           "removed, the ledger records it as abandoned")] = False,
     reason: Annotated[str | None, typer.Option(
         help="with --abandon: why, for the PR and the ledger")] = None,
+    llm: LLMOption = LLMChoice.offline,
+    model: ModelOption = None,
+    llm_base_url: BaseURLOption = None,
+    llm_replay: ReplayOption = False,
+    max_cost_usd: MaxCostOption = None,
+    llm_max_tokens: MaxTokensOption = 4096,
+    llm_price_in: PriceInOption = None,
+    llm_price_out: PriceOutOption = None,
     dry_run_: Annotated[bool, typer.Option("--dry-run",
                                            help="show what would happen; change nothing")]
     = False,
     data: DataOption = "synthetic",
     until: UntilOption = None,
+    clock: ClockOption = None,
     profile: ProfileOption = "default",
     frequency: FrequencyOption = "weekly",
     holdout_days: HoldoutOption = HOLDOUT_DAYS,
@@ -108,10 +129,6 @@ def cycle(
         if resume or dry_run_:
             raise fail("cycle", "--abandon closes the interrupted cycle; it cannot be "
                                 "combined with --resume or --dry-run: pass one of them",
-    clock: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="start the loop's clock on this date (YYYY-MM-DD) when no "
-                                   "deployment has moved it: research sees the data up to "
-                                   "it, deployments paper-trade the bars after it")] = None,
                        EXIT_USER_ERROR)
         _abandon(repo, reason)
         return
@@ -119,12 +136,17 @@ def cycle(
         raise fail("cycle", "--reason goes with --abandon only", EXIT_USER_ERROR)
     try:
         options = CycleOptions(data=data, until=until.date() if until else None,
+                               clock=clock.date() if clock else None,
                                profile=profile, frequency=frequency,
                                holdout_days=holdout_days, n_folds=folds,
                                warmup_days=warmup_days, base_branch=base,
                                allow_unsandboxed=allow_unsandboxed, forge=forge.value)
     except ValidationError as exc:
         raise fail("cycle", invalid_options(exc), EXIT_USER_ERROR) from None
+    options = options.model_copy(update={"llm": llm_config(
+        "cycle", llm=llm, model=model, base_url=llm_base_url, replay=llm_replay,
+        max_cost_usd=max_cost_usd, max_tokens=llm_max_tokens, price_in=llm_price_in,
+        price_out=llm_price_out)})
     try:
         if dry_run_:
             Console(soft_wrap=True).print(dry_run(repo, options), highlight=False)
@@ -141,7 +163,6 @@ def cycle(
             if bar.live.is_started:
                 bar.stop()
     except PreflightError as exc:
-                               clock=clock.date() if clock else None,
         raise fail("cycle", str(exc), EXIT_USER_ERROR) from None
     except Failure as exc:
         raise fail("cycle", str(exc)) from None

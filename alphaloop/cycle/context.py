@@ -28,14 +28,16 @@ from alphaloop.cycle.ledger import (
 )
 from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.cycle.preflight import base_branch_of, open_repository
+from alphaloop.cycle.thinking import open_role_model
 from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
-from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.deploy import DeployError, DeploymentLedger, DeploymentState
+from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.forge import Forge
 from alphaloop.forge.open import open_forge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
 from alphaloop.keys import bot_key
+from alphaloop.llm import StructuredLLM
 from alphaloop.policy import Policies, PolicyError, load_policies
 from alphaloop.repo import GitError, GitRepo, Identity, commit_files, materialise_tree
 from alphaloop.repo._parse import commits_with_trailer
@@ -78,15 +80,17 @@ class CycleContext:
     data: MarketData
     windows: ResearchWindows
     clock: date
-    sandbox: Sandbox
-    evaluator: Evaluator
-    forge: Forge
     market: MarketData
     """All the data there is (up to ``--until``): the bars after the clock are the ones a
     deployment trades live; research never sees them."""
     deployments: DeploymentState
+    sandbox: Sandbox
+    evaluator: Evaluator
+    forge: Forge
     run_store: RunStore
     team: Team
+    llm: StructuredLLM | None = None
+    """The model the roles think with (None: offline); its meter holds the cycle's costs."""
 
     @property
     def in_sample(self) -> InSample:
@@ -147,11 +151,6 @@ class CycleContext:
                             retry_hint="then run `alphaloop cycle --resume`")
 
 
-def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
-    running = RunStore.in_progress(repo.common_dir)
-    if running:
-        if not resume:
-            raise CycleError(
 def cycle_clock(market: MarketData, deployed: date | None, asked: date | None) -> date:
     """Where the loop stands: the last bar a deployment traded, else ``asked`` (``--clock``),
     else the last day of the data. ``asked`` may move the clock forward, never back: the
@@ -169,6 +168,11 @@ def cycle_clock(market: MarketData, deployed: date | None, asked: date | None) -
     return min(clock, last)
 
 
+def _cycle_id(repo: GitRepo, ledger: Ledger, resume: bool) -> str:
+    running = RunStore.in_progress(repo.common_dir)
+    if running:
+        if not resume:
+            raise CycleError(
                 f"cycle {running[-1]} was interrupted and is unfinished; run "
                 "`alphaloop cycle --resume` to finish it (its finished stages are kept), "
                 "or `alphaloop cycle --abandon` to close it")
@@ -180,7 +184,7 @@ def cycle_clock(market: MarketData, deployed: date | None, asked: date | None) -
 
 
 def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
-                  workdir: Path | None = None) -> CycleContext:
+                  workdir: Path | None = None, allow_halted: bool = False) -> CycleContext:
     repo = open_repository(path)
     base_branch = base_branch_of(repo, options.base_branch)
     base_sha = repo.branch_sha(base_branch)
@@ -213,10 +217,10 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         deployments = DeploymentLedger(repo, base_branch).state()
     except DeployError as exc:
         raise CycleError(str(exc)) from None
-    if deployments.halt is not None:
+    if deployments.halt is not None and not allow_halted:
         halt = deployments.halt
         raise CycleError(f"deployments are halted ({halt.id}, by {halt.decided_by}: "
-                         f"{halt.reason}); no cycle starts until a person runs "
+                         f"{halt.reason}); no cycle or deploy starts until a person runs "
                          "`alphaloop resume --reason ...`")
     try:
         market = open_source(options.data).load()
@@ -238,8 +242,9 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
     evaluator = Evaluator(repo, sandbox, settings)
     forge = open_forge(repo, options.forge, approvers=policies.merge.approvers)
     identities = {name: c.identity for name, c in charters.items()}
+    llm, model = open_role_model(options.llm, repo.alphaloop_dir, charters)
     services = RoleServices(repo=repo, forge=forge, evaluator=evaluator, policies=policies,
-                            identities=identities)
+                            identities=identities, model=model)
     try:
         team = build_team(TeamConfig.from_policies(
             policies, structural_every=options.structural_every), services)
@@ -253,4 +258,4 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         windows=windows, clock=data.dates[-1].date(), market=market,
         deployments=deployments, sandbox=sandbox,
         evaluator=evaluator, forge=forge, run_store=RunStore(repo.common_dir, cycle_id),
-        team=team)
+        team=team, llm=llm)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.errors import Failure
 from alphaloop.harness.windows import HOLDOUT_DAYS, MIN_HOLDOUT_DAYS
+from alphaloop.llm import LLMConfig
 
 __all__ = ["CycleError", "CycleOptions"]
 
@@ -24,11 +25,11 @@ class CycleOptions(BaseModel):
     until: date | None = Field(default=None, description="use the data up to this date "
                                                           "only; the clock is its last "
                                                           "session on or before it")
-    profile: str = "default"
     clock: date | None = Field(default=None, description="start the loop's clock here "
                                                          "when no deployment has moved it: "
                                                          "research sees the data up to it, "
                                                          "deployments trade the bars after it")
+    profile: str = "default"
     frequency: str = Field(default="weekly", pattern="^(daily|weekly|monthly)$")
     holdout_days: int = Field(default=HOLDOUT_DAYS, ge=MIN_HOLDOUT_DAYS)
     n_folds: int = Field(default=4, ge=0)
@@ -41,3 +42,5 @@ class CycleOptions(BaseModel):
     wall_seconds: float = Field(default=900.0, gt=0, description="sandbox wall-time limit")
     forge: str = Field(default="local", pattern="^(local|github)$",
                        description="where pull requests live: local (git) or github")
+    llm: LLMConfig = Field(default_factory=LLMConfig,
+                           description="the model the roles think with (offline: none)")

@@ -50,5 +50,11 @@ class ResponseCache:
             out.write(body)
         os.replace(tmp, target)
 
+    def forget(self, keys: list[str]) -> None:
+        """Remove the answers recorded under ``keys`` (a call that failed in the end is
+        asked again next time, not failed again from the cache)."""
+        for key in keys:
+            self.path(key).unlink(missing_ok=True)
+
     def __len__(self) -> int:
         return sum(1 for _ in self.folder.glob("*/*.json")) if self.folder.is_dir() else 0

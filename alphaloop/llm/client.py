@@ -12,7 +12,8 @@ One :meth:`StructuredLLM.complete` call:
    sent back with the validation error, at most ``max_repairs`` times, before the call
    fails with :class:`~alphaloop.llm.base.InvalidAnswer` naming each attempt's problem.
    A refusal or an answer cut at the token limit fails at once (asking again would cut
-   it again).
+   it again). The recorded answers of a call that failed in the end are forgotten, so
+   a resumed cycle asks again instead of failing again from the cache.
 
 Every reply, cached or not, is recorded in the :class:`~alphaloop.llm.meter.UsageMeter`.
 """
@@ -86,6 +87,16 @@ class StructuredLLM:
         turns = [m for m in messages if m.role != "system"]
         if not turns:
             raise ValueError("a call needs at least one user message")
+        first = len(self.meter.calls)
+        try:
+            return self._converse(system, turns, schema, role)
+        except InvalidAnswer:
+            if self.cache is not None and not self.replay:
+                self.cache.forget([c.key for c in self.meter.calls[first:]])
+            raise
+
+    def _converse(self, system: str, turns: list[Message], schema: type[T],
+                  role: str) -> tuple[T, Usage]:
         name = schema.__name__
         json_schema = schema.model_json_schema()
         problems: list[str] = []

@@ -20,10 +20,11 @@ from alphaloop.roles.base import (
     Reviewer,
     ReviewRequest,
     RoleConfig,
+    RoleModel,
     RoleServices,
     forge_verdict,
 )
-from alphaloop.roles.charter import Charter, CharterError, load_charters
+from alphaloop.roles.charter import Charter, CharterError, CharterModel, load_charters
 from alphaloop.roles.registry import (
     BUILTIN_ROLES,
     RoleConfigError,
@@ -39,10 +40,10 @@ __all__ = [
     "BUILTIN_ROLES",
     "Charter",
     "CharterError",
-    "HypothesisSource",
     "CharterModel",
     "DeployRequest",
     "Deployer",
+    "HypothesisSource",
     "InSample",
     "PlanRequest",
     "Planner",
@@ -53,6 +54,7 @@ __all__ = [
     "Reviewer",
     "RoleConfig",
     "RoleConfigError",
+    "RoleModel",
     "RoleServices",
     "Team",
     "TeamConfig",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -32,14 +32,15 @@ from alphaloop.data.panel import MarketData
 from alphaloop.evaluation import Evaluator
 from alphaloop.forge import Forge, PullRequest
 from alphaloop.harness.windows import Fold, ResearchWindows, Window
+from alphaloop.llm import LLMUsage
 from alphaloop.policy import Policies
 from alphaloop.records import (
     Claim,
-    Hypothesis,
     DeployRecord,
+    Hypothesis,
     Implementation,
-    PerformanceReview,
     LiveRecord,
+    PerformanceReview,
     PlanRecord,
     ReviewRecord,
     TaskRef,
@@ -47,9 +48,9 @@ from alphaloop.records import (
 from alphaloop.repo import GitRepo, Identity
 
 __all__ = [
-    "HypothesisSource",
     "DeployRequest",
     "Deployer",
+    "HypothesisSource",
     "InSample",
     "PlanRequest",
     "Planner",
@@ -60,6 +61,7 @@ __all__ = [
     "Reviewer",
     "Role",
     "RoleConfig",
+    "RoleModel",
     "RoleServices",
     "forge_verdict",
 ]
@@ -84,6 +86,26 @@ class RoleServices:
     evaluator: Evaluator
     policies: Policies
     identities: Mapping[str, Identity]
+    model: RoleModel | None = None
+    """The model the roles think with; None (``--llm offline``): deterministic logic only."""
+
+
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
+class RoleModel(Protocol):
+    """A model that answers for a role: each call sends that role's charter prompt
+    (:meth:`alphaloop.roles.charter.Charter.messages`) and returns the answer validated
+    as ``schema``. Raises :class:`~alphaloop.llm.LLMError` when there is no usable answer."""
+
+    name: str
+
+    def ask(self, role: str, prompt: str, schema: type[_Answer], **values: object) -> _Answer:
+        ...
+
+    def usage(self) -> LLMUsage:
+        """Tokens and cost so far, per role and in total."""
+        ...
 
 
 class Role(Protocol):
@@ -163,6 +185,8 @@ class ProposalRequest(_Request):
     task: TaskRef | None
     in_sample: InSample
     ledger_entries: list[dict[str, Any]]
+    live: LiveRecord | None = None
+    """What the running deployment did over its last live period, if it traded any."""
 
 
 class ReviewRequest(_Request):
@@ -179,30 +203,6 @@ class ReviewRequest(_Request):
     hypothesis: Hypothesis | None = None
     pr_number: int | None = None
 
-
-@runtime_checkable
-class Planner(Protocol):
-    role: str
-
-    def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
-    live: LiveRecord | None = None
-    """What the running deployment did over its last live period, if it traded any."""
-        """The plan, and ``task.md`` as the plan leaves it."""
-        ...
-
-    def report(self, request: ReportRequest) -> dict[str, bytes]:
-        """The files the cycle commits (path -> content): ``task.md``, the walkthrough,
-        plots."""
-        ...
-
-
-@runtime_checkable
-class Proposer(Protocol):
-    role: str
-
-    def review(self, request: ProposalRequest) -> PerformanceReview:
-        """How ``main`` does in-sample, and what to look at."""
-        ...
 
 class DeployRequest(_Request):
     """A merged commit to deploy, and the market around the clock.
@@ -224,6 +224,28 @@ class DeployRequest(_Request):
     reason: str = ""
 
 
+@runtime_checkable
+class Planner(Protocol):
+    role: str
+
+    def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
+        """The plan, and ``task.md`` as the plan leaves it."""
+        ...
+
+    def report(self, request: ReportRequest) -> dict[str, bytes]:
+        """The files the cycle commits (path -> content): ``task.md``, the walkthrough,
+        plots."""
+        ...
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    role: str
+
+    def review(self, request: ProposalRequest) -> PerformanceReview:
+        """How ``main`` does in-sample, and what to look at."""
+        ...
+
     def hypothesize(self, request: ProposalRequest, review: PerformanceReview) -> Hypothesis:
         """The next change to try; raises :class:`~alphaloop.errors.NothingToDo` when
         nothing untried is left."""
@@ -243,14 +265,6 @@ class Reviewer(Protocol):
         ...
 
 
-HypothesisSource = Callable[..., Hypothesis | None]
-
-
-def forge_verdict(result: ReviewRecord) -> Literal["approve", "request_changes", "veto"]:
-    """The forge's verdict for a review: severity 3 vetoes, 2 requests changes."""
-    if result.verdict == "approve":
-        return "approve"
-    return "veto" if result.severity >= 3 else "request_changes"
 @runtime_checkable
 class Deployer(Protocol):
     role: str
@@ -261,3 +275,11 @@ class Deployer(Protocol):
         ...
 
 
+HypothesisSource = Callable[..., Hypothesis | None]
+
+
+def forge_verdict(result: ReviewRecord) -> Literal["approve", "request_changes", "veto"]:
+    """The forge's verdict for a review: severity 3 vetoes, 2 requests changes."""
+    if result.verdict == "approve":
+        return "approve"
+    return "veto" if result.severity >= 3 else "request_changes"

@@ -23,13 +23,15 @@ What a role may *write* is policy, not charter: see ``policies/paths.toml``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alphaloop.llm import Message
+from alphaloop.llm import LLMUsage, Message, StructuredLLM
 from alphaloop.policy.errors import PolicyError, describe_validation_error
 from alphaloop.policy.loader import load_toml
 from alphaloop.repo.identity import Identity
@@ -40,6 +42,7 @@ __all__ = [
     "ROLE_NAMES",
     "Charter",
     "CharterError",
+    "CharterModel",
     "PromptTemplate",
     "load_charter",
     "load_charters",
@@ -189,6 +192,32 @@ class Charter(BaseModel):
                                f"prompt of {self.role}: {', '.join(self.tasks)}")
         return [Message(role="system", content=self.system_prompt()),
                 Message(role="user", content=self.render(prompt, **values))]
+
+
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
+class CharterModel:
+    """The roles' model: every call sends the asking role's charter prompt (see
+    :meth:`Charter.messages`) and is accounted to that role."""
+
+    def __init__(self, charters: Mapping[str, Charter], llm: StructuredLLM) -> None:
+        self.charters = dict(charters)
+        self.llm = llm
+        self.name = f"{llm.name}:{llm.model}"
+
+    def ask(self, role: str, prompt: str, schema: type[_Answer], **values: object) -> _Answer:
+        charter = self.charters.get(role)
+        if charter is None:
+            raise CharterError(f"no charter for role {role!r} (charters: "
+                               f"{', '.join(self.charters)}); add roles/{role}.toml")
+        answer, _usage = self.llm.complete(charter.messages(prompt, **values), schema=schema,
+                                           role=role)
+        return answer
+
+    def usage(self) -> LLMUsage:
+        """Tokens and cost so far, per role and in total."""
+        return self.llm.meter.summary()
 
 
 def _roles_dir(root: Path | str) -> Path:

@@ -19,18 +19,26 @@ under ``reports/``. Every edit to ``task.md`` is surgical (see
 :mod:`alphaloop.report.taskfile`), so whatever a human wrote there survives. The PM runs
 no backtest: its figures are the ones the Quant and Risk recorded, and its plots reuse
 their cached backtests.
+
+With a model (``--llm openai|anthropic``) the PM also writes the walkthrough's opening
+narrative from its charter's ``report`` prompt, and the walkthrough lists the cycle's
+model usage (calls, tokens and cost per role); every table and figure stays computed.
+The cycle's records reach the model only as quoted data.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.harness.result import BacktestResult
+from alphaloop.llm import LLMUsage
 from alphaloop.policy import SearchSteering
 from alphaloop.records import Escalation, Outcome, PlanRecord
 from alphaloop.report.cycle_plots import PLOT_CAPTIONS, Curve, render_cycle_plots
@@ -51,14 +59,14 @@ from alphaloop.report.tearsheet import (
     stress_rows,
 )
 from alphaloop.report.walkthrough import WaitingPR, render_walkthrough
-from alphaloop.roles.base import PlanRequest, ReportRequest, RoleConfig, RoleServices
+from alphaloop.roles.base import PlanRequest, ReportRequest, RoleConfig, RoleModel, RoleServices
 
 if TYPE_CHECKING:
     from alphaloop.data.panel import MarketData
     from alphaloop.evaluation import Evaluator
     from alphaloop.harness.windows import ResearchWindows
 
-__all__ = ["NEEDS_HUMAN_LABEL", "PMConfig", "ProjectManager", "budget_spent",
+__all__ = ["NEEDS_HUMAN_LABEL", "Narrative", "PMConfig", "ProjectManager", "budget_spent",
            "deadlocked_cycles", "waiting_for_human"]
 
 NEEDS_HUMAN_LABEL = "needs-human"
@@ -74,6 +82,19 @@ class PMConfig(BaseModel):
     task_path: str = "task.md"
     walkthrough_path: str = "walkthrough.md"
     reports_dir: str = "reports"
+
+
+class Narrative(BaseModel):
+    """The PM's story of a cycle, written by the model for the walkthrough."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(min_length=1, max_length=3000,
+                         description="what was tried, what was decided and why, in a few "
+                                     "plain paragraphs; facts from the records only")
+    needs_human: list[str] = Field(default_factory=list, max_length=10,
+                                   description="decisions waiting for a person, one each")
+
 
 LedgerInput = Iterable[Mapping[str, Any] | BaseModel]
 
@@ -152,13 +173,15 @@ class ProjectManager:
     def __init__(self, *, task_path: str = "task.md", walkthrough_path: str = "walkthrough.md",
                  reports_dir: str = "reports", evaluator: Evaluator | None = None,
                  deadlock_vetoes: int = 3,
-                 search_defaults: SearchSteering | None = None) -> None:
+                 search_defaults: SearchSteering | None = None,
+                 model: RoleModel | None = None) -> None:
         self.task_path = task_path
         self.walkthrough_path = walkthrough_path
         self.reports_dir = reports_dir.rstrip("/")
         self.evaluator = evaluator
         self.deadlock_vetoes = deadlock_vetoes
         self.search_defaults = search_defaults or SearchSteering()
+        self.model = model
 
     @classmethod
     def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
@@ -166,7 +189,8 @@ class ProjectManager:
         return cls(task_path=options.task_path, walkthrough_path=options.walkthrough_path,
                    reports_dir=options.reports_dir, evaluator=services.evaluator,
                    deadlock_vetoes=services.policies.risk.process.deadlock_vetoes,
-                   search_defaults=services.policies.search.steering())
+                   search_defaults=services.policies.search.steering(),
+                   model=services.model)
 
     # -- the planner protocol ---------------------------------------------------------
     def plan(self, request: PlanRequest) -> tuple[PlanRecord, str]:
@@ -330,8 +354,37 @@ class ProjectManager:
         waiting = [pr for pr, _ in waiting_for_human(history, open_prs)]
         text_md = render_walkthrough(history=history, tasks=tasks, reviews=reviews,
                                      waiting=waiting, plots=plots, tear_sheet=sheet)
+        if self.model is not None:
+            text_md = self._with_narrative(text_md, records, current)
         files[self.walkthrough_path] = text_md.encode("utf-8")
         return files
+
+    def _with_narrative(self, text_md: str, records: Mapping[str, Any],
+                        current: CycleEntry) -> str:
+        """The walkthrough with the model's narrative after its first paragraph and the
+        cycle's model usage at the end."""
+        assert self.model is not None
+        shown = _facts({k: v for k, v in records.items() if k != "deploy"})
+        escalations = [e.describe() for e in (current.plan.escalations if current.plan
+                                              else [])]
+        story = self.model.ask(
+            "pm", "report", Narrative,
+            cycles=json.dumps(shown, indent=1, default=str)[:12_000],
+            deployments=json.dumps(_facts(records.get("deploy")), indent=1,
+                                   default=str)[:3_000]
+            if records.get("deploy") else "none",
+            escalations="\n".join(escalations) or "none")
+        head, sep, rest = text_md.partition("\n\n")
+        intro, sep2, body = rest.partition("\n\n")
+        section = ["## In short", "", story.summary.strip(), ""]
+        if story.needs_human:
+            section += ["Waiting for a person:", "", *(f"- {item}" for item in
+                                                       story.needs_human), ""]
+        section += [f"_Told by the PM's model ({self.model.name}); every table and figure "
+                    "below is computed from the ledger._", ""]
+        tail = _usage_section(self.model.usage())
+        return (f"{head}{sep}{intro}{sep2}" + "\n".join(section) + "\n" + body.rstrip("\n")
+                + "\n" + tail)
 
     def _close_merged_goal(self, text: str, current: CycleEntry) -> str:
         merged = current.merge is not None and current.merge.merged
@@ -374,3 +427,39 @@ class ProjectManager:
         runs.sort(key=lambda run: run[1].start)
         has_holdout = any(w == windows.holdout for _, w in runs)
         return curves, windows.holdout.start if has_holdout else None, runs
+
+
+#: Record fields that differ between two runs of the same cycle (times, commit ids).
+_VOLATILE = frozenset({"timings", "duration_s", "created", "sha", "base_sha", "head_sha",
+                       "merge_sha", "commit", "merge_commit", "tree_hash", "base_tree",
+                       "head_tree", "policy_digest"})
+_COMMIT_ID = re.compile(r"\b[0-9a-f]{7,40}\b")
+
+
+def _facts(value: Any) -> Any:
+    """``value`` without what differs between two runs of the same cycle (times, commit
+    ids), so the same cycle asks the model the same question and a replay finds it."""
+    if isinstance(value, Mapping):
+        return {k: _facts(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_facts(v) for v in value]
+    if isinstance(value, str):
+        return _COMMIT_ID.sub("<commit>", value)
+    return value
+
+
+def _usage_section(usage: LLMUsage) -> str:
+    """``## Model usage``: calls, tokens and cost per role and in total."""
+    lines = ["", "## Model usage", "",
+             f"Provider {usage.provider}, model {usage.model}"
+             + (f"; budget ${usage.max_cost_usd:.4f} per cycle" if usage.max_cost_usd
+                is not None else "") + ".", "",
+             "| role | calls | input tokens | output tokens | cost (USD) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for role, row in sorted(usage.by_role.items()):
+        lines.append(f"| {role} | {row.calls} | {row.input_tokens} | {row.output_tokens} | "
+                     f"{row.cost_usd:.6f} |")
+    total = usage.total
+    lines.append(f"| **total** | {total.calls} | {total.input_tokens} | "
+                 f"{total.output_tokens} | {total.cost_usd:.6f} |")
+    return "\n".join(lines) + "\n"

@@ -195,3 +195,12 @@ def test_replay_needs_no_key(provider: Provider) -> None:
     replayed = open_llm(provider.config(replay=True), provider.cache, environ={})
     assert replayed is not None
     assert replayed.complete(ASK, schema=Verdict)[0].approve
+
+
+def test_a_call_that_failed_is_asked_again_not_replayed(provider: Provider) -> None:
+    provider.server.queue(Step("refuse"), answer(GOOD))
+    llm = provider.open()
+    with pytest.raises(InvalidAnswer):
+        llm.complete(ASK, schema=Verdict)
+    assert llm.complete(ASK, schema=Verdict)[0].approve
+    assert len(provider.server.requests) == 2

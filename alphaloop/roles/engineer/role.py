@@ -7,7 +7,9 @@ complexity C901, unused names), the lines it adds that ``ruff format`` would rew
 new public names without a docstring, and code after a jump. It approves, requests
 changes (the change goes back to its author, with findings naming file and line), or
 says a human must decide (see :mod:`.verdict`). Its limits are
-``policies/engineering.toml``; it never runs the strategy and reads no market data.
+``policies/engineering.toml``; it never runs the strategy and reads no market data. With
+a model, its comments (:mod:`.comments`) are added as notes that never change the
+decision.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from alphaloop.policy import Policies, describe_validation_error
 from alphaloop.policy.errors import PolicyError
 from alphaloop.records import EngineerFinding, EngineerReviewRecord
 from alphaloop.repo import GitRepo, Identity
-from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleServices
+from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleModel, RoleServices
 from alphaloop.roles.engineer.autofix import format_added_lines
 from alphaloop.roles.engineer.change import Change, read_change
+from alphaloop.roles.engineer.comments import model_comments
 from alphaloop.roles.engineer.dependencies import dependency_changes
 from alphaloop.roles.engineer.docstrings import undocumented_names
 from alphaloop.roles.engineer.layout import unformatted_lines
@@ -56,8 +59,10 @@ class Engineer:
     record_type = EngineerReviewRecord
 
     def __init__(self, repo: GitRepo, forge: Forge, policies: Policies, *,
-                 timeout: float = DEFAULT_TIMEOUT, identity: Identity | None = None) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, identity: Identity | None = None,
+                 model: RoleModel | None = None) -> None:
         self.repo = repo
+        self.model = model
         self.forge = forge
         self.policies = policies
         self.timeout = timeout
@@ -71,7 +76,8 @@ class Engineer:
             raise PolicyError(describe_validation_error("the engineer role's options",
                                                         exc)) from None
         return cls(services.repo, services.forge, services.policies,
-                   timeout=options.tool_timeout_s, identity=services.identities.get("engineer"))
+                   timeout=options.tool_timeout_s, identity=services.identities.get("engineer"),
+                   model=services.model)
 
     def review_change(self, request: ReviewRequest) -> EngineerReviewRecord:
         return self.review(request.base_sha, request.head_sha, pr_number=request.pr_number)
@@ -84,6 +90,9 @@ class Engineer:
         change = read_change(self.repo, base_sha, head_sha)
         author = self.forge.get_pr(pr_number).author_role if pr_number is not None else None
         findings, checks = self._findings(change, author)
+        if self.model is not None:
+            findings += model_comments(self.model, self.repo, change, findings)
+            checks.append("model")
         policy = self.policies.engineering
         return review_record(
             findings, head_sha=change.head, base_sha=change.base, author_role=author,

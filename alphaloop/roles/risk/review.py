@@ -8,7 +8,8 @@ those windows; the Risk-MAS portfolio checks grade the holdings; the paired impr
 test asks whether the change does what its hypothesis claims without harming the reward
 (:mod:`.improvement`); PBO over distinct configurations guards against selection noise
 (:mod:`.overfit`). Severity 3 vetoes, 2 requests changes, 0-1 approve. Only Risk reads
-the held-out window, and every read is counted.
+the held-out window, and every read is counted. With a model, its second opinion
+(:mod:`.opinion`) is asked last and may only add findings.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from alphaloop.harness.metrics import sharpe_ratio
 from alphaloop.harness.windows import ResearchWindows
 from alphaloop.keys import bot_key
 from alphaloop.policy import Policies, policies_digest
-from alphaloop.records import Claim, FoldScore, RiskReviewRecord, RunMetrics
+from alphaloop.records import Claim, FoldScore, Hypothesis, RiskReviewRecord, RunMetrics
 from alphaloop.records.history import TrialHistory, read_history
 from alphaloop.repo import Identity
-from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleServices
+from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleModel, RoleServices
 from alphaloop.roles.risk.improvement import improvement_findings
 from alphaloop.roles.risk.limits import (
     decisions_identical,
@@ -46,6 +47,7 @@ from alphaloop.roles.risk.limits import (
     hard_limit_findings,
 )
 from alphaloop.roles.risk.lookahead import lookahead_findings, lookahead_seed
+from alphaloop.roles.risk.opinion import model_findings
 from alphaloop.roles.risk.overfit import overfitting_findings
 from alphaloop.roles.risk.portfolio import one_liquidity_warning, portfolio_findings
 from alphaloop.roles.risk.trials import distinct_trials
@@ -64,9 +66,11 @@ class RiskOfficer:
     record_type = RiskReviewRecord
 
     def __init__(self, policies: Policies, evaluator: Evaluator,
-                 identities: Mapping[str, Identity] | None = None) -> None:
+                 identities: Mapping[str, Identity] | None = None,
+                 model: RoleModel | None = None) -> None:
         self.policies = policies
         self.evaluator = evaluator
+        self.model = model
         self.roles_by_email = {i.email.lower(): role for role, i in (identities or {}).items()}
         """Each role's commit address -> the role: a path is checked against the paths of
         the role whose commit changed it (QA's tests against QA's)."""
@@ -77,7 +81,8 @@ class RiskOfficer:
         if extra:
             raise ValueError(f"Risk takes no options (got {', '.join(extra)}); its limits "
                              "are policies/risk.toml")
-        return cls(services.policies, services.evaluator, services.identities)
+        return cls(services.policies, services.evaluator, services.identities,
+                   model=services.model)
 
     def review_change(self, request: ReviewRequest) -> RiskReviewRecord:
         history = read_history(request.ledger_entries).risk
@@ -90,11 +95,13 @@ class RiskOfficer:
         return self.review(base_sha=request.base_sha, head_sha=request.head_sha,
                            worktree=request.worktree, data=request.data,
                            windows=request.windows, history=history,
-                           claim=request.claim or Claim(), entries=request.ledger_entries)
+                           claim=request.claim or Claim(), entries=request.ledger_entries,
+                           hypothesis=request.hypothesis)
 
     def review(self, *, base_sha: str, head_sha: str, worktree: Path, data: MarketData,
                windows: ResearchWindows, history: TrialHistory, claim: Claim | None = None,
-               entries: list[dict[str, Any]] | None = None) -> RiskReviewRecord:
+               entries: list[dict[str, Any]] | None = None,
+               hypothesis: Hypothesis | None = None) -> RiskReviewRecord:
         started = time.monotonic()
         report = check_change(worktree, base_sha, head_sha, "quant", self.policies,
                               roles_by_email=self.roles_by_email)
@@ -122,6 +129,11 @@ class RiskOfficer:
             findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
                                     message=f"{type(exc).__name__}: {exc}"))
             return self._close(record, findings, started, note="the strategy failed")
+        if self.model is not None:  # it may add findings, never remove one
+            findings += model_findings(self.model, repo=self.evaluator.repo,
+                                       base_sha=base_sha, head_sha=head_sha,
+                                       hypothesis=hypothesis, findings=findings,
+                                       record=metrics, policies=self.policies)
         return self._close(metrics, findings, started, note="")
 
     # -- stages -----------------------------------------------------------------------------
