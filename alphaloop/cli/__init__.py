@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from alphaloop.cli import audit, backtest, check, cycle, data, deploy, ledger, pr, review
+from alphaloop.cli import github as github_commands
 from alphaloop.cli._flags import flags_as_flags
 
 __all__ = ["app", "main"]
@@ -24,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (audit, backtest, check, cycle, data, deploy, ledger, pr, review):
+for _module in (audit, backtest, check, cycle, data, deploy, ledger, pr, review,
+                github_commands):
     _module.register(app)
 
 

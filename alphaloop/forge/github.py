@@ -377,6 +377,15 @@ class GitHubForge:
             self.repo.advance_branch(branch, remote, local,
                                      retry_hint=f"then run `git pull` on {branch}")
 
+    def publish_branch(self, branch: str) -> str:
+        """Push the local ``branch`` to GitHub as a fast-forward (the commits a cycle made
+        on the base branch: its report, its deployments); return the commit pushed."""
+        sha = self.repo.branch_sha(branch)
+        if sha is None:
+            raise RefNotFound(f"there is no branch {branch!r} here to push.")
+        self.remote.push(self.repo, sha, branch)
+        return sha
+
     def close_superseded(self, keep: int, *, reason: str | None = None) -> list[int]:
         """Close the bot's other open PRs for the same task as ``keep``; their numbers."""
         from alphaloop.forge.supersede import close_superseded
