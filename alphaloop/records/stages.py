@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from alphaloop.checks.findings import Finding, Severity
 from alphaloop.harness.compare import PairedComparison
 from alphaloop.policy.search import SearchSteering
-from alphaloop.records.deploy import DeployRecord
+from alphaloop.records.deploy import DeployRecord, LiveRecord
 from alphaloop.records.metrics import FoldScore, RunMetrics
 
 __all__ = [
@@ -136,6 +136,9 @@ class PerformanceReview(_Record):
         default_factory=dict, description="tunables the diagnosis points at, weight 0-1")
     cached: bool
     duration_s: float
+    live: LiveRecord | None = Field(
+        default=None, description="what the running deployment did over its last live "
+                                  "period, which the review starts from")
 
 
 class ParamEdit(_Record):

@@ -26,6 +26,7 @@ from alphaloop.errors import Failure
 from alphaloop.records import (
     STAGE_MODELS,
     CycleSummary,
+    DeployRecord,
     Hypothesis,
     Implementation,
     MergeRecord,
@@ -111,6 +112,7 @@ class CycleEntry(BaseModel):
     implement: Implementation | None = None
     risk_review: RiskReviewRecord | None = None
     merge: MergeRecord | None = None
+    deploy: DeployRecord | None = None
     report: ReportRecord | None = None
     summary: CycleSummary | None = None
     other_reviews: dict[str, OtherReviewRecord] = Field(

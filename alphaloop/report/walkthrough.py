@@ -281,7 +281,39 @@ def _latest(entry: CycleEntry, reviews: Sequence[Review]) -> list[str]:
     if entry.implement is not None or entry.risk_review is not None:
         out += _reviews(entry, reviews)
     out += _performance(entry)
-    return out + _decision(entry)
+    return out + _decision(entry) + _deployment(entry)
+
+
+def _deployment(entry: CycleEntry) -> list[str]:
+    """What the SRE did with the merged commit: the live period, the canary, a rollback."""
+    deploy = entry.deploy
+    if deploy is None:
+        return []
+    out = ["### Deployment", ""]
+    if not deploy.deployed:
+        return [*out, f"Not deployed: {deploy.message}", ""]
+    live = deploy.live
+    if live is not None and live.bars:
+        figures = ""
+        if live.metrics is not None:
+            figures = (f": return {format_percent(live.metrics.annual_return, 1)} a year, "
+                       f"max drawdown {format_percent(live.metrics.max_drawdown, 2)}, reward "
+                       f"{format_number(live.metrics.reward, 3)}")
+        out += [f"`{short_sha(deploy.commit)}` paper-traded {live.bars} bars, {live.start} to "
+                f"{live.end}, in the {live.backend} sandbox{figures}. The clock moved from "
+                f"{deploy.clock_before} to {deploy.clock_after}.", ""]
+    grade = deploy.grade or "not judged"
+    out += [f"Canary: **{grade}**" + (" (a person should look: `alphaloop status`)"
+                                      if grade == "inconclusive" else ""), ""]
+    if deploy.canary is not None and deploy.canary.checks:
+        rows = [[check.name, check.status, check.message] for check in deploy.canary.checks]
+        out += [table(["check", "result", "detail"], rows, ["left"] * 3), ""]
+    if deploy.rolled_back:
+        out += ["**Rolled back** by the SRE: " + deploy.message, ""]
+    if deploy.halted:
+        out += ["**Deployments are halted** until a person runs `alphaloop resume`: "
+                + deploy.message, ""]
+    return out
 
 
 def _ratio_pair(entry: CycleEntry, window: str, name: str) -> str:

@@ -388,6 +388,8 @@ class ProjectManager:
 
     def _close_merged_goal(self, text: str, current: CycleEntry) -> str:
         merged = current.merge is not None and current.merge.merged
+        if current.deploy is not None and current.deploy.rolled_back:
+            merged = False  # it failed live and was reverted: the goal is not met on main
         task_id = current.task_id
         branch = current.metrics("branch", "in-sample")
         if not merged or task_id is None or branch is None:

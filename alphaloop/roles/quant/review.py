@@ -24,7 +24,7 @@ import numpy as np
 from alphaloop.evaluation import Evaluator, fold_scores
 from alphaloop.evaluation.attribution import attribution
 from alphaloop.evaluation.space import ParamSpace
-from alphaloop.records import PerformanceReview
+from alphaloop.records import LiveRecord, PerformanceReview
 from alphaloop.roles.base import InSample
 
 __all__ = ["GOAL_METRICS", "attribution", "diagnose", "review_main", "task_focus"]
@@ -84,11 +84,13 @@ def task_focus(goal: str, space: ParamSpace) -> dict[str, float]:
 
 
 def review_main(evaluator: Evaluator, sha: str, view: InSample, *, target_volatility: float,
-                drawdown_trigger: float, space: ParamSpace | None = None) -> PerformanceReview:
+                drawdown_trigger: float, space: ParamSpace | None = None,
+                live: LiveRecord | None = None) -> PerformanceReview:
     """Backtest ``main`` over the in-sample window (cached) and review it.
 
     ``space`` is ``main``'s declared parameter space, whose tags the diagnosis reads
-    (default: read from ``sha`` through the evaluator).
+    (default: read from ``sha`` through the evaluator). ``live`` is what the running
+    deployment did over its last live period: the review starts from it.
     """
     started = time.monotonic()
     data = view.data
@@ -105,4 +107,18 @@ def review_main(evaluator: Evaluator, sha: str, view: InSample, *, target_volati
     notes, focus = diagnose(review, space=space or evaluator.param_space(sha),
                             target_volatility=target_volatility,
                             drawdown_trigger=drawdown_trigger)
-    return review.model_copy(update={"diagnosis": notes, "focus": focus})
+    if live is not None and live.metrics is not None:
+        notes = [_live_note(live), *notes]
+    return review.model_copy(update={"diagnosis": notes, "focus": focus, "live": live})
+
+
+def _live_note(live: LiveRecord) -> str:
+    """One line on the last live period: its reward, drawdown and best and worst class."""
+    m = live.metrics
+    assert m is not None
+    ranked = sorted(live.attribution.items(), key=lambda kv: kv[1])
+    classes = (f"; best {ranked[-1][0]} ({ranked[-1][1]:+.1%} a year), worst {ranked[0][0]} "
+               f"({ranked[0][1]:+.1%})" if len(ranked) > 1 else "")
+    return (f"live {live.start} .. {live.end} ({live.bars} bars, {live.backend}): reward "
+            f"{m.reward:+.3f}, return {m.annual_return:+.1%} a year, max drawdown "
+            f"{m.max_drawdown:.1%}{classes}")

@@ -71,7 +71,8 @@ class Quant:
         risk = self.policies.risk
         return review_main(self.evaluator, request.base_sha, request.in_sample,
                            target_volatility=risk.soft_limits.target_volatility,
-                           drawdown_trigger=risk.hard_limits.max_drawdown_trigger)
+                           drawdown_trigger=risk.hard_limits.max_drawdown_trigger,
+                           live=request.live)
 
     def hypothesize(self, request: ProposalRequest, review: PerformanceReview) -> Hypothesis:
         """The search's next change; it carries the full parameter vector it leads to,

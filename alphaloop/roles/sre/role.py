@@ -191,16 +191,18 @@ class SRE:
             raise DeployError(f"there is no branch {base_branch!r}")
         try:
             good = self._good_commit(events, current, to)
-            reverted, revert_commit = self._revert_since(base_branch, good, current.commit,
-                                                         reason)
+            # the good commit must run before main is touched: a failed rollback leaves
+            # main as it was
             target = prepare_target(self.evaluator, good, None)
             self._health_check(target, market, state.clock or current.clock_before)
+            reverted, revert_commit = self._revert_since(base_branch, good, current.commit,
+                                                         reason)
         except (GitError, Failure) as error:
             if isinstance(error, RollbackFailed):
                 raise
             raise RollbackFailed(f"the rollback of {current.commit[:10]} failed: {error}. "
-                                 f"{base_branch} may hold part of it; check `git log "
-                                 f"{base_branch}` and `alphaloop status`") from None
+                                 f"Check `git log {base_branch}` and `alphaloop status`"
+                                 ) from None
         return ledger.append(
             identity or self.identity, f"roll back to {good[:10]}: {reason}"[:300],
             kind="rollback", decided_by=decided_by, reason=reason, commit=good,

@@ -1,0 +1,135 @@
+"""Deployments driven from the command line in real git repositories, with the process
+sandbox: a healthy deploy is kept and moves the clock, a strategy that breaks a hard limit
+only after the clock is rolled back on its own, a failed rollback halts everything, and a
+halt holds until a person resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support.cycle_repos import git, make_repo
+from typer.testing import CliRunner
+
+from alphaloop.cli import app
+from alphaloop.data import open_source
+from alphaloop.forge import LocalForge
+from alphaloop.repo import GitRepo
+
+DATA = "synthetic:years=7"
+MARKET = open_source(DATA).load()
+#: The clock starts two live periods (of 21 bars) before the data ends.
+CLOCK = MARKET.dates[-60].date()
+SECOND_PERIOD = MARKET.dates[-60 + 22].date()  # the first bar after the first period
+ARGS = ["--data", DATA, "--frequency", "weekly"]
+
+
+def _cli(repo: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [*args, "--repo", str(repo)])
+    return result.exit_code, result.output
+
+
+def _status(repo: Path) -> dict:
+    code, out = _cli(repo, "status", "--json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def _engine_commit(repo: Path, old: str, new: str, message: str) -> str:
+    engine = repo / "strategy" / "engine.py"
+    text = engine.read_text()
+    assert old in text
+    engine.write_text(text.replace(old, new, 1))
+    git(repo, "commit", "-qam", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+_RETURN = "        return Decision(weights="
+
+
+def _bomb(action: str) -> str:
+    """Code that behaves before the second live period and does ``action`` from it on."""
+    return (f"        if view.as_of >= np.datetime64('{SECOND_PERIOD}'):\n"
+            f"            {action}\n{_RETURN}")
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "project")
+
+
+def test_healthy_deploy_is_kept_and_a_late_limit_break_is_rolled_back(repo: Path) -> None:
+    good = git(repo, "rev-parse", "main")
+    code, out = _cli(repo, "deploy", *ARGS, "--clock", str(CLOCK))
+    assert code == 0, out
+    assert "canary successful" in out and f"The clock moved from {CLOCK}" in out
+    first = _status(repo)
+    assert first["current"]["commit"] == good and first["current"]["canary"]["grade"] == \
+        "successful"
+    assert first["clock"] == str(MARKET.dates[-60 + 21].date())
+    # A change that concentrates 60% in one asset, but only from the next period on: every
+    # backtest up to the clock is clean.
+    bad = _engine_commit(repo, _RETURN, _bomb("weights = np.zeros_like(weights); "
+                                               "weights[0] = 0.6"), "Concentrate later")
+    code, out = _cli(repo, "deploy", *ARGS)
+    assert code == 1, out
+    assert "canary failed" in out and "above the hard limit of 15% for one asset" in out
+    assert f"rolled back to {good[:10]}" in out and f"reverted {bad[:10]}" in out
+    state = _status(repo)
+    deploy, rollback = state["history"][-2:]
+    assert deploy["kind"] == "deploy" and deploy["commit"] == bad
+    assert deploy["canary"]["grade"] == "failed" and deploy["live"]["bars"] == 21
+    assert rollback["kind"] == "rollback" and rollback["commit"] == good
+    assert rollback["reverted"] == [bad] and rollback["decided_by"] == "sre"
+    assert state["current"]["id"] == rollback["id"]
+    assert state["clock"] == str(MARKET.dates[-60 + 42].date())  # the bad period was lived
+    # main: the strategy is the good one again, through a merged rollback pull request
+    assert git(repo, "diff", good, "main", "--", "strategy") == ""
+    forge = LocalForge(GitRepo.open(repo))
+    [pr] = forge.list_prs(state="merged")
+    assert "rollback" in pr.labels and pr.author_role == "sre"
+    assert pr.merge_sha == rollback["revert_commit"]
+    assert "canary failed" in git(repo, "log", "-1", "--format=%B", pr.merge_sha)
+    assert git(repo, "log", "-1", "--format=%an", pr.merge_sha) == "AlphaLoop SRE"
+
+
+def test_a_failed_rollback_halts_until_a_person_resumes(repo: Path) -> None:
+    # Good before the second period only: it raises from there on, so it can be deployed
+    # first, and a rollback to it then fails its health check.
+    _engine_commit(repo, _RETURN, _bomb("raise RuntimeError('feed gone')"), "Fragile")
+    assert _cli(repo, "deploy", *ARGS, "--clock", str(CLOCK))[0] == 0
+    _engine_commit(repo, "CLASS_CAP = 0.45", "CLASS_CAP = 0.44", "Lower the class cap")
+    main_before = git(repo, "rev-parse", "main")
+    code, out = _cli(repo, "deploy", *ARGS)
+    assert code == 1, out
+    assert "feed gone" in out and "the rollback failed" in out and "halted" in out
+    state = _status(repo)
+    assert state["halted"] is not None and state["halted"]["decided_by"] == "sre"
+    assert "health check" in state["halted"]["reason"]
+    assert git(repo, "rev-list", f"{main_before}..main", "--", "strategy") == ""
+    # everything refuses while halted, and says how to lift it
+    for command in (["deploy", *ARGS], ["cycle", *ARGS]):
+        code, out = _cli(repo, *command)
+        assert code != 0 and "halted" in out and "alphaloop resume" in out, out
+    # a role's identity cannot lift it; a person can, once
+    git(repo, "config", "user.email", "sre@alphaloop.local")
+    code, out = _cli(repo, "resume", "--reason", "fine")
+    assert code == 2 and "one of AlphaLoop's own roles" in out
+    git(repo, "config", "user.email", "human@example.com")
+    code, out = _cli(repo, "resume", "--reason", "restored the feed")
+    assert code == 0 and "resumed" in out
+    assert _status(repo)["halted"] is None
+    assert _cli(repo, "resume", "--reason", "again")[0] == 2
+
+
+def test_halt_records_who_and_why(repo: Path) -> None:
+    code, out = _cli(repo, "halt", "--reason", "exchange outage")
+    assert code == 0 and "halted" in out
+    [event] = _status(repo)["history"]
+    assert event["kind"] == "halt" and event["reason"] == "exchange outage"
+    assert event["decided_by"] == "Test Human <human@example.com>"
+    assert git(repo, "log", "-1", "--format=%an", "main") == "Test Human"
+    assert (GitRepo.open(repo).alphaloop_dir / "halt.json").is_file()
+    code, out = _cli(repo, "halt", "--reason", " ")
+    assert code != 0 and "needs a reason" in out
