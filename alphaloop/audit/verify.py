@@ -15,7 +15,12 @@ Four sources must tell the same story, and each check names what disagrees:
    records are append-only, so a review edited after it was written (for example rebound
    to another head) is reported; each merged PR's merge commit must be in the branch's
    history, name the merged head in its ``AlphaLoop-Head`` trailer, and carry an approval
-   of that exact head by every role the merge policy requires.
+   of that exact head by every role the merge policy requires. A rollback PR (the SRE's
+   revert of a failed deployment) needs no approval, but its merge commit must name the
+   commit it reverts (``AlphaLoop-Reverts``) and restore ``strategy/`` as it was before it.
+5. **The deployment ledger** (``deploy/history/`` on the base branch): every event parses,
+   its digest matches and it links to the event before; each was added by a commit that
+   names it (``AlphaLoop-Deployment``); every deployed commit is in the branch's history.
 """
 
 from __future__ import annotations
@@ -30,14 +35,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alphaloop.cycle.journal import Journal
 from alphaloop.cycle.ledger import CYCLE_TRAILER, LEDGER_DIR, Ledger, LedgerEntry, LedgerError
-from alphaloop.forge.local import FORGE_BRANCH, HEAD_TRAILER
+from alphaloop.deploy import DEPLOY_HISTORY, DeployLedgerCorrupt, DeploymentLedger
+from alphaloop.deploy.ledger import EVENT_TRAILER
+from alphaloop.forge.local import FORGE_BRANCH, HEAD_TRAILER, REVERTS_TRAILER
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.repo import GitError, GitRepo
 from alphaloop.roles import RoleConfigError, reviewer_roles
 
 __all__ = ["AuditFinding", "AuditReport", "verify_repository"]
 
-Check = Literal["ledger", "history", "journal", "forge"]
+Check = Literal["ledger", "history", "journal", "forge", "deploy"]
 
 
 class AuditFinding(BaseModel):
@@ -62,6 +69,7 @@ class AuditReport(BaseModel):
     journal_lines: int
     merged_prs: int
     reviews: int
+    deployments: int = 0
     findings: list[AuditFinding]
 
     @property
@@ -261,8 +269,10 @@ def _check_merged(repo: GitRepo, pr: PullRequest, tip: str, required: list[str],
                                      problem=f"merge commit {sha[:12]} is not in "
                                              f"{pr.base_branch}'s history"))
         return
-    trailer = repo.git("log", "-1", f"--format=%(trailers:key={HEAD_TRAILER},valueonly,"
-                                    "separator=)", sha).text.strip()
+    trailer = _trailer(repo, sha, HEAD_TRAILER)
+    if "rollback" in pr.labels and pr.author_role == "sre":
+        _check_rollback(repo, pr, sha, tip, findings)
+        return
     if trailer != head:
         findings.append(AuditFinding(
             check="forge", subject=subject,
@@ -278,6 +288,65 @@ def _check_merged(repo: GitRepo, pr: PullRequest, tip: str, required: list[str],
                         f"{head[:12]}"))
 
 
+def _trailer(repo: GitRepo, sha: str, key: str) -> str:
+    return repo.git("log", "-1", f"--format=%(trailers:key={key},valueonly,separator=)",
+                    sha).text.strip()
+
+
+def _check_rollback(repo: GitRepo, pr: PullRequest, sha: str, tip: str,
+                    findings: list[AuditFinding]) -> None:
+    """A rollback merges without approvals: it must only undo a commit of the branch."""
+    subject = f"PR #{pr.number} (rollback)"
+    reverted = _trailer(repo, sha, REVERTS_TRAILER)
+    if not reverted or not _exists(repo, reverted) or not repo.is_ancestor(reverted, sha):
+        findings.append(AuditFinding(
+            check="forge", subject=subject,
+            problem=f"merge commit {sha[:12]} names no earlier commit it reverts, yet merged "
+                    "without approvals"))
+        return
+    before = repo.tree_hash(f"{reverted}^", "strategy")
+    if repo.tree_hash(sha, "strategy") != before:
+        findings.append(AuditFinding(
+            check="forge", subject=subject,
+            problem=f"merge commit {sha[:12]} does not restore strategy/ as it was before "
+                    f"{reverted[:12]}: it changed more than the rollback"))
+
+
+def _check_deployments(repo: GitRepo, branch: str, tip: str,
+                       findings: list[AuditFinding]) -> int:
+    """The deployment ledger's chain, the commits that added its events, and the
+    deployed commits."""
+    try:
+        events = DeploymentLedger(repo, branch).events()
+    except DeployLedgerCorrupt as error:
+        findings.append(AuditFinding(check="deploy", subject=DEPLOY_HISTORY,
+                                     problem=str(error)))
+        return 0
+    log = repo.git("log", "--first-parent", "--format=%x1e%H", "--name-status",
+                   "--no-renames", tip, "--", DEPLOY_HISTORY).text
+    added: dict[str, str] = {}
+    for block in filter(None, log.split("\x1e")):
+        sha, *rows = block.strip().splitlines()
+        for row in filter(None, rows):
+            status, _, path = row.partition("\t")
+            if status.strip() == "A":
+                added[path.strip()] = sha
+    for event in events:
+        path = f"{DEPLOY_HISTORY}/{event.id}.json"
+        commit = added.get(path)
+        if commit is None or _trailer(repo, commit, EVENT_TRAILER) != event.id:
+            findings.append(AuditFinding(
+                check="deploy", subject=event.id,
+                problem="no commit of the branch added this event under its own trailer"))
+        if event.commit and (not _exists(repo, event.commit)
+                             or not repo.is_ancestor(event.commit, tip)):
+            findings.append(AuditFinding(
+                check="deploy", subject=event.id,
+                problem=f"the deployed commit {event.commit[:12]} is not in {branch}'s "
+                        "history"))
+    return len(events)
+
+
 def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes) -> AuditReport:
     """Cross-check the ledger, git history, the bot's journal and the forge of ``repo``."""
     tip = repo.branch_sha(branch)
@@ -290,7 +359,9 @@ def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes) -> Aud
     journal = Journal(repo.common_dir, key)
     journal_lines = _check_journal(repo, branch, tip, journal, entries, findings)
     merged, n_reviews = _check_forge(repo, branch, tip, findings)
+    deployments = _check_deployments(repo, branch, tip, findings)
     return AuditReport(branch=branch, head=tip, entries=len(entries),
                        cycle_commits=cycle_commits, journal_lines=journal_lines,
-                       merged_prs=merged, reviews=n_reviews, findings=findings)
+                       merged_prs=merged, reviews=n_reviews, deployments=deployments,
+                       findings=findings)
 

@@ -47,7 +47,8 @@ def verify(
         console.print(f"Audited {escape(report.branch)} at {report.head[:12]}: "
                       f"{report.entries} ledger entries, {report.cycle_commits} cycle commits, "
                       f"{report.journal_lines} journal lines, {report.merged_prs} merged PRs, "
-                      f"{report.reviews} reviews.", highlight=False)
+                      f"{report.reviews} reviews, {report.deployments} deployment events.",
+                      highlight=False)
         if report.ok:
             console.print("[green]The audit trail is consistent.[/]")
         else:

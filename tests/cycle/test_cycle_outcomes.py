@@ -48,7 +48,7 @@ def test_improving_change_merges(cycle_repo: Path) -> None:
     log = git(cycle_repo, "log", "--format=%an|%cn|%s", "main").splitlines()
     assert log[0].startswith("AlphaLoop PM|AlphaLoop PM|c0001: merged")
     # The data ends at the clock: the deployment waits for its first live bar.
-    assert log[1].startswith("AlphaLoop SRE|AlphaLoop SRE|deploy ")
+    assert log[1].startswith("AlphaLoop SRE|AlphaLoop SRE|c0001: deploy: ")
     assert log[1].endswith("waiting for live bars")
     # The squash is the Quant's change, committed by the gate, never by a role that did
     # not review it.

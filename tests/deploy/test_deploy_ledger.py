@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from alphaloop.audit import verify_repository
 from alphaloop.deploy import DeployLedgerCorrupt, DeploymentLedger
+from alphaloop.deploy.ledger import to_bytes
 from alphaloop.records import CanaryVerdict
+from alphaloop.records.digest import digest_of
 from alphaloop.repo import GitRepo, Identity
 
 SRE = Identity(name="AlphaLoop SRE", email="sre@alphaloop.local")
@@ -69,6 +72,8 @@ def test_a_one_byte_edit_of_an_old_event_is_refused(repo: GitRepo) -> None:
     git(repo.work_tree, "commit", "-qam", "edit", "--author", "X <x@example.com>")
     with pytest.raises(DeployLedgerCorrupt, match=r"d0001\.json"):
         ledger.events()
+    [finding] = verify_repository(repo, key=b"k" * 32).findings
+    assert finding.check == "deploy" and "d0001.json" in finding.problem
 
 
 def test_a_removed_event_is_refused(repo: GitRepo) -> None:
@@ -80,6 +85,23 @@ def test_a_removed_event_is_refused(repo: GitRepo) -> None:
         "-qm", "drop")
     with pytest.raises(DeployLedgerCorrupt, match="removed or renamed"):
         ledger.events()
+
+
+def test_the_audit_checks_each_event_was_committed_under_its_trailer(repo: GitRepo) -> None:
+    ledger = DeploymentLedger(repo, "main")
+    _deploy(ledger, repo.head_sha(), "successful", dt.date(2020, 1, 28))
+    assert verify_repository(repo, key=b"k" * 32).findings == []
+    # an event slipped in by hand, with a valid seal, but by no commit that names it
+    sealed = ledger.events()[0]
+    forged = sealed.model_copy(update={"id": "d0002", "previous": sealed.digest})
+    forged = forged.model_copy(update={"digest": digest_of(
+        forged.model_dump(mode="json"))})
+    (repo.work_tree / "deploy" / "history" / "d0002.json").write_bytes(to_bytes(forged))
+    git(repo.work_tree, "add", "-A")
+    git(repo.work_tree, "-c", "user.name=X", "-c", "user.email=x@example.com", "commit",
+        "-qm", "add an event")
+    [finding] = verify_repository(repo, key=b"k" * 32).findings
+    assert finding.subject == "d0002" and "its own trailer" in finding.problem
 
 
 def test_the_users_uncommitted_work_survives_an_event(repo: GitRepo) -> None:

@@ -92,6 +92,9 @@ def test_healthy_deploy_is_kept_and_a_late_limit_break_is_rolled_back(repo: Path
     assert pr.merge_sha == rollback["revert_commit"]
     assert "canary failed" in git(repo, "log", "-1", "--format=%B", pr.merge_sha)
     assert git(repo, "log", "-1", "--format=%an", pr.merge_sha) == "AlphaLoop SRE"
+    # the rollback merged without approvals, and the audit accepts it as a pure revert
+    code, out = _cli(repo, "audit", "verify")
+    assert code == 0 and "3 deployment events" in out and "consistent" in out, out
 
 
 def test_a_failed_rollback_halts_until_a_person_resumes(repo: Path) -> None:

@@ -15,12 +15,13 @@ import pytest
 
 from faults.crash import Reference, killed_then_resumed
 
-STAGES = ["risk_review", "merge", "report"]
+STAGES = ["risk_review", "merge", "deploy", "report"]
 #: Writes of one merged cycle, each named by its command and occurrence: the worktree
 #: (the change not yet written), the PR, Risk's review, the squash merge on main, the PR
-#: marked merged. (The report commit landing is tests/cycle/test_report_resume.py's case.)
+#: marked merged, the SRE's deployment event on main. (The report commit landing is
+#: tests/cycle/test_report_resume.py's case.)
 WRITES = [("worktree add", 1), ("update-ref", 1), ("update-ref", 2), ("merge", 1),
-          ("update-ref", 3)]
+          ("update-ref", 3), ("merge", 2)]
 
 
 def test_the_reference_cycle_merges(reference: Reference) -> None:

@@ -110,7 +110,7 @@ class SRE:
             policy=self.policies.deploy.canary,
             reward_lambda=self.evaluator.settings.reward_lambda, backend=target.backend)
         event = ledger.append(
-            self.identity, f"deploy {request.commit[:10]}: canary {verdict.grade}",
+            self.identity, _subject(request, f"canary {verdict.grade}"),
             kind="deploy", decided_by="sre", reason=request.reason, commit=request.commit,
             image=target.image, backend=target.backend, cycle_id=request.cycle_id,
             clock_before=request.clock, clock_after=window.end, live=live, canary=verdict)
@@ -129,7 +129,7 @@ class SRE:
             message=f"no bar after the clock ({request.clock}) yet: the canary judges this "
                     "deployment when the next bars arrive")])
         event = ledger.append(
-            self.identity, f"deploy {request.commit[:10]}: waiting for live bars",
+            self.identity, _subject(request, "waiting for live bars"),
             kind="deploy", decided_by="sre", reason=request.reason, commit=request.commit,
             image=target.image, backend=target.backend, cycle_id=request.cycle_id,
             clock_before=request.clock, canary=verdict)
@@ -299,6 +299,14 @@ def _recorded(events: list[DeploymentEvent], request: DeployRequest) -> DeployRe
                         message=f"deployed {request.commit[:10]} ({deploy.id}), canary "
                                 f"{grade}" + ("; rolled back" if rolled else "")
                                 + ("; deployments halted" if halted else ""))
+
+
+def _subject(request: DeployRequest, what: str) -> str:
+    """The deployment commit's message: a cycle's deploy is named by its cycle (the same
+    whichever run made it), a deploy by hand by its commit."""
+    who = f"{request.cycle_id}: deploy" if request.cycle_id else \
+        f"deploy {request.commit[:10]}"
+    return f"{who}: {what}\n\nDeployed commit: {request.commit}"
 
 
 def _summary(event: DeploymentEvent, target: DeployTarget) -> str:
