@@ -108,6 +108,8 @@ PACKAGES: dict[str, Place] = {
     "alphaloop.cycle": Place(7, never=("alphaloop.roles.charter",)),
     # 8 - verifies the cycle's journal.
     "alphaloop.audit": Place(8),
+    # 8 - ``alphaloop init``: writes the project's files into a strategy repository.
+    "alphaloop.scaffold": Place(8),
     # 9 - typer commands; only ``python -m alphaloop`` imports them.
     "alphaloop.cli": Place(9, imported_by=("alphaloop.__main__",)),
     # Programs: nothing imports them. ``python -m strategy`` reaches AlphaLoop through the
