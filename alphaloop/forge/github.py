@@ -25,10 +25,8 @@ on GitHub:
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from github import Github
@@ -52,11 +50,12 @@ from alphaloop.forge.github_records import (
 )
 from alphaloop.forge.github_settings import GitHubSettings
 from alphaloop.forge.judging import check_merge_head, judge_reviews
+from alphaloop.forge.local import REVERTS_TRAILER, with_trailers
 from alphaloop.forge.records import PRState, PullRequest, Review, ReviewCheck, Verdict
 from alphaloop.forge.review_block import render_review
 from alphaloop.forge.signing import ReviewKey
 from alphaloop.repo import GitRepo, Identity, MergeConflict, RefNotFound
-from alphaloop.repo._parse import parse_merge_tree
+from alphaloop.repo._parse import commits_with_trailer, parse_merge_tree
 from alphaloop.repo.merge_check import verify_squash
 
 __all__ = ["STATUS_CONTEXT", "GitHubForge"]
@@ -394,38 +393,28 @@ class GitHubForge:
 
     def revert(self, merge_sha: str, *, base_branch: str, message: str,
                identity: Identity) -> str:
-        """Revert ``merge_sha`` on ``base_branch`` through a ``rollback`` pull request
-        (branch ``alphaloop/revert-<sha12>``), merged at once; return its merge commit."""
-        merge_sha = self.repo.rev_parse(merge_sha)
-        branch = f"alphaloop/revert-{merge_sha[:12]}"
-        for pr in self.list_prs():
-            if pr.head_branch == branch and pr.state == "merged" and pr.merge_sha:
-                return pr.merge_sha
+        """Undo ``merge_sha`` on ``base_branch`` as the local forge does: a revert commit
+        on ``alphaloop/revert-<sha12>``, pushed, its pull request labelled ``rollback`` and
+        merged at once; return the commit that landed. A revert that already landed (its
+        ``AlphaLoop-Reverts`` trailer names ``merge_sha``) is returned, not made twice."""
+        target = self.repo.rev_parse(merge_sha)
         base = self._fetch_base(base_branch)
-        if not self.repo.is_ancestor(merge_sha, base):
-            raise ForgeError(f"{merge_sha[:12]} is not on {base_branch} on GitHub; there is "
-                             "nothing to revert.")
-        if self.repo.branch_sha(branch) is None:
-            commit = self._revert_commit(merge_sha, base, message, identity)
-            self.repo.update_ref(f"refs/heads/{branch}", commit, expected_old=None,
-                                 message=f"alphaloop: revert {merge_sha[:12]}")
-        pr = self.open_pr(title=message.partition("\n")[0], body=(
-            f"Reverts {merge_sha}.\n\n{message}"), head_branch=branch,
-            base_branch=base_branch, author_role="sre", labels=("alphaloop", "rollback"))
-        head = self.head_sha(pr)
-        return self.merge(pr.number, message=message, identity=identity, expected_head=head)
-
-    def _revert_commit(self, merge_sha: str, base: str, message: str,
-                       identity: Identity) -> str:
-        with tempfile.TemporaryDirectory(prefix="alphaloop-revert-") as scratch:
-            path = Path(scratch) / "tree"
-            self.repo.git("worktree", "add", "--quiet", "--detach", str(path), base)
-            try:
-                self.repo.git("revert", "--no-edit", "--no-commit", merge_sha, cwd=path,
-                              env=identity.env())
-                text = f"{message.rstrip()}\n\nThis reverts commit {merge_sha}.\n"
-                self.repo.git("commit", "--quiet", "--no-verify", "-F", "-", cwd=path,
-                              env=identity.env(), input=text.encode())
-                return self.repo.git("rev-parse", "HEAD", cwd=path).text
-            finally:
-                self.repo.git("worktree", "remove", "--force", str(path), ok=(0, 128))
+        log = self.repo.git("log", "--first-parent", "--max-count=500",
+                            "--format=%x1e%H%x1f%B", base).text
+        landed = commits_with_trailer(log, REVERTS_TRAILER, target)
+        if landed:
+            self._follow_base(base_branch)
+            return landed[0]
+        if not self.repo.is_ancestor(target, base):
+            raise ForgeError(f"{target[:12]} is not on {base_branch} on GitHub; there is "
+                             "nothing to revert there.")
+        text = with_trailers(message, {REVERTS_TRAILER: target})
+        branch = f"alphaloop/revert-{target[:12]}"
+        commit = self.repo.revert_commit([target], base, text, identity)
+        self.repo.update_ref(f"refs/heads/{branch}", commit,
+                             expected_old=self.repo.branch_sha(branch),
+                             message="alphaloop: revert")
+        pr = self.open_pr(title=text.splitlines()[0][:200], body=text, head_branch=branch,
+                          base_branch=base_branch, author_role="sre",
+                          labels=("alphaloop", "rollback"))
+        return self.merge(pr.number, message=text, identity=identity, expected_head=commit)

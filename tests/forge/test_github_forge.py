@@ -23,7 +23,7 @@ from support.github_server import (
     serve_clone,
 )
 
-from alphaloop.forge import HeadMoved, InvalidTransition, PullRequestNotFound, render_block
+from alphaloop.forge import Forge, HeadMoved, InvalidTransition, PullRequestNotFound, render_block
 from alphaloop.forge.github import GitHubForge
 from alphaloop.forge.github_api import RateLimited, RateLimitedCalls
 from alphaloop.forge.github_settings import GitHubConfigError, GitHubSettings
@@ -293,8 +293,14 @@ def test_revert_lands_through_a_rollback_pull_request(hub: FakeGitHub, clone: Gi
     assert rollback.head_branch == f"alphaloop/revert-{merged[:12]}"
     assert rollback.state == "merged" and "rollback" in rollback.labels
     assert rollback.author_role == "sre"
+    assert f"AlphaLoop-Reverts: {merged}" in _git(Path(clone.work_tree), "log", "-1",
+                                                  "--format=%B", sha)
     assert forge.revert(merged, base_branch="main", message="again",
                         identity=MERGER) == sha  # idempotent
+
+
+def test_it_is_a_forge(forge: GitHubForge) -> None:
+    assert isinstance(forge, Forge)
 
 
 def test_missing_settings_name_the_variables(clone: GitRepo) -> None:
