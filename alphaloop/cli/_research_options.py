@@ -14,7 +14,7 @@ from alphaloop.harness.config import Frequency
 from alphaloop.harness.windows import MIN_HOLDOUT_DAYS
 
 __all__ = ["BaseOption", "ClockOption", "DataOption", "FoldsOption", "FrequencyOption",
-           "HoldoutOption", "ProfileOption", "UntilOption", "WarmupOption"]
+           "HoldoutOption", "ProfileOption", "SandboxOption", "UntilOption", "WarmupOption"]
 
 DataOption = Annotated[str, typer.Option(help="data source: synthetic, file:PATH, fmp")]
 UntilOption = Annotated[datetime | None, typer.Option(
@@ -32,4 +32,7 @@ HoldoutOption = Annotated[int, typer.Option(
                                f"{MIN_HOLDOUT_DAYS}, what its paired test needs)")]
 FoldsOption = Annotated[int, typer.Option(min=0, help="walk-forward folds in-sample")]
 WarmupOption = Annotated[int, typer.Option(min=0, help="history before the first decision")]
+SandboxOption = Annotated[str, typer.Option(
+    help="where strategy code runs: process (bubblewrap) or docker (hardened containers; "
+         "build the images first with `alphaloop sandbox build`)")]
 BaseOption = Annotated[str | None, typer.Option(help="branch to improve (default: main)")]

@@ -29,6 +29,7 @@ from alphaloop.cli._research_options import (
     DataOption,
     FrequencyOption,
     ProfileOption,
+    SandboxOption,
     UntilOption,
 )
 from alphaloop.errors import Failure
@@ -72,6 +73,7 @@ def deploy(
     profile: ProfileOption = "default",
     frequency: FrequencyOption = "weekly",
     base: BaseOption = None,
+    sandbox: SandboxOption = "process",
     allow_unsandboxed: UnsandboxedOption = False,
 ) -> None:
     """Deploy a commit: paper-trade the bars after the clock, grade it, roll back a failure."""
@@ -81,7 +83,7 @@ def deploy(
 
     options = _options("deploy", data=data, until=until.date() if until else None,
                        clock=clock.date() if clock else None, profile=profile,
-                       frequency=frequency, base_branch=base,
+                       frequency=frequency, base_branch=base, sandbox=sandbox,
                        allow_unsandboxed=allow_unsandboxed)
     try:
         with operate(repo, options) as (ctx, sre):
@@ -125,6 +127,7 @@ def rollback(
     profile: ProfileOption = "default",
     frequency: FrequencyOption = "weekly",
     base: BaseOption = None,
+    sandbox: SandboxOption = "process",
     allow_unsandboxed: UnsandboxedOption = False,
 ) -> None:
     """Revert the code changes since a good commit and deploy that commit again."""
@@ -133,7 +136,7 @@ def rollback(
 
     options = _options("rollback", data=data, until=until.date() if until else None,
                        profile=profile, frequency=frequency, base_branch=base,
-                       allow_unsandboxed=allow_unsandboxed)
+                       sandbox=sandbox, allow_unsandboxed=allow_unsandboxed)
     try:
         with operate(repo, options, allow_halted=True) as (ctx, sre):
             who = human_identity(ctx.repo)

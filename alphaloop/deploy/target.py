@@ -44,11 +44,18 @@ def prepare_target(evaluator: Evaluator, commit: str, cycle_id: str | None) -> D
     if backend != "docker":
         return DeployTarget(commit=commit, backend="process" if backend == "bubblewrap"
                             else backend, image=None, checkout=checkout, sandbox=sandbox)
-    from alphaloop.sandbox.docker import DockerSandbox
-    from alphaloop.sandbox.images import build_deploy_image
+    from alphaloop.sandbox.docker_engine import docker_client
+    from alphaloop.sandbox.docker_sandbox import DockerSandbox
+    from alphaloop.sandbox.images import build_deploy_image, find_backtest_image
 
     try:
-        image = build_deploy_image(checkout, commit=commit, cycle_id=cycle_id, base=None)
+        client = docker_client()
+        # on the same base as the backtest image the reviews ran in
+        backtest = find_backtest_image(client)
+        base = (client.images.get(backtest).labels.get("org.alphaloop.base")
+                if backtest else None)
+        image = build_deploy_image(checkout, commit=commit, cycle_id=cycle_id, base=base,
+                                   client=client)
     except Failure as error:
         raise DeployError(f"the deploy image of {commit[:10]} could not be built: {error}. "
                           "Nothing was deployed.") from None

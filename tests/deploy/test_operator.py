@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.cycle_repos import git, make_repo
+from support.docker import leftover_containers, sandbox_image
 from typer.testing import CliRunner
 
 from alphaloop.cli import app
@@ -59,9 +60,14 @@ def repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "project")
 
 
-def test_healthy_deploy_is_kept_and_a_late_limit_break_is_rolled_back(repo: Path) -> None:
+@pytest.mark.parametrize("sandbox", ["process", "docker"])
+def test_healthy_deploy_is_kept_and_a_late_limit_break_is_rolled_back(repo: Path,
+                                                                       sandbox: str) -> None:
+    if sandbox == "docker":
+        sandbox_image()  # skips, saying why, without a Docker engine
+    args = [*ARGS, "--sandbox", sandbox]
     good = git(repo, "rev-parse", "main")
-    code, out = _cli(repo, "deploy", *ARGS, "--clock", str(CLOCK))
+    code, out = _cli(repo, "deploy", *args, "--clock", str(CLOCK))
     assert code == 0, out
     assert "canary successful" in out and f"The clock moved from {CLOCK}" in out
     first = _status(repo)
@@ -72,7 +78,7 @@ def test_healthy_deploy_is_kept_and_a_late_limit_break_is_rolled_back(repo: Path
     # backtest up to the clock is clean.
     bad = _engine_commit(repo, _RETURN, _bomb("weights = np.zeros_like(weights); "
                                                "weights[0] = 0.6"), "Concentrate later")
-    code, out = _cli(repo, "deploy", *ARGS)
+    code, out = _cli(repo, "deploy", *args)
     assert code == 1, out
     assert "canary failed" in out and "above the hard limit of 15% for one asset" in out
     assert f"rolled back to {good[:10]}" in out and f"reverted {bad[:10]}" in out
@@ -95,6 +101,13 @@ def test_healthy_deploy_is_kept_and_a_late_limit_break_is_rolled_back(repo: Path
     # the rollback merged without approvals, and the audit accepts it as a pure revert
     code, out = _cli(repo, "audit", "verify")
     assert code == 0 and "3 deployment events" in out and "consistent" in out, out
+    if sandbox == "docker":  # the good commit's image runs again, and nothing is left over
+        assert first["current"]["image"] == f"alphaloop-deploy:{good[:12]}"
+        assert deploy["image"] == f"alphaloop-deploy:{bad[:12]}"
+        assert rollback["image"] == first["current"]["image"]
+        assert leftover_containers() == []
+    else:
+        assert rollback["image"] is None and rollback["backend"] == "process"
 
 
 def test_a_failed_rollback_halts_until_a_person_resumes(repo: Path) -> None:
