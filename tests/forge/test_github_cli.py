@@ -53,3 +53,18 @@ def test_summary_keeps_the_latest_cycle_and_what_needs_a_human() -> None:
     assert "PR #3 waits." in summary and "The PM picked T-001." in summary
     assert "## History" not in summary and "intro" not in summary
     assert "no cycle" in latest_sections("# AlphaLoop walkthrough\n")
+
+
+def test_a_cycle_on_github_without_its_variables_stops_naming_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.cycle_repos import make_repo
+
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/strategy")
+    project = make_repo(tmp_path / "project")
+    done = CliRunner().invoke(app, ["cycle", "--repo", str(project), "--forge", "github",
+                                    "--data", "synthetic:years=7", "--frequency", "monthly",
+                                    "--holdout-days", "378", "--folds", "2",
+                                    "--warmup-days", "150"])
+    assert done.exit_code != 0 and "needs GITHUB_TOKEN in the environment" in done.output
+    assert "Traceback" not in done.output
