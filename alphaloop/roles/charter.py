@@ -153,7 +153,8 @@ class Charter(BaseModel):
         """Fill prompt ``prompt`` with ``values`` (and the charter's own fields).
 
         Every declared variable must be given and nothing else; values are inserted
-        as ``str()``, the ``quoted`` ones as :func:`quote_data` blocks.
+        as ``str()``, the ``quoted`` ones as :func:`quote_data` blocks (an empty one as
+        the empty string).
         """
         try:
             template = self.prompts[prompt]
@@ -172,8 +173,8 @@ class Charter(BaseModel):
                                f"{', '.join(template.variables) or 'no variables'}: "
                                f"{'; '.join(parts)}")
         fields = {name: getattr(self, name) for name in CHARTER_FIELDS}
-        filled = {k: quote_data(k, v) if k in template.quoted else str(v)
-                  for k, v in values.items()}
+        filled = {k: quote_data(k, v) if k in template.quoted and str(v) else str(v)
+                  for k, v in values.items()}  # an empty value stays empty: {% if %} sees it
         try:
             return _ENV.from_string(template.template).render({**fields, **filled})
         except (UndefinedError, SecurityError, TypeError) as exc:

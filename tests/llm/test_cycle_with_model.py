@@ -111,3 +111,34 @@ def test_a_cycle_with_a_model_then_its_exact_replay(
     assert _decisions(second) == decided
     assert (second / "walkthrough.md").read_text().split("## In short")[1].split("##")[0] \
         == walkthrough.split("## In short")[1].split("##")[0]
+
+
+ANCHOR = "* (1.0 - tunables.CASH_BUFFER)"
+
+
+@pytest.mark.slow
+def test_the_quants_model_writes_a_change_that_merges(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model proposes a code change (a quarter more cash, a real improvement of the
+    fixture's reward); it is checked, applied with git, reviewed by Risk and merged."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    repo = make_repo(tmp_path / "project")
+    proposal = {"statement": "Hold a quarter more cash",
+                "rationale": "the drawdown dominates the reward's penalty",
+                "expected_effect": "a smaller drawdown at the same Sharpe",
+                "code": [{"path": "strategy/engine.py", "search": ANCHOR,
+                          "replace": ANCHOR + " * 0.75"}]}
+    answers = {**ANSWERS, "ProposedChange": proposal,
+               "RiskOpinion": {"findings": []}}
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        return answers[fake_openai.requested_schema(body)[0]]
+
+    with fake_openai.fake_openai(default=answer) as server:
+        [summary] = run_cycles(repo, _options("openai", server))
+    assert summary.outcome == Outcome.MERGED, summary.message
+    assert ANCHOR + " * 0.75" in (repo / "strategy" / "engine.py").read_text()
+    [entry] = [e.model_dump(mode="json") for e in Ledger(repo).entries()]
+    hypothesis = entry["records"]["hypothesis"]
+    assert hypothesis["kind"] == "patch" and hypothesis["search"]["source"] == "model"
+    assert set(entry["records"]["llm"]["by_role"]) == {"quant", "risk", "pm"}

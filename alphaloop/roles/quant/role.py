@@ -4,6 +4,8 @@ The Quant sees only the in-sample view it is handed (:class:`~alphaloop.roles.ba
 Its search learns from the trials earlier cycles measured (read from the ledger), reads
 the tunables ``main``'s strategy declares, leaves out those the data cannot move, and
 proposes the next change; see :func:`~alphaloop.roles.quant.hypothesize.choose_hypothesis`.
+With a model (``--llm``), the model proposes the change instead, checked before it
+reaches git (see :mod:`.proposal`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ from alphaloop.records import (
     read_history,
 )
 from alphaloop.repo import GitRepo, Identity
-from alphaloop.roles.base import HypothesisSource, ProposalRequest, RoleConfig, RoleServices
+from alphaloop.roles.base import (
+    HypothesisSource,
+    ProposalRequest,
+    RoleConfig,
+    RoleModel,
+    RoleServices,
+)
 from alphaloop.roles.quant.hypothesize import choose_hypothesis
 from alphaloop.roles.quant.implement import implement
+from alphaloop.roles.quant.proposal import propose
 from alphaloop.roles.quant.prune import data_capabilities, inert_tunables
 from alphaloop.roles.quant.review import review_main
 from alphaloop.roles.quant.steering import check_steering
@@ -42,6 +51,9 @@ class QuantConfig(BaseModel):
     type: str = "quant"
     structural_every: int = Field(default=3, ge=0,
                                   description="every Nth cycle tries a code change (0: never)")
+    model_attempts: int = Field(default=3, ge=1, le=10,
+                                description="answers the model may give before the stage "
+                                            "fails, each refused one sent back with why")
 
 
 class Quant:
@@ -50,13 +62,15 @@ class Quant:
     role = "quant"
 
     def __init__(self, config: QuantConfig, *, repo: GitRepo, forge: Forge,
-                 evaluator: Evaluator, policies: Policies, identity: Identity) -> None:
+                 evaluator: Evaluator, policies: Policies, identity: Identity,
+                 model: RoleModel | None = None) -> None:
         self.config = config
         self.repo = repo
         self.forge = forge
         self.evaluator = evaluator
         self.policies = policies
         self.identity = identity
+        self.model = model
         self.search: HypothesisSource = choose_hypothesis
         """Picks the next change; replace it to replay hypotheses a person wrote (it is
         called with the keyword arguments of ``choose_hypothesis``)."""
@@ -65,7 +79,8 @@ class Quant:
     def from_config(cls, config: RoleConfig, services: RoleServices) -> Self:
         return cls(QuantConfig.model_validate(config.model_dump()), repo=services.repo,
                    forge=services.forge, evaluator=services.evaluator,
-                   policies=services.policies, identity=services.identities[cls.role])
+                   policies=services.policies, identity=services.identities[cls.role],
+                   model=services.model)
 
     def review(self, request: ProposalRequest) -> PerformanceReview:
         risk = self.policies.risk
@@ -96,6 +111,16 @@ class Quant:
         sources = {p.relative_to(root).as_posix(): p.read_text()
                    for p in (root / "strategy").rglob("*.py")}
         capabilities = data_capabilities(request.in_sample.data)
+        if self.model is not None and self.search is choose_hypothesis:
+            hypothesis = propose(
+                self.model, policies=self.policies, space=space, review=review,
+                task=request.task, trials=trials, tried=history.tried,
+                lam=self.evaluator.settings.reward_lambda, sources=sources, base_root=root,
+                pruned=inert_tunables(space, capabilities),
+                attempts=self.config.model_attempts)
+            values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}
+            return hypothesis.model_copy(update={"search": {"values": values,
+                                                            "source": "model"}})
         hypothesis = self.search(
             review=review, space=space, trials=trials, tried=history.tried,
             lam=self.evaluator.settings.reward_lambda,
