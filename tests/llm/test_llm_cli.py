@@ -1,0 +1,72 @@
+"""``alphaloop cycle --llm ...``: a mistake in the model options stops the command before
+any stage runs, with one message naming the fix; a budget too small for the first call
+stops the cycle cleanly, its finished stages kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from support import fake_openai
+from support.cycle_repos import OPTIONS, git, make_repo
+from typer.testing import CliRunner
+
+from alphaloop.cli import app
+
+FLAGS = ["--data", OPTIONS.data, "--frequency", OPTIONS.frequency,
+         "--holdout-days", str(OPTIONS.holdout_days), "--folds", str(OPTIONS.n_folds),
+         "--warmup-days", str(OPTIONS.warmup_days)]
+
+
+def _cycle(repo: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["cycle", "--repo", str(repo), *FLAGS, *args])
+
+
+def _text(result: Result) -> str:
+    assert "Traceback" not in result.output
+    return " ".join(result.output.replace("│", " ").split())
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return make_repo(tmp_path / "project")
+
+
+@pytest.mark.parametrize(("args", "phrases"), [
+    (["--llm", "openai"], ["needs an API key in the environment variable OPENAI_API_KEY"]),
+    (["--llm", "anthropic"], ["ANTHROPIC_API_KEY"]),
+    (["--model", "gpt-4o"], ["--llm offline uses no model"]),
+    (["--llm", "openai", "--llm-price-in", "1"], ["give both --llm-price-in and "
+                                                  "--llm-price-out"]),
+    (["--llm", "anthropic", "--llm-replay", "--model", "claude-unknown"],
+     ["no price for anthropic model 'claude-unknown'", "--llm-price-in"]),
+])
+def test_model_option_mistakes_stop_before_any_stage(project: Path, args: list[str],
+                                                     phrases: list[str]) -> None:
+    refs = git(project, "for-each-ref", "--format=%(refname) %(objectname)")
+    result = _cycle(project, *args)
+    assert result.exit_code == 2, result.output
+    text = _text(result)
+    for phrase in phrases:
+        assert phrase in text, text
+    assert git(project, "for-each-ref", "--format=%(refname) %(objectname)") == refs
+    assert not (project / ".git" / "alphaloop" / "runs").exists()
+
+
+def test_a_spent_budget_stops_the_cycle_cleanly(project: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    main = git(project, "rev-parse", "main")
+    with fake_openai.fake_openai() as server:
+        result = _cycle(project, "--llm", "openai", "--llm-base-url",
+                        server.base_url + "/v1", "--max-cost-usd", "0")
+    assert result.exit_code == 1, result.output
+    text = _text(result)
+    assert "stopped in hypothesis" in text and "budget of this cycle is spent" in text
+    assert "--abandon" in text and "--resume" in text
+    assert server.requests == []  # no call was made past the budget
+    assert git(project, "rev-parse", "main") == main
+    assert (project / ".git" / "alphaloop" / "runs").exists()  # plan and review kept
