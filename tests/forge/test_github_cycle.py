@@ -6,6 +6,7 @@ clone of it, as the scheduled workflow's job does, with the variables Actions se
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,19 @@ def test_without_the_human_the_cycle_waits_for_one(on_github: tuple[FakeGitHub, 
     [pull] = hub.pulls.values()
     assert pull.state == "open" and "needs-human" in pull.labels
     assert hub.branch_sha("main") == before
+    runner = CliRunner()
+    listed = runner.invoke(app, ["pr", "list", "--repo", str(clone), "--forge", "github",
+                                 "--json"])
+    assert listed.exit_code == 0, listed.output
+    [record] = json.loads(listed.output)
+    assert record["number"] == pull.number and "needs-human" in record["labels"]
+    shown = runner.invoke(app, ["pr", "show", str(pull.number), "--repo", str(clone),
+                                "--forge", "github"])
+    assert shown.exit_code == 0 and "risk" in shown.output, shown.output
+    refused = runner.invoke(app, ["pr", "merge", str(pull.number), "--repo", str(clone),
+                                  "--forge", "github"])
+    assert refused.exit_code == 1 and "a human must approve" in refused.output
+    assert "an approving review on GitHub" in refused.output
     # alice approves on GitHub; `alphaloop pr merge --forge github` reads it and merges
     hub.review_as(ALICE_TOKEN, pull.number, "APPROVED")
     done = CliRunner().invoke(app, ["pr", "merge", str(pull.number), "--repo", str(clone),
