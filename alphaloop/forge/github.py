@@ -201,7 +201,9 @@ class GitHubForge:
             repo.advance_branch(branch, remote, local,
                                 retry_hint="then ask for the pull request again")
             return remote
-        if repo.is_ancestor(remote, local) and pr.state == "open":
+        if repo.is_ancestor(remote, local):
+            if pr.state != "open":
+                return remote  # a closed pull request proposes what GitHub holds
             if not same_repo:
                 raise ForgeError(f"pull request #{pr.number} comes from a fork; the commits "
                                  f"made here on {branch} cannot be pushed to it.")

@@ -310,3 +310,28 @@ def test_missing_settings_name_the_variables(clone: GitRepo) -> None:
         open_forge(clone, "github", environ={"GITHUB_REPOSITORY": "x", "GITHUB_TOKEN": "t"})
     with pytest.raises(Exception, match="no forge 'gitlab'"):
         open_forge(clone, "gitlab")
+
+
+def test_a_branch_that_diverged_from_github_is_refused(hub: FakeGitHub, clone: GitRepo,
+                                                       forge: GitHubForge,
+                                                       tmp_path: Path) -> None:
+    number = _open(forge, clone)
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", str(hub.bare), str(other))
+    _git(other, "switch", "-q", "alphaloop/c0001-lookback")
+    (other / "notes.txt").write_text("someone else's commit\n")
+    _git(other, "-c", "user.name=B", "-c", "user.email=b@example.com", "commit", "-qam", "b")
+    _git(other, "push", "-q", "origin", "alphaloop/c0001-lookback")
+    pushed = hub.branch_sha("alphaloop/c0001-lookback")
+    # GitHub moved: the clone's branch follows it
+    assert forge.head_sha(number) == pushed == clone.rev_parse("alphaloop/c0001-lookback")
+    worktree = clone.worktree_path("alphaloop/c0001-lookback")
+    (worktree / "notes.txt").write_text("mine\n")
+    clone.commit_all(worktree, "mine", QA)
+    (other / "notes.txt").write_text("theirs again\n")
+    _git(other, "-c", "user.name=B", "-c", "user.email=b@example.com", "commit", "-qam", "c")
+    _git(other, "push", "-q", "origin", "alphaloop/c0001-lookback")
+    with pytest.raises(HeadMoved, match="have diverged"):
+        forge.head_sha(number)
+    assert hub.branch_sha("alphaloop/c0001-lookback") != clone.rev_parse(
+        "alphaloop/c0001-lookback")

@@ -189,6 +189,8 @@ class FakeGitHub:
     def _ref(self, pull: _Pull, which: str) -> dict[str, Any]:
         branch = pull.head if which == "head" else pull.base
         sha = self._head(pull) if which == "head" else (self.branch_sha(branch) or "")
+        if which == "head" and pull.state == "open":  # GitHub keeps refs/pull/N/head current
+            self.git("update-ref", f"refs/pull/{pull.number}/head", sha)
         repo = self._repo_json()
         return {"label": f"{self.owner}:{branch}", "ref": branch, "sha": sha,
                 "user": repo["owner"], "repo": repo}
