@@ -22,7 +22,7 @@ from alphaloop.roles.qa.change import ChangeUnderTest
 
 __all__ = ["FIGURES", "PROPERTIES", "PlannedTest", "TestPlan", "plan_tests"]
 
-TestKind = Literal["property", "range", "regression", "stress"]
+TestKind = Literal["property", "range", "regression", "stress", "model"]
 
 #: The engine's invariants, each one property test.
 PROPERTIES: tuple[str, ...] = (
@@ -60,6 +60,8 @@ class PlannedTest(BaseModel):
     figure: str | None = None
     scenario: str | None = None
     doc: str = ""
+    source: str = ""
+    """A ``model`` test's whole function (see :mod:`.model_tests`)."""
 
 
 class TestPlan(BaseModel):

@@ -55,7 +55,8 @@ def render_tests(plan: TestPlan, keep: Collection[str] | None = None) -> str:
                            or "test_no_asset_class_exceeds_the_class_limit" in kept),
         range_tests=plan.of_kind("range") if "range" in kinds else [],
         pinned_tests=plan.of_kind("regression") if "regression" in kinds else [],
-        stress_tests=plan.of_kind("stress") if "stress" in kinds else [])
+        stress_tests=plan.of_kind("stress") if "stress" in kinds else [],
+        model_tests=plan.of_kind("model"))
 
 
 def format_source(source: str, *, root: Path | None = None,

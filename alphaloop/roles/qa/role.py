@@ -8,7 +8,8 @@ each mutant of the change (:mod:`.mutation`): a test no mutant fails is discarde
 kept tests are committed to the pull request's branch under ``tests/generated/`` as QA
 (:mod:`.commit`). A change its tests fail on is vetoed and nothing is committed (the PR
 closes; the failures and their output are in the record). The graded record is
-:class:`~alphaloop.records.QAReviewRecord` (:mod:`.verdict`).
+:class:`~alphaloop.records.QAReviewRecord` (:mod:`.verdict`). With a model, the model's
+tests join the menu and face the same proof; they never veto (:mod:`.model_tests`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from alphaloop.policy import Policies, describe_validation_error
 from alphaloop.policy.errors import PolicyError
 from alphaloop.records import QAReviewRecord, QATestResult
 from alphaloop.repo import GitRepo, Identity
-from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleServices
+from alphaloop.roles.base import ReviewRequest, RoleConfig, RoleModel, RoleServices
 from alphaloop.roles.qa.change import ChangeUnderTest, read_change
 from alphaloop.roles.qa.checkouts import GENERATED_DIR, make_checkout
 from alphaloop.roles.qa.commit import CommitRefused, commit_tests
 from alphaloop.roles.qa.figures import compute_figures, pinned_files, repin
+from alphaloop.roles.qa.model_tests import model_tests
 from alphaloop.roles.qa.mutants import mutants_of
 from alphaloop.roles.qa.mutation import kills_by_test, sort_tests
 from alphaloop.roles.qa.plan import TestPlan, plan_tests
@@ -61,8 +63,10 @@ class QA:
     record_type = QAReviewRecord
 
     def __init__(self, repo: GitRepo, forge: Forge, evaluator: Evaluator, policies: Policies,
-                 identity: Identity, options: QAOptions) -> None:
+                 identity: Identity, options: QAOptions,
+                 model: RoleModel | None = None) -> None:
         self.repo = repo
+        self.model = model
         self.forge = forge
         self.evaluator = evaluator
         self.policies = policies
@@ -77,7 +81,7 @@ class QA:
         except ValidationError as exc:
             raise PolicyError(describe_validation_error("the qa role's options", exc)) from None
         return cls(services.repo, services.forge, services.evaluator, services.policies,
-                   services.identities["qa"], options)
+                   services.identities["qa"], options, model=services.model)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -98,6 +102,13 @@ class QA:
                           profile=self.evaluator.settings.profile,
                           max_examples=self.options.max_examples)
         path = test_file_name(slug, request.pr_number)
+        notes: list[str] = []
+        if self.model is not None and plan.tests:
+            written, notes = model_tests(self.model, self.repo, change, plan, title if
+                                         request.hypothesis is None else
+                                         f"{request.hypothesis.statement}\n\n"
+                                         f"{request.hypothesis.rationale}")
+            plan = plan.model_copy(update={"tests": [*plan.tests, *written]})
         with tempfile.TemporaryDirectory(prefix="alphaloop-qa-") as tmp, \
                 self.sandbox.budget(self.options.wall_seconds):
             try:
@@ -110,7 +121,9 @@ class QA:
                                            output=str(exc))],
                     changed_lines=change.added_lines,
                     coverage_note="not measured: the suite did not run"), {}
-        outcome = outcome.model_copy(update={"isolation": self.sandbox.isolation.describe()})
+        outcome = outcome.model_copy(update={
+            "isolation": self.sandbox.isolation.describe(),
+            "model_notes": [*notes, *outcome.model_notes]})
         if files and pr is not None:
             outcome = self._commit(outcome, title, pr.head_branch, files, request)
         elif files:
@@ -131,16 +144,21 @@ class QA:
         first = run_suite(sandbox, head, tmp / "run-1", coverage=list(change.added_lines))
         second = run_suite(sandbox, head, tmp / "run-2")
         flaky = flaky_tests(first, second)
+        modelled = {f"{path}::{t.name}" for t in plan.of_kind("model")}
         failures = [QATestResult(test=t, outcome=r.outcome, output=r.output)
-                    for t, r in first.failed().items() if t not in flaky]
-        ours = {f"{path}::{name}": name for name in plan.names}
+                    for t, r in first.failed().items() if t not in flaky and t not in modelled]
+        left_out = [f"{t.split('::')[-1]} {r.outcome} on the head (not kept, never a veto)"
+                    for t, r in first.failed().items() if t in modelled]
+        ours = {f"{path}::{name}": name for name in plan.names
+                if f"{path}::{name}" not in first.failed()
+                or f"{path}::{name}" not in modelled}
         uncovered, note = _uncovered(change, first)
         outcome = QAOutcome(
             base_sha=change.base_sha, head_sha=change.head_sha,
             tests_path=path if ours else None, generated=list(ours),
             counts=first.counts(), failures=failures, flaky=flaky,
             repinned=repinned, changed_lines=change.added_lines,
-            uncovered_lines=uncovered, coverage_note=note)
+            uncovered_lines=uncovered, coverage_note=note, model_notes=left_out)
         if failures or not plan.tests:  # vetoed, or nothing written: nothing to prove
             return outcome, {}
         mutations = mutants_of(self.repo, change)

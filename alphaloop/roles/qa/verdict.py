@@ -36,6 +36,8 @@ class QAOutcome(BaseModel):
     changed_lines: dict[str, list[int]] = Field(default_factory=dict)
     uncovered_lines: dict[str, list[int]] = Field(default_factory=dict)
     coverage_note: str = ""
+    model_notes: list[str] = Field(default_factory=list)
+    """The model's tests that were left out, and why (they never veto)."""
     isolation: str = ""
     duration_s: float = 0.0
 
@@ -65,6 +67,9 @@ def _findings(o: QAOutcome) -> list[Finding]:
         out.append(Finding(check="qa.mutants", severity=Severity.WARN,
                            message="no generated test tells the change from its mutants",
                            evidence={"mutants": [m.id for m in o.mutants]}))
+    out += [Finding(check="qa.model_test", severity=Severity.WARN,
+                    message=f"a test the model wrote was left out: {note}")
+            for note in o.model_notes]
     if o.commit_note:
         out.append(Finding(check="qa.commit", severity=Severity.WARN, message=o.commit_note))
     for path, moved in o.repinned.items():
@@ -98,7 +103,7 @@ def qa_record(outcome: QAOutcome) -> QAReviewRecord:
     record = QAReviewRecord(
         verdict="veto" if severity >= Severity.RESTRICT else "approve", severity=severity,
         summary=_summary(outcome, severity), findings=[],
-        **outcome.model_dump(exclude={"commit_note"}))
+        **outcome.model_dump(exclude={"commit_note", "model_notes"}))
     report = Finding(check="qa.report", severity=Severity.PASS, path=outcome.tests_path,
                      message=record.markdown())
     return record.model_copy(update={"findings": [f.model_dump(mode="json")
