@@ -33,12 +33,16 @@ def init(
         "--strategy-entry", help="where the strategy's factory is: MODULE or MODULE:FUNCTION "
                                  "in the strategy package (default strategy:create_strategy)")]
     = None,
+    install: Annotated[str | None, typer.Option(
+        "--install", help="the pip requirement the workflows install AlphaLoop with "
+                          "(default: this version, alphaloop==VERSION)")] = None,
 ) -> None:
     """Add AlphaLoop to a strategy repository: policies, charters, backlog, workflows."""
     from alphaloop.scaffold import init_project
 
     try:
-        result = init_project(path, force=force, strategy_entry=strategy_entry)
+        result = init_project(path, force=force, strategy_entry=strategy_entry,
+                              install=install)
     except Failure as error:
         raise fail("init", str(error), EXIT_USER_ERROR) from None
     out = Console(soft_wrap=True, highlight=False)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -33,6 +35,8 @@ PACKAGE = "strategy"
 FACTORY = "create_strategy"
 #: The project's workflows a strategy repository gets (its CI is the project's own).
 WORKFLOWS = ("cycle.yml", "review.yml", "merge.yml")
+#: The workflows' line naming AlphaLoop's pip requirement, filled in by ``init``.
+INSTALL_LINE = b'ALPHALOOP_INSTALL: ""'
 
 
 class InitError(Failure, ValueError):
@@ -66,13 +70,26 @@ def _walk(node: Traversable, prefix: str) -> dict[str, bytes]:
     return files
 
 
-def template_files() -> dict[str, bytes]:
-    """Every file ``alphaloop init`` writes but ``alphaloop.toml``: path -> content."""
+def install_requirement() -> str:
+    """The pip requirement of the AlphaLoop running now (the workflows install it)."""
+    try:
+        return f"alphaloop=={version('alphaloop')}"
+    except PackageNotFoundError:
+        return "alphaloop"
+
+
+def template_files(install: str | None = None) -> dict[str, bytes]:
+    """Every file ``alphaloop init`` writes but ``alphaloop.toml``: path -> content; the
+    workflows install AlphaLoop with the pip requirement ``install`` (default: this
+    version of it)."""
     root = resources.files("alphaloop.scaffold") / "templates"
     files = {**_walk(root / "policies", "policies/"), **_walk(root / "roles", "roles/")}
     files[".github/CODEOWNERS"] = (root / "github" / "CODEOWNERS").read_bytes()
+    requirement = json.dumps(install or install_requirement()).encode()
     for name in WORKFLOWS:
-        files[f".github/workflows/{name}"] = (root / "github" / "workflows" / name).read_bytes()
+        text = (root / "github" / "workflows" / name).read_bytes()
+        files[f".github/workflows/{name}"] = text.replace(
+            INSTALL_LINE, INSTALL_LINE[:-2] + requirement)
     files["task.md"] = (root / "task.md").read_bytes()
     return files
 
@@ -155,9 +172,10 @@ def _config(entry: str, root: Path) -> bytes:
     ).encode()
 
 
-def init_project(root: Path, *, force: bool = False,
-                 strategy_entry: str | None = None) -> InitResult:
-    """Write AlphaLoop's files into the repository at ``root`` (see the module's doc)."""
+def init_project(root: Path, *, force: bool = False, strategy_entry: str | None = None,
+                 install: str | None = None) -> InitResult:
+    """Write AlphaLoop's files into the repository at ``root`` (see the module's doc);
+    the workflows install AlphaLoop with the pip requirement ``install``."""
     root = Path(root)
     try:
         repo = GitRepo.open(root)
@@ -166,7 +184,7 @@ def init_project(root: Path, *, force: bool = False,
                         f"there first.") from None
     root = repo.work_tree
     entry = check_entry(root, strategy_entry)
-    files = {**template_files(), CONFIG_FILE: _config(entry, root)}
+    files = {**template_files(install), CONFIG_FILE: _config(entry, root)}
     result = InitResult(root=root, entry=entry)
     for path, content in files.items():
         target = root / path

@@ -45,6 +45,8 @@ def test_init_makes_a_repository_where_a_cycle_runs(tmp_path: Path) -> None:
         assert f"wrote  {path}" in output, output
         assert (root / path).is_file()
     assert 'entry = "strategy.engine:create_strategy"' in (root / "alphaloop.toml").read_text()
+    review = (root / ".github" / "workflows" / "review.yml").read_text()
+    assert 'ALPHALOOP_INSTALL: "alphaloop' in review and 'ALPHALOOP_INSTALL: ""' not in review
     assert (root / "policies" / "risk.toml").read_bytes() == \
         (PROJECT / "policies" / "risk.toml").read_bytes()
     # Risk alone reviews here, to keep the test short (QA and the Engineer have their own)
