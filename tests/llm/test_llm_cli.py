@@ -10,9 +10,11 @@ import pytest
 from click.testing import Result
 from support import fake_openai
 from support.cycle_repos import OPTIONS, git, make_repo
+from support.fake_llm_server import Step
 from typer.testing import CliRunner
 
 from alphaloop.cli import app
+from alphaloop.cycle.ledger import RunStore
 
 FLAGS = ["--data", OPTIONS.data, "--frequency", OPTIONS.frequency,
          "--holdout-days", str(OPTIONS.holdout_days), "--folds", str(OPTIONS.n_folds),
@@ -70,3 +72,33 @@ def test_a_spent_budget_stops_the_cycle_cleanly(project: Path,
     assert server.requests == []  # no call was made past the budget
     assert git(project, "rev-parse", "main") == main
     assert (project / ".git" / "alphaloop" / "runs").exists()  # plan and review kept
+
+
+def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that refuses stops the cycle in its stage (exit 1, the failure recorded,
+    main untouched); the refusal is not replayed from the cache: --resume asks again."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    main = git(project, "rev-parse", "main")
+    proposal = {"statement": "Read a file of signals", "rationale": "more data",
+                "expected_effect": "more return", "code": [
+                    {"path": "strategy/engine.py", "search": "import numpy as np\n",
+                     "replace": "import os\n\nimport numpy as np\n"}]}
+    with fake_openai.fake_openai() as server:
+        server.queue(Step("refuse", text="I cannot help with trading strategies."))
+        flags = ["--llm", "openai", "--llm-base-url", server.base_url + "/v1"]
+        result = _cycle(project, *flags)
+        assert result.exit_code == 1, result.output
+        text = _text(result)
+        assert "stopped in hypothesis" in text and "refused" in text
+        assert "I cannot help with trading strategies." in text
+        failure = RunStore(project / ".git", "c0001").load("failure")
+        assert failure is not None
+        assert failure["stage"] == "hypothesis" and failure["error"] == "InvalidAnswer"
+        assert git(project, "rev-parse", "main") == main
+        server.default = lambda body: proposal if "ProposedChange" in str(
+            body["response_format"]) else {"summary": "Vetoed.", "needs_human": []}
+        resumed = _cycle(project, *flags, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "vetoed" in _text(resumed)
+    assert "import os" not in (project / "strategy/engine.py").read_text()
