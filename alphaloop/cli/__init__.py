@@ -14,6 +14,7 @@ import typer
 from alphaloop.cli import audit, backtest, check, cycle, data, deploy, ledger, pr, review
 from alphaloop.cli import github as github_commands
 from alphaloop.cli import init as init_command
+from alphaloop.cli import sandbox as sandbox_command
 from alphaloop.cli._flags import flags_as_flags
 
 __all__ = ["app", "main"]
@@ -27,7 +28,7 @@ app = typer.Typer(
 )
 
 for _module in (audit, backtest, check, cycle, data, deploy, ledger, pr, review,
-                github_commands, init_command):
+                github_commands, init_command, sandbox_command):
     _module.register(app)
 
 

@@ -1,4 +1,4 @@
-"""Running untrusted strategy code: the bubblewrap process sandbox (default).
+"""Running untrusted strategy code: the bubblewrap process sandbox (default) or Docker.
 
 ``open_sandbox()`` returns a :class:`Sandbox` (the protocol every backend implements)
 after checking that the isolation works, and refuses to run without one unless
@@ -15,10 +15,12 @@ from alphaloop.sandbox.base import (
     SandboxResult,
     SandboxUnavailable,
 )
+from alphaloop.sandbox.docker_sandbox import DockerSandbox
 from alphaloop.sandbox.process import ProcessSandbox, UnsandboxedRunner, open_sandbox
 from alphaloop.sandbox.strategy_host import SandboxedStrategy, StrategyFailed
 
 __all__ = [
+    "DockerSandbox",
     "Isolation",
     "Limits",
     "ProcessSandbox",

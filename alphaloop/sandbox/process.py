@@ -123,7 +123,7 @@ class RunningProcess:
             return f"output (more than {self.limits.max_output_total_bytes} bytes)"
         if self.timed_out:
             return self.deadline_name
-        cgroup = self.cgroups.limit_hit()
+        cgroup = self.group_limit_hit()
         if cgroup == "memory":
             return f"memory ({self.limits.memory_mb} MB for the whole sandbox)"
         code = self.popen.returncode
@@ -268,10 +268,13 @@ class _Runner(ABC):
             argv=tuple(argv), returncode=proc.popen.returncode, timed_out=proc.timed_out,
             stdout=redact(out.text(), limit=cap), stderr=redact(err.text(), limit=cap),
             duration_s=time.monotonic() - started,
-            isolation=self._isolation(proc.cgroups.memory is not None,
-                                      proc.cgroups.pids is not None),
+            isolation=self._result_isolation(proc),
             limit=proc.limit_hit(), output_truncated=out.truncated or err.truncated,
         )
+
+    def _result_isolation(self, proc: RunningProcess) -> Isolation:
+        """What held for the command ``proc`` ran."""
+        return self._isolation(proc.cgroups.memory is not None, proc.cgroups.pids is not None)
 
 
 def _feed_stdin(stream: object, data: bytes | None) -> None:
@@ -390,8 +393,8 @@ def open_sandbox(kind: str = "process", *, limits: Limits | None = None,
     """The sandbox for ``kind``; refuses to fall back to no isolation unless allowed.
 
     Callers get the :class:`~alphaloop.sandbox.base.Sandbox` protocol, whichever backend
-    runs: :class:`ProcessSandbox` (bubblewrap) or, only when allowed,
-    :class:`UnsandboxedRunner`.
+    runs: :class:`ProcessSandbox` (bubblewrap), ``DockerSandbox`` (``kind="docker"``,
+    never replaced by another backend) or, only when allowed, :class:`UnsandboxedRunner`.
     """
     if kind == "none":
         if not allow_unsandboxed:
@@ -399,8 +402,15 @@ def open_sandbox(kind: str = "process", *, limits: Limits | None = None,
                 "running strategy code without a sandbox needs the explicit "
                 "--allow-unsandboxed flag")
         return UnsandboxedRunner(limits, libraries=libraries)
+    if kind == "docker":  # never falls back: the user asked for this isolation
+        from alphaloop.sandbox.docker_sandbox import DockerSandbox
+
+        docker_box = DockerSandbox(limits, libraries=libraries)
+        docker_box.check()
+        return docker_box
     if kind != "process":
-        raise SandboxUnavailable(f"unknown sandbox {kind!r}; choose 'process' or 'none'")
+        raise SandboxUnavailable(
+            f"unknown sandbox {kind!r}; choose 'process', 'docker' or 'none'")
     sandbox = ProcessSandbox(limits, libraries=libraries)
     try:
         sandbox.check()
