@@ -25,6 +25,7 @@ on GitHub:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -53,7 +54,7 @@ from alphaloop.forge.judging import check_merge_head, judge_reviews
 from alphaloop.forge.local import REVERTS_TRAILER, with_trailers
 from alphaloop.forge.records import PRState, PullRequest, Review, ReviewCheck, Verdict
 from alphaloop.forge.review_block import render_review
-from alphaloop.forge.signing import ReviewKey
+from alphaloop.forge.signing import KEY_ENV, ReviewKey, ReviewKeyError
 from alphaloop.repo import GitRepo, Identity, MergeConflict, RefNotFound
 from alphaloop.repo._parse import commits_with_trailer, parse_merge_tree
 from alphaloop.repo.merge_check import verify_squash
@@ -130,7 +131,14 @@ class GitHubForge:
         return None
 
     def _review_key(self, *, create: bool) -> ReviewKey | None:
+        """The bot's key. In an Actions job it must come from the secret: a key file made
+        there would sign reviews no other job could verify."""
         if self._key is None:
+            if self.settings.in_actions and not os.environ.get(KEY_ENV):
+                raise ReviewKeyError(
+                    f"{KEY_ENV} is not set in this GitHub Actions job: add the repository "
+                    f"secret {KEY_ENV} and pass it to the step (`env: {KEY_ENV}: "
+                    f"${{{{ secrets.{KEY_ENV} }}}}`); see docs/github.md.")
             self._key = ReviewKey.load(create=create)
         return self._key
 

@@ -53,6 +53,8 @@ class GitHubSettings(BaseModel):
                             description="longest wait, in seconds, for a rate limit to reset")
     write_interval: float = Field(default=1.0, ge=0,
                                   description="pause between writes (GitHub asks for one)")
+    in_actions: bool = Field(default=False, description="running in a GitHub Actions job, "
+                                                        "where the review key must be a secret")
 
     @property
     def git_url(self) -> str:
@@ -78,7 +80,8 @@ class GitHubSettings(BaseModel):
                    api_url=env.get("GITHUB_API_URL") or DEFAULT_API_URL,
                    server_url=env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
                    bot_login=env.get("ALPHALOOP_GITHUB_BOT") or DEFAULT_BOT,
-                   write_interval=_seconds(env, "ALPHALOOP_GITHUB_WRITE_INTERVAL", 1.0))
+                   write_interval=_seconds(env, "ALPHALOOP_GITHUB_WRITE_INTERVAL", 1.0),
+                   in_actions=env.get("GITHUB_ACTIONS") == "true")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -29,6 +29,7 @@ from alphaloop.forge.github_api import RateLimited, RateLimitedCalls
 from alphaloop.forge.github_settings import GitHubConfigError, GitHubSettings
 from alphaloop.forge.open import open_forge
 from alphaloop.forge.review_block import REVIEW_INFO_STRING
+from alphaloop.forge.signing import ReviewKeyError
 from alphaloop.repo import GitRepo, Identity
 
 QUANT = Identity(name="AlphaLoop Quant", email="quant@alphaloop.invalid")
@@ -301,6 +302,21 @@ def test_revert_lands_through_a_rollback_pull_request(hub: FakeGitHub, clone: Gi
 
 def test_it_is_a_forge(forge: GitHubForge) -> None:
     assert isinstance(forge, Forge)
+
+
+def test_in_actions_the_review_key_must_be_the_secret(hub: FakeGitHub, clone: GitRepo,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALPHALOOP_REVIEW_KEY", raising=False)
+    forge = open_forge(clone, "github", environ={**github_env(hub), "GITHUB_ACTIONS": "true"})
+    number = _open(forge, clone)
+    with pytest.raises(ReviewKeyError, match="add the repository secret ALPHALOOP_REVIEW_KEY"):
+        forge.add_review(number, reviewer="risk", commit_sha=forge.head_sha(number),
+                         verdict="approve")
+    assert hub.pulls[number].reviews == []
+    monkeypatch.setenv("ALPHALOOP_REVIEW_KEY", "a secret of the repository")
+    forge.add_review(number, reviewer="risk", commit_sha=forge.head_sha(number),
+                     verdict="approve")
+    assert [r.reviewer for r in forge.valid_reviews(number)] == ["risk"]
 
 
 def test_missing_settings_name_the_variables(clone: GitRepo) -> None:

@@ -612,7 +612,9 @@ def serve_clone(project: Path, root: Path, repository: str = "acme/strategy"
 
 
 def github_env(hub: FakeGitHub, token: str = BOT_TOKEN) -> dict[str, str]:
-    """The variables GitHub Actions sets for a job, pointed at ``hub``."""
+    """The variables GitHub Actions sets for a job, pointed at ``hub`` (``GITHUB_ACTIONS``
+    is "false": the tests' review key is a key file, as on a person's machine, even
+    when the tests themselves run in Actions)."""
     return {"GITHUB_REPOSITORY": hub.repository, "GITHUB_TOKEN": token,
             "GITHUB_API_URL": hub.api_url, "GITHUB_SERVER_URL": hub.url,
-            "ALPHALOOP_GITHUB_WRITE_INTERVAL": "0"}
+            "ALPHALOOP_GITHUB_WRITE_INTERVAL": "0", "GITHUB_ACTIONS": "false"}
