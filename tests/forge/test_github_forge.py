@@ -168,6 +168,12 @@ def test_human_approval_counts_only_from_an_approver_on_the_head(
     [approval] = forge.valid_reviews(number)
     assert approval.human and approval.reviewer == "alice" and approval.commit_sha == head
     assert approval.approved_by == "alice" and approval.verdict == "approve"
+    # a push after the approval voids it
+    worktree = clone.worktree_path("alphaloop/c0001-lookback")
+    (worktree / "notes.txt").write_text("one more change\n")
+    moved = clone.commit_all(worktree, "one more change", QUANT)
+    assert forge.head_sha(number) == moved and forge.valid_reviews(number) == []
+    head = moved
     with pytest.raises(Exception, match="on GitHub itself"):
         forge.add_review(number, reviewer="alice", commit_sha=head, verdict="approve",
                          human=True)
