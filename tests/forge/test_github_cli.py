@@ -68,3 +68,36 @@ def test_a_cycle_on_github_without_its_variables_stops_naming_them(
                                     "--warmup-days", "150"])
     assert done.exit_code != 0 and "needs GITHUB_TOKEN in the environment" in done.output
     assert "Traceback" not in done.output
+
+
+def test_pr_open_and_close_on_github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    repo = GitRepo.init(project)
+    (project / "strategy").mkdir()
+    (project / "strategy" / "tunables.py").write_text("LOOKBACK = 126\n")
+    repo.commit_all(project, "initial", PM)
+    hub, clone = serve_clone(project, tmp_path)
+    try:
+        for name, value in github_env(hub).items():
+            monkeypatch.setenv(name, value)
+        checkout = GitRepo.open(clone)
+        worktree = checkout.create_worktree("idea/longer", checkout.rev_parse("main"))
+        (worktree / "strategy" / "tunables.py").write_text("LOOKBACK = 150\n")
+        checkout.commit_all(worktree, "Longer lookback", PM)
+        runner = CliRunner()
+        opened = runner.invoke(app, ["pr", "open", "idea/longer", "--title", "Longer lookback",
+                                     "--repo", str(clone), "--forge", "github"])
+        assert opened.exit_code == 0 and "opened PR #1" in opened.output, opened.output
+        assert hub.branch_sha("idea/longer") == checkout.rev_parse("idea/longer")
+        closed = runner.invoke(app, ["pr", "close", "1", "--reason", "not now", "--repo",
+                                     str(clone), "--forge", "github"])
+        assert closed.exit_code == 0, closed.output
+        shown = runner.invoke(app, ["pr", "show", "1", "--json", "--repo", str(clone),
+                                    "--forge", "github"])
+        assert shown.exit_code == 0, shown.output
+        assert '"closed_reason": "not now"' in shown.output and hub.pulls[1].state == "closed"
+        approve = runner.invoke(app, ["pr", "approve", "1", "--as", "alice", "--repo",
+                                      str(clone), "--forge", "github"])
+        assert approve.exit_code == 1 and "on GitHub itself" in approve.output
+    finally:
+        hub.stop()
