@@ -224,3 +224,11 @@ def show(cycle: Annotated[str, typer.Argument(help="the cycle: c0003 or 3")],
             return
         view = cycle_view(CycleEntry.from_envelope(envelope))
     Console().print(view)
+    usage = envelope.get("records", {}).get("llm")
+    if usage:
+        total = usage["total"]
+        roles = ", ".join(f"{role} {row['calls']}" for role, row in usage["by_role"].items())
+        Console(soft_wrap=True).print(
+            f"Model: {usage['provider']} {usage['model']}: {total['calls']} calls "
+            f"({roles}), {total['input_tokens']} input and {total['output_tokens']} output "
+            f"tokens, ${total['cost_usd']:.6f}", style="dim", highlight=False)

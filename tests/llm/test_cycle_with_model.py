@@ -17,7 +17,9 @@ import pytest
 from support import fake_anthropic, fake_openai
 from support.cycle_repos import OPTIONS, fixed_hypothesis, make_repo
 from support.fake_llm_server import ScriptedServer, Step
+from typer.testing import CliRunner
 
+from alphaloop.cli import app
 from alphaloop.cycle import CycleOptions
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.run import run_cycles
@@ -142,3 +144,6 @@ def test_the_quants_model_writes_a_change_that_merges(tmp_path: Path,
     hypothesis = entry["records"]["hypothesis"]
     assert hypothesis["kind"] == "patch" and hypothesis["search"]["source"] == "model"
     assert set(entry["records"]["llm"]["by_role"]) == {"quant", "risk", "pm"}
+    shown = CliRunner().invoke(app, ["ledger", "show", "c0001", "--repo", str(repo)])
+    assert shown.exit_code == 0, shown.output
+    assert "Model: openai gpt-4o-mini: 3 calls (pm 1, quant 1, risk 1)" in shown.output

@@ -75,8 +75,9 @@ class ProposedChange(BaseModel):
         return self
 
 
-class _Refused(ValueError):
-    """A proposal that fails a check; the message goes back to the model."""
+class _Refused(InvalidAnswer):
+    """A proposal that fails a check; the message goes back to the model (and, when no
+    answer passes, into the stage's failure)."""
 
 
 def propose(model: RoleModel, *, policies: Policies, space: ParamSpace,
