@@ -80,10 +80,11 @@ def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
     main untouched); the refusal is not replayed from the cache: --resume asks again."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     main = git(project, "rev-parse", "main")
-    proposal = {"statement": "Read a file of signals", "rationale": "more data",
-                "expected_effect": "more return", "code": [
-                    {"path": "strategy/engine.py", "search": "import numpy as np\n",
-                     "replace": "import os\n\nimport numpy as np\n"}]}
+    answers = {"ProposedChange": {"statement": "Hold more cash", "rationale": "drawdown",
+                                  "expected_effect": "a smaller drawdown",
+                                  "edits": [{"name": "CASH_BUFFER", "new": 0.12}]},
+               "RiskOpinion": {"findings": []},
+               "Narrative": {"summary": "Tried more cash.", "needs_human": []}}
     with fake_openai.fake_openai() as server:
         server.queue(Step("refuse", text="I cannot help with trading strategies."))
         flags = ["--llm", "openai", "--llm-base-url", server.base_url + "/v1"]
@@ -96,9 +97,8 @@ def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
         assert failure is not None
         assert failure["stage"] == "hypothesis" and failure["error"] == "InvalidAnswer"
         assert git(project, "rev-parse", "main") == main
-        server.default = lambda body: proposal if "ProposedChange" in str(
-            body["response_format"]) else {"summary": "Vetoed.", "needs_human": []}
+        server.default = lambda body: answers[fake_openai.requested_schema(body)[0]]
         resumed = _cycle(project, *flags, "--resume")
     assert resumed.exit_code == 0, resumed.output
-    assert "vetoed" in _text(resumed)
-    assert "import os" not in (project / "strategy/engine.py").read_text()
+    assert "Hold more cash" in _text(resumed)
+    assert not (project / ".git" / "alphaloop" / "runs" / "c0001").exists()  # finished

@@ -37,14 +37,15 @@ def _review() -> PerformanceReview:
                              cached=True, duration_s=0.1)
 
 
-def _propose(provider: Provider, repo: Path, *, tried: set[str] | None = None):
+def _propose(provider: Provider, repo: Path, *, tried: set[str] | None = None,
+             attempts: int = 3):
     sources = {p.relative_to(repo).as_posix(): p.read_text()
                for p in (repo / "strategy").rglob("*.py")}
     return propose(CharterModel(load_charters(PROJECT), provider.open()),
                    policies=load_policies(repo), space=SPACE, review=_review(),
                    task=TaskRef(id="T-001", title="Cut drawdown", priority="high"),
                    trials=[], tried=tried or set(), lam=0.5, sources=sources,
-                   base_root=repo)
+                   base_root=repo, attempts=attempts)
 
 
 def _feedback(provider: Provider, index: int) -> str:
@@ -75,11 +76,15 @@ def test_code_edits_stay_in_the_quants_paths_and_apply_with_git(provider: Provid
     provider.server.queue(
         answer({**WHY, "code": [{"path": "policies/risk.toml", "search": "a", "replace": "b"}]}),
         answer({**WHY, "code": [{"path": ENGINE, "search": "not in the file", "replace": "x"}]}),
+        answer({**WHY, "code": [{"path": ENGINE, "search": "import numpy as np\n",
+                                 "replace": "import os\nimport numpy as np\n"}]}),
         answer({**WHY, "code": [{"path": ENGINE, "search": ANCHOR,
                                  "replace": ANCHOR + " * 0.75"}]}))
-    hypothesis = _propose(provider, repo)
+    hypothesis = _propose(provider, repo, attempts=4)
     assert "outside the paths the Quant may write" in _feedback(provider, 1)
     assert "is not in the file" in _feedback(provider, 2)
+    assert "the strategy policy blocks the change" in _feedback(provider, 3)
+    assert "os is not in the strategy import allowlist" in _feedback(provider, 3)
     assert hypothesis.kind == "patch" and hypothesis.patch is not None
     assert hypothesis.patch.startswith(f"--- a/{ENGINE}\n+++ b/{ENGINE}\n")
     subprocess.run(["git", "apply", "-"], cwd=repo, input=hypothesis.patch.encode(),

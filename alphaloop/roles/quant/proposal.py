@@ -9,7 +9,8 @@ it touches git:
   them;
 - code edits touch only files the Quant may write (``policies/paths.toml``); each
   search text appears exactly once in its file; the edits become one unified diff that
-  ``git apply --check`` accepts on ``main``'s strategy;
+  ``git apply --check`` accepts on ``main``'s strategy, and that the strategy's AST
+  policy (imports, no I/O, declared limits) does not block;
 - the change was not tried before.
 
 A change that fails a check is sent back with what was wrong (the apply error
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alphaloop.checks import Severity, check_strategy_source, is_strategy_file
 from alphaloop.evaluation.space import ParamSpace
 from alphaloop.llm import InvalidAnswer
 from alphaloop.policy import Policies
@@ -218,6 +220,12 @@ def _patch(code: Sequence[CodeEdit], policies: Policies, writable: Mapping[str, 
         for p in sorted(after) if after[p] != writable[p])
     if not patch:
         raise _Refused("the edits change nothing")
+    blocked = [f for path, text in sorted(after.items()) if is_strategy_file(path, policies)
+               for f in check_strategy_source(text, path, policies)
+               if f.severity >= Severity.BLOCK]
+    if blocked:  # Risk would block it unread: say why now, before anything is committed
+        raise _Refused("the strategy policy blocks the change: " + "; ".join(
+            f"{f.location()}: {f.message}" for f in blocked[:5]))
     done = subprocess.run(["git", "apply", "--check", "-"], cwd=base_root,
                           input=patch.encode(), capture_output=True, check=False)
     if done.returncode != 0:
