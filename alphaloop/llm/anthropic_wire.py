@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from alphaloop.llm.base import LLMCallFailed
 from alphaloop.llm.wire import ChatRequest, Reply, Transient, status_failure
 
 __all__ = ["AnthropicTransport"]
@@ -48,15 +49,17 @@ class AnthropicTransport:
             raise Transient(f"anthropic: the response was not valid ({exc})") from None
         except ValueError as exc:  # a body that is not JSON
             raise Transient(f"anthropic: the response was not JSON ({exc})") from None
+        except sdk.APIError as exc:  # anything else the SDK raises about the call
+            raise LLMCallFailed(f"anthropic: the call failed ({exc})") from None
         tokens = {"input_tokens": response.usage.input_tokens,
                   "output_tokens": response.usage.output_tokens}
         texts = [b.text for b in response.content if b.type == "text"]
         if response.stop_reason == "refusal":
             return Reply(refusal=" ".join(texts) or "the model declined to answer",
-                         stop="refusal", model=response.model, **tokens)
+                         stop="refusal", model=response.model or request.model, **tokens)
         stop = "length" if response.stop_reason == "max_tokens" else "done"
         used = [b for b in response.content if b.type == "tool_use"
                 and b.name == request.schema_name]
         text = (json.dumps(used[0].input, ensure_ascii=False) if used
                 else " ".join(texts) or None)
-        return Reply(text=text, stop=stop, model=response.model, **tokens)
+        return Reply(text=text, stop=stop, model=response.model or request.model, **tokens)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alphaloop.llm.base import LLMCallFailed
 from alphaloop.llm.wire import ChatRequest, Reply, Transient, status_failure
 
 __all__ = ["OpenAITransport"]
@@ -45,18 +46,21 @@ class OpenAITransport:
             raise Transient(f"openai: the response was not valid ({exc})") from None
         except ValueError as exc:  # a body that is not JSON
             raise Transient(f"openai: the response was not JSON ({exc})") from None
+        except sdk.APIError as exc:  # anything else the SDK raises about the call
+            raise LLMCallFailed(f"openai: the call failed ({exc})") from None
         if not response.choices:
             raise Transient("openai: the response holds no choice")
         choice = response.choices[0]
         usage = response.usage
-        tokens = {"input_tokens": usage.prompt_tokens if usage else 0,
-                  "output_tokens": usage.completion_tokens if usage else 0}
+        tokens = {"input_tokens": (usage.prompt_tokens or 0) if usage else 0,
+                  "output_tokens": (usage.completion_tokens or 0) if usage else 0,
+                  "model": response.model or request.model}
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
-            return Reply(refusal=refusal, stop="refusal", model=response.model, **tokens)
+            return Reply(refusal=refusal, stop="refusal", **tokens)
         stop = {"length": "length", "content_filter": "refusal"}.get(
             choice.finish_reason or "", "done")
         return Reply(text=choice.message.content, stop=stop,  # type: ignore[arg-type]
                      refusal="the provider's content filter stopped the answer"
-                     if stop == "refusal" else None, model=response.model, **tokens)
+                     if stop == "refusal" else None, **tokens)
 
