@@ -22,6 +22,18 @@ from rich.table import Table
 
 from alphaloop.cli._errors import EXIT_USER_ERROR, fail, invalid_options, stderr
 from alphaloop.cli._forge_option import ForgeChoice, ForgeOption
+from alphaloop.cli._llm_options import (
+    BaseURLOption,
+    LLMChoice,
+    LLMOption,
+    MaxCostOption,
+    MaxTokensOption,
+    ModelOption,
+    PriceInOption,
+    PriceOutOption,
+    ReplayOption,
+    llm_config,
+)
 from alphaloop.cli._research_options import (
     BaseOption,
     DataOption,
@@ -29,6 +41,7 @@ from alphaloop.cli._research_options import (
     FrequencyOption,
     HoldoutOption,
     ProfileOption,
+    SandboxOption,
     UntilOption,
     WarmupOption,
 )
@@ -65,6 +78,15 @@ def review(
     folds: FoldsOption = 4,
     warmup_days: WarmupOption = TRADING_DAYS_PER_YEAR,
     base: BaseOption = None,
+    sandbox: SandboxOption = "process",
+    llm: LLMOption = LLMChoice.offline,
+    model: ModelOption = None,
+    llm_base_url: BaseURLOption = None,
+    llm_replay: ReplayOption = False,
+    max_cost_usd: MaxCostOption = None,
+    llm_max_tokens: MaxTokensOption = 4096,
+    llm_price_in: PriceInOption = None,
+    llm_price_out: PriceOutOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the verdicts as JSON")]
     = False,
     forge: ForgeOption = ForgeChoice.local,
@@ -82,9 +104,14 @@ def review(
                                profile=profile, frequency=frequency,
                                holdout_days=holdout_days, n_folds=folds,
                                warmup_days=warmup_days, base_branch=base,
+                               sandbox=sandbox,
                                forge=forge.value)
     except ValidationError as exc:
         raise fail("review", invalid_options(exc), EXIT_USER_ERROR) from None
+    options = options.model_copy(update={"llm": llm_config(
+        "review", llm=llm, model=model, base_url=llm_base_url, replay=llm_replay,
+        max_cost_usd=max_cost_usd, max_tokens=llm_max_tokens, price_in=llm_price_in,
+        price_out=llm_price_out)})
     progress = stderr()
     try:
         result = review_branch(repo, options, branch=branch, pr_number=pr, title=title,

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from alphaloop.cli import app
 from alphaloop.cycle.ledger import RunStore
+from alphaloop.forge import LocalForge
+from alphaloop.repo import GitRepo
 
 FLAGS = ["--data", OPTIONS.data, "--frequency", OPTIONS.frequency,
          "--holdout-days", str(OPTIONS.holdout_days), "--folds", str(OPTIONS.n_folds),
@@ -102,3 +104,28 @@ def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
     assert resumed.exit_code == 0, resumed.output
     assert "Hold more cash" in _text(resumed)
     assert not (project / ".git" / "alphaloop" / "runs" / "c0001").exists()  # finished
+
+
+def test_a_review_of_a_persons_branch_with_a_model(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``alphaloop review BRANCH --llm openai``: the Engineer adds the model's comments as
+    notes; its decision is its checks' own."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    repo = make_repo(tmp_path / "project", reviewers=("engineer",))
+    git(repo, "checkout", "-q", "-b", "shorter-lookback")
+    engine = repo / "strategy" / "engine.py"
+    engine.write_text(engine.read_text() + "\n\nSCALE = 1.0  # a named constant\n")
+    git(repo, "commit", "-qam", "A named constant")
+    git(repo, "checkout", "-q", "main")
+    with fake_openai.fake_openai(default=lambda body: {"comments": [
+            {"comment": "Say what SCALE scales", "path": "strategy/engine.py"}]}) as server:
+        result = CliRunner().invoke(app, [
+            "review", "shorter-lookback", "--repo", str(repo), *FLAGS, "--llm", "openai",
+            "--llm-base-url", server.base_url + "/v1"])
+    assert result.exit_code == 0, result.output
+    assert "engineer" in result.output and "approve" in result.output
+    assert len(server.requests) == 1
+    [pr] = LocalForge(GitRepo.open(repo)).list_prs()
+    [review] = LocalForge(GitRepo.open(repo)).reviews(pr.number)
+    assert "Say what SCALE scales" in review.summary
+    assert any(f.get("rule") == "model-comment" for f in review.findings)
