@@ -242,7 +242,8 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
     evaluator = Evaluator(repo, sandbox, settings)
     forge = open_forge(repo, options.forge, approvers=policies.merge.approvers)
     identities = {name: c.identity for name, c in charters.items()}
-    llm, model = open_role_model(options.llm, repo.alphaloop_dir, charters)
+    llm, model = open_role_model(options.llm, repo.alphaloop_dir, charters,
+                                 run_dir=RunStore(repo.common_dir, cycle_id).directory)
     services = RoleServices(repo=repo, forge=forge, evaluator=evaluator, policies=policies,
                             identities=identities, model=model)
     try:

@@ -69,9 +69,10 @@ class BudgetExceeded(LLMError):
     def __init__(self, spent: float, budget: float) -> None:
         super().__init__(
             f"the LLM budget of this cycle is spent: ${spent:.4f} of max_cost_usd "
-            f"${budget:.4f}; the cycle stops here with its finished stages kept. Close it "
-            "with `alphaloop cycle --abandon`, or finish it with `alphaloop cycle --resume` "
-            "(with the same options: the resumed run has a budget of its own)")
+            f"${budget:.4f}; the cycle stops here with its finished stages kept. Finish it "
+            "with `alphaloop cycle --resume --max-cost-usd MORE` (the budget counts the "
+            "whole cycle, its interrupted runs included), or close it with `alphaloop "
+            "cycle --abandon`")
         self.spent = spent
         self.budget = budget
 

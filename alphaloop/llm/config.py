@@ -42,8 +42,9 @@ class LLMConfig(BaseModel):
     model: str | None = Field(default=None, description="default: per provider")
     base_url: str | None = Field(default=None,
                                  description="an OpenAI- or Anthropic-compatible endpoint")
-    max_cost_usd: float | None = Field(default=None, ge=0,
-                                       description="stop the cycle when spent")
+    max_cost_usd: float | None = Field(default=None, ge=0, exclude=True,
+                                       description="stop the cycle when spent (left out "
+                                                   "of the dump: a resume may change it)")
     replay: bool = Field(default=False, description="answer only from the cache")
     max_repairs: int = Field(default=2, ge=0, le=10)
     max_attempts: int = Field(default=4, ge=1, le=20)
@@ -91,9 +92,11 @@ def _transport(config: LLMConfig, key: str) -> Transport:
 
 def open_llm(config: LLMConfig, cache_dir: Path | None, *,
              environ: Mapping[str, str] | None = None,
-             sleep: Callable[[float], None] | None = None) -> StructuredLLM | None:
+             sleep: Callable[[float], None] | None = None,
+             journal: Path | None = None) -> StructuredLLM | None:
     """The model ``config`` names (None for ``offline``), recording answers in
-    ``cache_dir`` (None: no cache; replay needs one)."""
+    ``cache_dir`` (None: no cache; replay needs one) and its calls in ``journal`` (see
+    :class:`~alphaloop.llm.meter.UsageMeter`)."""
     if config.provider == "offline":
         return None
     env = os.environ if environ is None else environ
@@ -110,7 +113,8 @@ def open_llm(config: LLMConfig, cache_dir: Path | None, *,
         raise LLMConfigError("--llm-replay answers from the recorded calls, and there is no "
                              "cache folder to read them from")
     price = config.price()
-    meter = UsageMeter(config.provider, config.model_name, config.max_cost_usd)
+    meter = UsageMeter(config.provider, config.model_name, config.max_cost_usd,
+                       journal=journal)
     return StructuredLLM(_transport(config, key), model=config.model_name, price=price,
                          meter=meter,
                          cache=ResponseCache(cache_dir) if cache_dir is not None else None,

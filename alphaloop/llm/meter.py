@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.llm.base import BudgetExceeded, Usage
+from alphaloop.llm.base import BudgetExceeded, LLMError, Usage
 
 __all__ = ["CallRecord", "LLMUsage", "RoleUsage", "UsageMeter"]
 
@@ -57,13 +58,37 @@ class UsageMeter:
 
     Recorded answers replayed from the cache count at what they cost when recorded, so
     a replayed cycle's accounting (and where its budget stops it) is the original's.
+    With a ``journal`` (a JSON-lines file in the cycle's run folder), each call is also
+    appended there and a meter opened on it again starts from those calls: a resumed
+    cycle's budget and accounting count the calls of its interrupted run. Nothing is
+    written while the journal's folder does not exist.
     """
 
-    def __init__(self, provider: str, model: str, max_cost_usd: float | None = None) -> None:
+    def __init__(self, provider: str, model: str, max_cost_usd: float | None = None, *,
+                 journal: Path | None = None) -> None:
         self.provider = provider
         self.model = model
         self.max_cost_usd = max_cost_usd
-        self.calls: list[CallRecord] = []
+        self.journal = journal
+        self.calls: list[CallRecord] = self._read(journal) if journal is not None else []
+
+    @staticmethod
+    def _read(journal: Path) -> list[CallRecord]:
+        calls = []
+        try:
+            lines = journal.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise LLMError(f"cannot read the cycle's model calls in {journal}: {exc}; "
+                           "restore its permissions, or delete it to count from zero") from None
+        for number, line in enumerate(lines, 1):
+            try:
+                calls.append(CallRecord.model_validate_json(line))
+            except ValueError:
+                raise LLMError(f"{journal} line {number} is not a model call record; delete "
+                               "the line (its call is then not counted) and run again") from None
+        return calls
 
     @property
     def spent(self) -> float:
@@ -76,6 +101,9 @@ class UsageMeter:
 
     def add(self, call: CallRecord) -> None:
         self.calls.append(call)
+        if self.journal is not None and self.journal.parent.is_dir():
+            with self.journal.open("a", encoding="utf-8") as out:
+                out.write(call.model_dump_json() + "\n")
 
     def usage(self, role: str | None = None) -> Usage:
         """The sum of the calls (of ``role``, or all)."""

@@ -14,7 +14,7 @@ from support.fake_llm_server import Step
 from typer.testing import CliRunner
 
 from alphaloop.cli import app
-from alphaloop.cycle.ledger import RunStore
+from alphaloop.cycle.ledger import Ledger, RunStore
 from alphaloop.forge import LocalForge
 from alphaloop.repo import GitRepo
 
@@ -60,6 +60,13 @@ def test_model_option_mistakes_stop_before_any_stage(project: Path, args: list[s
     assert not (project / ".git" / "alphaloop" / "runs").exists()
 
 
+ANSWERS = {"ProposedChange": {"statement": "Hold more cash", "rationale": "drawdown",
+                              "expected_effect": "a smaller drawdown",
+                              "edits": [{"name": "CASH_BUFFER", "new": 0.12}]},
+           "RiskOpinion": {"findings": []},
+           "Narrative": {"summary": "Tried more cash.", "needs_human": []}}
+
+
 def test_a_spent_budget_stops_the_cycle_cleanly(project: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
@@ -67,13 +74,20 @@ def test_a_spent_budget_stops_the_cycle_cleanly(project: Path,
     with fake_openai.fake_openai() as server:
         result = _cycle(project, "--llm", "openai", "--llm-base-url",
                         server.base_url + "/v1", "--max-cost-usd", "0")
-    assert result.exit_code == 1, result.output
-    text = _text(result)
-    assert "stopped in hypothesis" in text and "budget of this cycle is spent" in text
-    assert "--abandon" in text and "--resume" in text
-    assert server.requests == []  # no call was made past the budget
-    assert git(project, "rev-parse", "main") == main
-    assert (project / ".git" / "alphaloop" / "runs").exists()  # plan and review kept
+        assert result.exit_code == 1, result.output
+        text = _text(result)
+        assert "stopped in hypothesis" in text and "budget of this cycle is spent" in text
+        assert "--abandon" in text and "--resume --max-cost-usd MORE" in text
+        assert server.requests == []  # no call was made past the budget
+        assert git(project, "rev-parse", "main") == main
+        assert (project / ".git" / "alphaloop" / "runs").exists()  # plan and review kept
+        server.default = lambda body: ANSWERS[fake_openai.requested_schema(body)[0]]
+        resumed = _cycle(project, "--llm", "openai", "--llm-base-url",
+                         server.base_url + "/v1", "--max-cost-usd", "1", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    [entry] = Ledger(project).entries()
+    assert entry.records["llm"]["max_cost_usd"] == 1.0
+    assert entry.records["llm"]["total"]["calls"] == len(server.requests) == 3
 
 
 def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
@@ -82,11 +96,6 @@ def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
     main untouched); the refusal is not replayed from the cache: --resume asks again."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     main = git(project, "rev-parse", "main")
-    answers = {"ProposedChange": {"statement": "Hold more cash", "rationale": "drawdown",
-                                  "expected_effect": "a smaller drawdown",
-                                  "edits": [{"name": "CASH_BUFFER", "new": 0.12}]},
-               "RiskOpinion": {"findings": []},
-               "Narrative": {"summary": "Tried more cash.", "needs_human": []}}
     with fake_openai.fake_openai() as server:
         server.queue(Step("refuse", text="I cannot help with trading strategies."))
         flags = ["--llm", "openai", "--llm-base-url", server.base_url + "/v1"]
@@ -99,7 +108,7 @@ def test_a_refusal_stops_the_stage_with_a_record_and_resume_asks_again(
         assert failure is not None
         assert failure["stage"] == "hypothesis" and failure["error"] == "InvalidAnswer"
         assert git(project, "rev-parse", "main") == main
-        server.default = lambda body: answers[fake_openai.requested_schema(body)[0]]
+        server.default = lambda body: ANSWERS[fake_openai.requested_schema(body)[0]]
         resumed = _cycle(project, *flags, "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert "Hold more cash" in _text(resumed)

@@ -3,6 +3,8 @@ providers, through their real SDK clients and fake servers on 127.0.0.1."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel, Field
 from support.fake_llm_server import Step, answer
@@ -14,8 +16,10 @@ from alphaloop.llm import (
     LLMCallFailed,
     LLMConfig,
     LLMConfigError,
+    LLMError,
     Message,
     ReplayMiss,
+    UsageMeter,
     load_price,
     open_llm,
 )
@@ -204,3 +208,19 @@ def test_a_call_that_failed_is_asked_again_not_replayed(provider: Provider) -> N
         llm.complete(ASK, schema=Verdict)
     assert llm.complete(ASK, schema=Verdict)[0].approve
     assert len(provider.server.requests) == 2
+
+
+def test_a_journaled_meter_counts_the_calls_of_an_earlier_run(provider: Provider,
+                                                              tmp_path: Path) -> None:
+    journal = tmp_path / "run" / "llm-calls.jsonl"
+    journal.parent.mkdir()
+    provider.server.queue(answer(GOOD))
+    first = provider.open(journal=journal)
+    first.complete(ASK, schema=Verdict, role="risk")
+    again = UsageMeter(first.meter.provider, first.meter.model, 1e-9, journal=journal)
+    assert again.calls == first.meter.calls and again.spent > 0
+    with pytest.raises(BudgetExceeded):
+        again.check()
+    journal.write_text(journal.read_text() + "not json\n")
+    with pytest.raises(LLMError, match="line 2 is not a model call record"):
+        UsageMeter("openai", "m", journal=journal)

@@ -29,9 +29,10 @@ class Provider:
                                   "retry_wait_seconds": 0.0, "timeout_seconds": 5.0}
         return LLMConfig(**{**values, **overrides})
 
-    def open(self, *, cache: bool = True, **overrides: Any) -> StructuredLLM:
+    def open(self, *, cache: bool = True, journal: Path | None = None,
+             **overrides: Any) -> StructuredLLM:
         llm = open_llm(self.config(**overrides), self.cache if cache else None,
                        environ={"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-test"},
-                       sleep=self.waits.append)
+                       sleep=self.waits.append, journal=journal)
         assert llm is not None
         return llm
