@@ -2,9 +2,9 @@
 
 The engine never builds an LLM client and never reads credentials: a client object with
 ``complete(system, user) -> str`` is handed in from outside. Today nothing hands one in:
-AlphaLoop has no model provider yet (``alphaloop.llm`` holds only the provider
-protocol; OpenAI and Anthropic providers are planned), so the experts run on their
-factor and rule paths, and tests pass clients of their own. The answer must be the JSON
+AlphaLoop's providers (``alphaloop.llm``) serve its roles, and the engine runs sandboxed
+without a network, so the experts run on their factor and rule paths, and tests pass
+clients of their own. The answer must be the JSON
 object the system prompt describes; it is validated with pydantic, and when it is not
 valid the expert asks again, telling the model what was wrong, at most ``max_retries``
 times.
