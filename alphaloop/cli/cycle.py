@@ -46,6 +46,7 @@ from alphaloop.cli._research_options import (
     FrequencyOption,
     HoldoutOption,
     ProfileOption,
+    SandboxOption,
     UntilOption,
     WarmupOption,
 )
@@ -113,6 +114,7 @@ def cycle(
     folds: FoldsOption = 4,
     warmup_days: WarmupOption = TRADING_DAYS_PER_YEAR,
     base: BaseOption = None,
+    sandbox: SandboxOption = "process",
     allow_unsandboxed: Annotated[bool, typer.Option(
         "--allow-unsandboxed", help="run strategy code without bubblewrap if it is missing")]
     = False,
@@ -140,6 +142,7 @@ def cycle(
                                profile=profile, frequency=frequency,
                                holdout_days=holdout_days, n_folds=folds,
                                warmup_days=warmup_days, base_branch=base,
+                               sandbox=sandbox,
                                allow_unsandboxed=allow_unsandboxed, forge=forge.value)
     except ValidationError as exc:
         raise fail("cycle", invalid_options(exc), EXIT_USER_ERROR) from None

@@ -167,7 +167,7 @@ class DockerSandbox(_Runner):
 
     # -- running ----------------------------------------------------------------------
     def _host_config(self, workdir: Path, readonly: Sequence[Path]) -> dict[str, object]:
-        from docker.types import Ulimit
+        from docker.types import LogConfig, Ulimit
 
         binds: dict[str, dict[str, str]] = {}
         if not self.baked_checkout:
@@ -178,6 +178,7 @@ class DockerSandbox(_Runner):
             binds[resolved] = {"bind": resolved, "mode": "ro"}
         memory = f"{self.limits.memory_mb}m"
         return self.client.api.create_host_config(
+            log_config=LogConfig(type=LogConfig.types.NONE),  # output only over the pipes
             binds=binds, network_mode="none", read_only=True, init=True, ipc_mode="private",
             tmpfs={SANDBOX_SCRATCH: f"rw,nosuid,nodev,size={self.scratch_mb}m,mode=1777",
                    "/tmp": f"rw,nosuid,nodev,size={self.tmp_mb}m,mode=1777"},
@@ -355,13 +356,12 @@ class RunningContainer(RunningProcess):
         from docker.errors import DockerException
 
         self._watch.read()
-        with contextlib.suppress(DockerException):
-            self.client.api.kill(self.container_id)
-        if self.popen.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=10)
+        # the attached client first: while it is blocked writing output nobody reads,
+        # the engine would wait for it before killing the container
         if self.popen.poll() is None:
             self.popen.kill()
+        with contextlib.suppress(DockerException):
+            self.client.api.kill(self.container_id)
 
     def terminate(self) -> None:
         """Kill the container, read why it ended, close the pipes and remove it."""

@@ -18,7 +18,13 @@ import pytest
 from alphaloop.checks.ast_policy import check_strategy_package
 from alphaloop.contract import PortfolioState
 from alphaloop.policy import load_policies
-from alphaloop.sandbox import Limits, ProcessSandbox, SandboxedStrategy, StrategyFailed
+from alphaloop.sandbox import (
+    Limits,
+    ProcessSandbox,
+    Sandbox,
+    SandboxedStrategy,
+    StrategyFailed,
+)
 from security.conftest import Canaries, hostile_checkout
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -118,8 +124,9 @@ CASES = [
 ]
 
 
-def _run(root: Path, case: Case, panel, scratch: Path) -> StrategyFailed | None:
-    box = ProcessSandbox(case.limits)
+def _run(root: Path, case: Case, panel, scratch: Path,
+         box: Sandbox | None = None) -> StrategyFailed | None:
+    box = box or ProcessSandbox(case.limits)
     with SandboxedStrategy(box, checkout=root, scratch=scratch) as strategy:
         try:
             for position in (100, 110):
