@@ -216,12 +216,25 @@ def dry_run(path: Path, options: CycleOptions) -> str:
                           _describe_dry_run(ctx, runner)])
 
 
+def _deploy_line(ctx: CycleContext) -> str:
+    """What the SRE would do with a merge: how many live bars it would trade."""
+    if ctx.team.deployer is None:
+        return "deploy: off (policies/deploy.toml after_merge = false)"
+    days = ctx.policies.deploy.deploy.live_days
+    after = int((ctx.market.dates > ctx.market.dates[ctx.market.dates.searchsorted(
+        ctx.data.dates[-1])]).sum())
+    live = (f"would paper-trade the next {min(days, after)} bars after the clock"
+            if after >= 2 else "would wait for bars after the clock (none in the data yet)")
+    return f"deploy: a merge {live}"
+
+
 def _describe_dry_run(ctx: CycleContext, runner: CycleRunner) -> str:
     lines = [f"Dry run of {ctx.cycle_id} on {ctx.base_branch} ({ctx.base_sha[:10]}), "
              f"data {ctx.data.source} to {ctx.clock}",
              f"  in-sample {ctx.windows.in_sample.start} .. {ctx.windows.in_sample.end}, "
              f"held out {ctx.windows.holdout.start} .. {ctx.windows.holdout.end}",
-             f"  sandbox: {ctx.sandbox.isolation.describe()}"]
+             f"  sandbox: {ctx.sandbox.isolation.describe()}",
+             f"  {_deploy_line(ctx)}"]
     plan = runner.records[Stage.PLAN]
     for escalation in plan.escalations:
         lines.append(f"  PM would escalate {escalation.task_id} "

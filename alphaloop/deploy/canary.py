@@ -114,7 +114,7 @@ def judge(run: ServiceRun, *, data: MarketData, reference: BacktestResult | None
         drawdown = float(metrics.max_drawdown)
         promised = worst_stretch_drawdown(promise, bars) if promise is not None else None
         checks.append(_drawdown_check(drawdown, promised, policy))
-    if bars < policy.min_bars:
+    if bars < policy.min_bars and not run.errors:
         checks.append(CanaryCheck(
             name="bars", status="inconclusive", value=float(bars), bound=float(policy.min_bars),
             message=f"only {bars} live bars, fewer than the {policy.min_bars} needed to judge"))

@@ -3,12 +3,14 @@
 The service is the deployed strategy behind the sandbox (a container of the deploy image
 with Docker, the process sandbox otherwise) fed the live bars one decision at a time, at
 replay speed, while the trusted harness does the accounting exactly as in a backtest.
-Each answer is a heartbeat: the service records when it came, and the canary checks the
-longest wait. A halt (``alphaloop halt``) is noticed between two bars and stops it.
+Each answer is a heartbeat: the service records when it came, a watchdog stops a service
+that goes too long without one, and the canary checks the longest wait. A halt
+(``alphaloop halt``) is noticed between two bars and stops it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -41,13 +43,18 @@ class ServiceRun(BaseModel):
                                     description="seconds from the start to each answer")
     errors: list[str] = Field(default_factory=list)
     isolation: str = ""
+    ended: float | None = Field(default=None, description="seconds from the start to the "
+                                                          "end of the run")
 
     @property
     def max_gap(self) -> float | None:
-        """The longest wait for an answer, the start-up included."""
-        if not self.heartbeats:
-            return None
+        """The longest wait for an answer, the start-up included, and the last wait of a
+        run that did not finish."""
         times = [0.0, *self.heartbeats]
+        if self.result is None and self.ended is not None:
+            times.append(self.ended)
+        if len(times) < 2:
+            return None
         return max(b - a for a, b in pairwise(times))
 
 
@@ -62,25 +69,37 @@ def live_window(data: MarketData, clock: date, days: int) -> Window | None:
 
 
 def run_service(sandbox: Sandbox, checkout: Path, scratch: Path, data: MarketData,
-                window: Window, settings: EvalSettings, *,
+                window: Window, settings: EvalSettings, *, max_gap: float | None = None,
                 halted: Callable[[], str | None] = lambda: None) -> ServiceRun:
     """Run the strategy in ``checkout`` live over ``window`` of ``data``.
 
-    ``halted`` is asked between bars; when it returns a reason the service stops and the
-    run records it as an error. Nothing raised by the strategy escapes: every failure is
-    an error of the run, for the canary to grade.
+    A watchdog stops the service when it goes ``max_gap`` seconds without an answer (a
+    hung strategy); ``halted`` is asked between bars, and when it returns a reason the
+    service stops. Nothing raised by the strategy escapes: every failure is an error of
+    the run, for the canary to grade.
     """
     beats: list[float] = []
     started = time.monotonic()
+    host = SandboxedStrategy(sandbox, checkout=checkout, scratch=scratch,
+                             kwargs={"profile": settings.profile})
+    done, missed = threading.Event(), threading.Event()
 
-    def beat(done: int, total: int) -> None:
+    def beat(decided: int, total: int) -> None:
         beats.append(round(time.monotonic() - started, 4))
         reason = halted()
         if reason is not None:
             raise Halted(reason)
 
-    host = SandboxedStrategy(sandbox, checkout=checkout, scratch=scratch,
-                             kwargs={"profile": settings.profile})
+    def watch() -> None:
+        while not done.wait(0.2):
+            last = beats[-1] if beats else 0.0
+            if max_gap is not None and time.monotonic() - started - last > max_gap:
+                missed.set()
+                host.close()  # kills the sandboxed child: the waiting call fails
+                return
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
     result: BacktestResult | None = None
     errors: list[str] = []
     try:
@@ -90,8 +109,12 @@ def run_service(sandbox: Sandbox, checkout: Path, scratch: Path, data: MarketDat
     except Halted as stop:
         errors.append(f"halted: {stop}")
     except (Failure, ContractError) as error:
-        errors.append(str(error))
+        errors.append(f"no answer for {max_gap:g} s: the service was stopped"
+                      if missed.is_set() else str(error))
     finally:
+        done.set()
+        watchdog.join()
         host.close()
     return ServiceRun(window=window, result=result, heartbeats=beats, errors=errors,
-                      isolation=sandbox.isolation.describe())
+                      isolation=sandbox.isolation.describe(),
+                      ended=round(time.monotonic() - started, 4))

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from support.cycle_repos import PROJECT
+from support.cycle_repos import FIXTURE, PROJECT
 
 from alphaloop.contract import Decision, MarketView, PortfolioState
 from alphaloop.data import open_source
-from alphaloop.deploy import ServiceRun, judge, live_window, tracking_error, worst_stretch_drawdown
+from alphaloop.deploy import (
+    ServiceRun,
+    judge,
+    live_window,
+    run_service,
+    tracking_error,
+    worst_stretch_drawdown,
+)
+from alphaloop.evaluation import EvalSettings
 from alphaloop.harness import Window, simulate
 from alphaloop.policy import load_policies
 from alphaloop.policy.deploy import CanaryPolicy
+from alphaloop.sandbox import open_sandbox
 
 DATA = open_source("synthetic:years=3").load()
 RISK = load_policies(PROJECT).risk
@@ -114,3 +125,17 @@ def test_worst_stretch_drawdown_finds_the_worst_window() -> None:
     returns = np.array([0.01] * 10 + [-0.05, -0.05] + [0.01] * 10)
     assert worst_stretch_drawdown(returns, 5) == pytest.approx(1 - 0.95 * 0.95)
     assert worst_stretch_drawdown(np.array([0.01] * 30), 5) == 0.0
+
+
+def test_the_service_stops_at_the_next_bar_once_halted(tmp_path: Path) -> None:
+    asked = []
+
+    def halted() -> str | None:
+        asked.append(1)
+        return "halted by Ada: exchange outage" if len(asked) >= 2 else None
+
+    run = run_service(open_sandbox("process"), FIXTURE, tmp_path, DATA, WINDOW,
+                      EvalSettings(reward_lambda=0.5), max_gap=60, halted=halted)
+    assert run.result is None and len(run.heartbeats) == 2
+    assert run.errors == ["halted: halted by Ada: exchange outage"]
+    assert _judge(run)[1].grade == "failed"

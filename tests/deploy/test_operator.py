@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from support.cycle_repos import git, make_repo
 from support.docker import leftover_containers, sandbox_image
+from support.listener import tcp_listener
 from typer.testing import CliRunner
 
 from alphaloop.cli import app
@@ -149,3 +150,29 @@ def test_halt_records_who_and_why(repo: Path) -> None:
     assert (GitRepo.open(repo).alphaloop_dir / "halt.json").is_file()
     code, out = _cli(repo, "halt", "--reason", " ")
     assert code != 0 and "needs a reason" in out
+
+
+@pytest.mark.parametrize(("case", "action", "reported"), [
+    ("hang", "while True: pass", "no answer for 4 s: the service was stopped"),
+    ("memory", "hoard = bytearray(12 * 1024 ** 3)", "MemoryError"),
+    ("network", "__import__('socket').create_connection(('127.0.0.1', PORT), timeout=2)",
+     "strategy failed in the sandbox"),
+])
+def test_a_deployment_that_misbehaves_live_is_contained_and_rolled_back(
+        repo: Path, case: str, action: str, reported: str) -> None:
+    deploy_policy = repo / "policies" / "deploy.toml"
+    deploy_policy.write_text(deploy_policy.read_text().replace(
+        "max_heartbeat_gap_seconds = 60.0", "max_heartbeat_gap_seconds = 4.0"))
+    git(repo, "commit", "-qam", "A short heartbeat for this test")
+    good = git(repo, "rev-parse", "main")
+    assert _cli(repo, "deploy", *ARGS, "--clock", str(CLOCK))[0] == 0
+    with tcp_listener() as (port, accepted):
+        bad = _engine_commit(repo, _RETURN, _bomb(action.replace("PORT", str(port))),
+                             f"Misbehave live: {case}")
+        code, out = _cli(repo, "deploy", *ARGS)
+        assert accepted == []  # nothing reached the host
+    assert code == 1, out
+    assert "canary failed" in out and reported in out, out
+    assert f"rolled back to {good[:10]}" in out and f"reverted {bad[:10]}" in out
+    assert git(repo, "diff", good, "main", "--", "strategy") == ""
+    assert _status(repo)["current"]["kind"] == "rollback"

@@ -102,10 +102,14 @@ class SRE:
         with tempfile.TemporaryDirectory(prefix="alphaloop-service-") as scratch:
             run = run_service(target.sandbox, target.checkout, Path(scratch), request.market,
                               window, self.evaluator.settings,
+                              max_gap=self.policies.deploy.canary.max_heartbeat_gap_seconds,
                               halted=lambda: read_halt(self.repo.alphaloop_dir))
+        # the trusted reference only for a service that ran through: a hung or crashed
+        # strategy fails the canary on its errors, and would only hang or crash again
+        reference = None if run.errors else self._backtest(request.commit, request.market,
+                                                          window)
         live, verdict = judge(
-            run, data=request.market, reference=self._backtest(request.commit,
-                                                               request.market, window),
+            run, data=request.market, reference=reference,
             promise=self._promise(request), risk=self.policies.risk,
             policy=self.policies.deploy.canary,
             reward_lambda=self.evaluator.settings.reward_lambda, backend=target.backend)
@@ -266,7 +270,8 @@ class SRE:
                         label="health check")
         with tempfile.TemporaryDirectory(prefix="alphaloop-service-") as scratch:
             run = run_service(target.sandbox, target.checkout, Path(scratch), data, window,
-                              self.evaluator.settings)
+                              self.evaluator.settings,
+                              max_gap=self.policies.deploy.canary.max_heartbeat_gap_seconds)
         if run.errors:
             raise RollbackFailed(f"the redeployed {target.describe()} failed its health "
                                  f"check: {'; '.join(run.errors)}")
