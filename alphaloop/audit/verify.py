@@ -15,7 +15,8 @@ Four sources must tell the same story, and each check names what disagrees:
    records are append-only, so a review edited after it was written (for example rebound
    to another head) is reported; each merged PR's merge commit must be in the branch's
    history, name the merged head in its ``AlphaLoop-Head`` trailer, and carry an approval
-   of that exact head by every role the merge policy requires. A rollback PR (the SRE's
+   of that exact head by every role the merge policy requires; every review a ledger
+   entry records must still be there (same role, head and verdict). A rollback PR (the SRE's
    revert of a failed deployment) needs no approval, but its merge commit must name the
    commit it reverts (``AlphaLoop-Reverts``) and restore ``strategy/`` as it was before it.
 5. **The deployment ledger** (``deploy/history/`` on the base branch): every event parses,
@@ -227,9 +228,9 @@ def _required_roles(repo: GitRepo, tip: str, findings: list[AuditFinding]) -> li
 
 
 def _check_forge(repo: GitRepo, branch: str, tip: str, findings: list[AuditFinding]
-                 ) -> tuple[int, int]:
+                 ) -> tuple[int, dict[int, list[Review]] | None]:
     if repo.branch_sha(FORGE_BRANCH) is None:
-        return 0, 0
+        return 0, None
     for sha, status, path in _forge_changes(repo):
         if "/reviews/" in path and status != "A":
             verb = "deleted" if status == "D" else "edited"
@@ -257,7 +258,7 @@ def _check_forge(repo: GitRepo, branch: str, tip: str, findings: list[AuditFindi
     merged = [pr for pr in prs if pr.state == "merged" and pr.base_branch == branch]
     for pr in merged:
         _check_merged(repo, pr, tip, required, reviews.get(pr.number, []), findings)
-    return len(merged), sum(len(v) for v in reviews.values())
+    return len(merged), reviews
 
 
 def _check_merged(repo: GitRepo, pr: PullRequest, tip: str, required: list[str],
@@ -286,6 +287,29 @@ def _check_merged(repo: GitRepo, pr: PullRequest, tip: str, required: list[str],
                 check="forge", subject=subject,
                 problem=f"merged without an approval by {role} of the merged head "
                         f"{head[:12]}"))
+
+
+def _check_cited_reviews(entries: dict[str, LedgerEntry], reviews: dict[int, list[Review]],
+                         findings: list[AuditFinding]) -> None:
+    """Every review a ledger entry records must still be on the forge: by that role, of
+    that head commit, with that verdict."""
+    for cid, entry in sorted(entries.items()):
+        pr_number = (entry.records.get("implement") or {}).get("pr_number")
+        if not isinstance(pr_number, int):
+            continue
+        held = reviews.get(pr_number, [])
+        for stage, record in entry.records.items():
+            if (not stage.endswith("_review") or stage == "quant_review"
+                    or not isinstance(record, dict) or "head_sha" not in record):
+                continue
+            role, head = stage.removesuffix("_review"), str(record["head_sha"])
+            approved = record.get("verdict") == "approve"
+            if not any(r.reviewer == role and r.commit_sha == head and not r.human
+                       and (r.verdict == "approve") == approved for r in held):
+                findings.append(AuditFinding(
+                    check="forge", subject=f"{cid} PR #{pr_number}",
+                    problem=f"the ledger records a {role} review of {head[:12]} "
+                            f"({record.get('verdict')}) that the forge does not hold"))
 
 
 def _trailer(repo: GitRepo, sha: str, key: str) -> str:
@@ -358,7 +382,10 @@ def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes) -> Aud
     cycle_commits = _check_history(repo, branch, entries, findings)
     journal = Journal(repo.common_dir, key)
     journal_lines = _check_journal(repo, branch, tip, journal, entries, findings)
-    merged, n_reviews = _check_forge(repo, branch, tip, findings)
+    merged, reviews = _check_forge(repo, branch, tip, findings)
+    if reviews is not None:
+        _check_cited_reviews(entries, reviews, findings)
+    n_reviews = sum(len(v) for v in (reviews or {}).values())
     deployments = _check_deployments(repo, branch, tip, findings)
     return AuditReport(branch=branch, head=tip, entries=len(entries),
                        cycle_commits=cycle_commits, journal_lines=journal_lines,

@@ -136,6 +136,24 @@ def test_an_edited_review_on_the_forge_is_detected(repo: Path) -> None:
     assert any(p.startswith("forge:") and "review record edited" in p for p in found), found
 
 
+def test_a_forge_rewritten_without_a_cited_review_is_detected(repo: Path) -> None:
+    """A forge branch replaced by a fresh history that lacks a review: no edit shows in
+    its log, but the ledger still cites the review."""
+    work = repo.parent / "forge-rewrite"
+    git(repo, "worktree", "add", "-q", "--detach", str(work), "alphaloop/forge")
+    reviews = sorted((work / "prs").glob("*/reviews/*.json"))
+    risk = next(r for r in reviews if json.loads(r.read_text())["reviewer"] == "risk")
+    risk.unlink()
+    git(work, "add", "-A")
+    tree = git(work, "write-tree")
+    orphan = git(work, "-c", "user.name=Intruder", "-c", "user.email=i@example.com",
+                 "commit-tree", tree, "-m", "the forge, again")
+    git(repo, "update-ref", "refs/heads/alphaloop/forge", orphan)
+    found = problems(repo)
+    assert any(p.startswith("forge: c0001 PR #1: the ledger records a risk review")
+               and "that the forge does not hold" in p for p in found), found
+
+
 def test_an_edited_journal_is_detected(repo: Path) -> None:
     journal = Journal(GitRepo.open(repo).common_dir, KEY.encode())
     lines = journal.path.read_text().splitlines()
