@@ -30,6 +30,7 @@ still works::
         ├── CycleLocked            alphaloop.cycle.lock: another cycle holds the lock
         ├── LLMError               alphaloop.llm.base: no usable answer (RuntimeError)
         ├── DeployError            alphaloop.deploy.errors: a deployment (RuntimeError)
+        ├── InitError              alphaloop.scaffold.install: `alphaloop init` (ValueError)
         ├── TaskFileError          alphaloop.report.taskfile: task.md breaks the format (ValueError)
         ├── TaskNotFound           alphaloop.report.taskfile: no such task (LookupError)
         ├── GoalError              alphaloop.report.goals: a task's goal (ValueError)
