@@ -176,3 +176,44 @@ def test_a_deployment_that_misbehaves_live_is_contained_and_rolled_back(
     assert f"rolled back to {good[:10]}" in out and f"reverted {bad[:10]}" in out
     assert git(repo, "diff", good, "main", "--", "strategy") == ""
     assert _status(repo)["current"]["kind"] == "rollback"
+
+
+def test_a_cycle_killed_between_a_failed_deploy_and_its_rollback_finishes_it(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphaloop.cycle import CycleOptions
+    from alphaloop.cycle.context import CycleContext
+    from alphaloop.cycle.operate import operate
+    from alphaloop.roles import DeployRequest
+    from alphaloop.roles.sre.role import SRE
+
+    good = git(repo, "rev-parse", "main")
+    assert _cli(repo, "deploy", *ARGS, "--clock", str(CLOCK))[0] == 0
+    bad = _engine_commit(repo, _RETURN, _bomb("weights = np.zeros_like(weights); "
+                                               "weights[0] = 0.6"), "Concentrate later")
+    options = CycleOptions(data=DATA, frequency="weekly")
+
+    def request(ctx: CycleContext) -> DeployRequest:
+        return DeployRequest(cycle_id="c0009", base_branch="main", commit=bad,
+                             clock=ctx.clock, research=ctx.data, market=ctx.market,
+                             windows=ctx.windows)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    with operate(repo, options) as (ctx, sre):
+        real = SRE._roll_back_failed
+        monkeypatch.setattr(SRE, "_roll_back_failed", killed)
+        with pytest.raises(Killed):
+            sre.deploy(request(ctx))
+        monkeypatch.setattr(SRE, "_roll_back_failed", real)
+    assert [e["kind"] for e in _status(repo)["history"]] == ["deploy", "deploy"]
+    with operate(repo, options) as (ctx, sre):  # the resumed cycle's deploy stage
+        record = sre.deploy(request(ctx))
+    assert record.grade == "failed" and record.rolled_back
+    history = _status(repo)["history"]
+    assert [e["kind"] for e in history] == ["deploy", "deploy", "rollback"]
+    assert history[-1]["commit"] == good and history[-1]["cycle_id"] == "c0009"
+    assert git(repo, "diff", good, "main", "--", "strategy") == ""

@@ -83,7 +83,13 @@ class SRE:
         events = ledger.events()
         done = _recorded(events, request)
         if done is not None:  # a resumed cycle: this deployment is already in the ledger
-            return done
+            record, event = done
+            if (record.grade == "failed" and not record.rolled_back and not record.halted
+                    and self.policies.deploy.rollback.automatic):
+                # killed between the failed deployment and its rollback: finish it (a
+                # revert that already landed is found by its trailer, not made twice)
+                return self._roll_back_failed(ledger, event, request, record)
+            return record
         state = ledger.state()
         if state.halted:
             return DeployRecord(deployed=False, commit=request.commit, halted=True,
@@ -285,8 +291,10 @@ class SRE:
                     identity=self.identity, cycle_id=cycle_id)
 
 
-def _recorded(events: list[DeploymentEvent], request: DeployRequest) -> DeployRecord | None:
-    """The deploy stage's record rebuilt from the ledger, if this cycle already deployed."""
+def _recorded(events: list[DeploymentEvent], request: DeployRequest
+              ) -> tuple[DeployRecord, DeploymentEvent] | None:
+    """The deploy stage's record rebuilt from the ledger, and the deploy event, if this
+    cycle already deployed."""
     if request.cycle_id is None:
         return None
     mine = [e for e in events if e.cycle_id == request.cycle_id]
@@ -303,7 +311,7 @@ def _recorded(events: list[DeploymentEvent], request: DeployRequest) -> DeployRe
                         live=deploy.live, canary=deploy.canary,
                         message=f"deployed {request.commit[:10]} ({deploy.id}), canary "
                                 f"{grade}" + ("; rolled back" if rolled else "")
-                                + ("; deployments halted" if halted else ""))
+                                + ("; deployments halted" if halted else "")), deploy
 
 
 def _subject(request: DeployRequest, what: str) -> str:
