@@ -86,6 +86,9 @@ def _backends() -> tuple[dict[str, Callable[[], Sandbox] | None], dict[str, str]
 
 
 def _in_process(checkout: Path) -> Any:
+    """FinSage built in this process, its modules imported afresh (the libraries stay)."""
+    for name in [m for m in sys.modules if m == "strategy" or m.startswith("strategy.")]:
+        del sys.modules[name]
     sys.path.insert(0, str(checkout))
     try:
         return importlib.import_module("strategy").create_strategy()

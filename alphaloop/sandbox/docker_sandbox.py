@@ -73,13 +73,15 @@ class DockerSandbox(_Runner):
     ``image`` defaults to the backtest image built for this version of AlphaLoop
     (``alphaloop sandbox build``). With ``baked_checkout=True`` the image already holds
     the strategy at ``/sandbox/checkout`` (a deploy image) and the work directory given
-    to :meth:`run` / :meth:`spawn` is not mounted.
+    to :meth:`run` / :meth:`spawn` is not mounted. ``labels`` are added to every
+    container's (e.g. to tell a deployment's containers from reviews' backtests).
     """
 
     def __init__(self, limits: Limits | None = None, *, image: str | None = None,
                  baked_checkout: bool = False,
                  libraries: tuple[str, ...] = DEFAULT_LIBRARIES, cpus: float = 1.0,
                  scratch_mb: int = 256, tmp_mb: int = 64,
+                 labels: Mapping[str, str] | None = None,
                  client: docker.DockerClient | None = None) -> None:
         super().__init__(limits, libraries=libraries)
         if cpus <= 0 or scratch_mb <= 0 or tmp_mb <= 0:
@@ -89,6 +91,7 @@ class DockerSandbox(_Runner):
         self.cpus = cpus
         self.scratch_mb = scratch_mb
         self.tmp_mb = tmp_mb
+        self.labels = dict(labels or {})
         self._client = client
         self._cli = shutil.which("docker") or ""
         self._checked = False
@@ -200,14 +203,16 @@ class DockerSandbox(_Runner):
         deadline, name = self.deadline()
         if deadline <= time.monotonic():
             raise SandboxError(f"no time left: the {name} is used up")
-        environment = sandbox_env(Path(SANDBOX_SCRATCH), env)
+        host_scratch = str(scratch)  # a value naming it means the container's scratch
+        environment = sandbox_env(Path(SANDBOX_SCRATCH), {
+            k: SANDBOX_SCRATCH if v == host_scratch else v for k, v in (env or {}).items()})
         environment["PATH"] = _PATH
         api = self.client.api
         try:
             created = api.create_container(
                 self.image, command=list(argv), stdin_open=True, detach=False,
                 user=SANDBOX_USER, environment=environment, working_dir=SANDBOX_CHECKOUT,
-                labels={SANDBOX_LABEL: "1", OWNER_LABEL: owner()},
+                labels={**self.labels, SANDBOX_LABEL: "1", OWNER_LABEL: owner()},
                 host_config=self._host_config(Path(workdir), readonly))
         except DockerException as exc:
             raise SandboxError(f"could not create a sandbox container from "

@@ -83,3 +83,20 @@ def test_a_deploy_image_needs_a_commit_and_a_strategy(tmp_path: Path) -> None:
         build_deploy_image(tmp_path, commit="main")
     with pytest.raises(ImageBuildError, match="no strategy/ package"):
         build_deploy_image(tmp_path, commit="a" * 40)
+
+
+def test_alphaloop_sandbox_build_prints_the_tag_or_a_clean_error() -> None:
+    from typer.testing import CliRunner
+
+    from alphaloop.cli import app
+
+    client = docker_client()
+    tag = sandbox_image()
+    base = client.images.get(tag).labels["org.alphaloop.base"]
+    built = CliRunner().invoke(app, ["sandbox", "build", "--base", base])
+    assert built.exit_code == 0, built.output
+    assert client.images.get(built.output.strip()).id == client.images.get(tag).id
+    missing = CliRunner().invoke(app, ["sandbox", "build", "--base",
+                                       "alphaloop-test/no-such-base:0"])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert "building the backtest image failed" in missing.output

@@ -217,3 +217,18 @@ def test_an_unreadable_checkout_is_named(box: DockerSandbox, tmp_path: Path) -> 
     private.mkdir(mode=0o700)
     with pytest.raises(Exception, match="not readable by the sandbox"):
         _run(box, private, "print(1)")
+
+
+def test_containers_carry_the_sandbox_label_and_the_callers(checkout: Path) -> None:
+    from alphaloop.sandbox.docker_engine import docker_client
+
+    box = DockerSandbox(LIMITS, labels={"org.alphaloop.role": "deploy"})
+    proc = box.spawn(box.python_command(checkout, code="import sys; sys.stdin.read()"),
+                     workdir=checkout, scratch=checkout.parent / "scratch")
+    try:
+        labels = docker_client().api.inspect_container(proc.container_id)["Config"]["Labels"]
+        assert labels["org.alphaloop.role"] == "deploy"
+        assert labels["org.alphaloop.sandbox"] == "1"
+    finally:
+        proc.terminate()
+    assert leftover_containers() == []
