@@ -199,13 +199,6 @@ def test_a_backtest_gives_the_same_result_as_in_the_process_sandbox(tmp_path: Pa
     assert np.any(process.weights != 0)  # the strategy really traded
 
 
-def test_refuses_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as patch, pytest.raises(SandboxUnavailable) as refused:
-        patch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        open_sandbox("docker", allow_unsandboxed=True)  # never falls back
-    assert "dockerd" in str(refused.value) and "--sandbox process" in str(refused.value)
-
-
 def test_a_missing_image_names_the_build_command() -> None:
     with pytest.raises(SandboxUnavailable) as missing:
         DockerSandbox(image="alphaloop-backtest:does-not-exist").check()
