@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from alphaloop.cli import audit, backtest, check, cycle, data, deploy, ledger, pr, review
+from alphaloop.cli import cache as cache_command
 from alphaloop.cli import github as github_commands
 from alphaloop.cli import init as init_command
 from alphaloop.cli import sandbox as sandbox_command
@@ -28,7 +29,7 @@ app = typer.Typer(
 )
 
 for _module in (audit, backtest, check, cycle, data, deploy, ledger, pr, review,
-                github_commands, init_command, sandbox_command):
+                github_commands, init_command, sandbox_command, cache_command):
     _module.register(app)
 
 

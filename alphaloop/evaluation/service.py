@@ -4,14 +4,14 @@ Both the Quant and Risk evaluate strategy code through :class:`Evaluator`: it wr
 the commit's tree, exactly as stored, into a cache directory (never the user's checkout,
 which may hold uncommitted edits), runs the strategy behind
 :class:`~alphaloop.sandbox.SandboxedStrategy` while the trusted harness does the
-accounting, and caches each result by the strategy tree hash, the data hash, the window
-and the settings.
+accounting, and caches each result (:class:`~alphaloop.evaluation.cache.BacktestCache`)
+by the strategy tree hash, the data hash, the window, the settings and the AlphaLoop
+version.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.data.panel import MarketData
+from alphaloop.evaluation.cache import BacktestCache, read_cache_settings
 from alphaloop.evaluation.space import ParamSpace, read_param_space
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
 from alphaloop.harness.metrics import max_drawdown, reward, sharpe_ratio
@@ -73,11 +74,16 @@ class Evaluator:
     """Run (or fetch from cache) a commit's backtest over a window."""
 
     def __init__(self, repo: GitRepo, sandbox: Sandbox,
-                 settings: EvalSettings, *, cache_dir: Path | None = None) -> None:
+                 settings: EvalSettings, *, cache_dir: Path | None = None,
+                 cache: BacktestCache | None = None) -> None:
         self.repo = repo
         self.sandbox = sandbox
         self.settings = settings
-        self.cache_dir = cache_dir or repo.alphaloop_dir / "cache"
+        if cache is None:
+            cache = BacktestCache(cache_dir or repo.alphaloop_dir / "cache",
+                                  max_bytes=read_cache_settings(repo.work_tree).max_bytes)
+        self.cache = cache
+        self.cache_dir = cache.root
         self.runs = 0
         self.hits = 0
         self._hosts: dict[str, SandboxedStrategy] = {}
@@ -95,31 +101,42 @@ class Evaluator:
         shared by equal trees.
         """
         tree = self.strategy_tree(sha)
-        root = self.cache_dir / "checkouts" / tree
+        root = self.cache.checkouts / tree
         if (root / "strategy").is_dir():
+            self.cache.used(root)
             return root
-        staging = root.with_name(tree + ".partial")
+        # each process writes its own copy, and the first to rename it wins
+        staging = root.with_name(f".{tree}.{os.getpid()}.partial")
         shutil.rmtree(staging, ignore_errors=True)
-        materialise_tree(self.repo, sha, staging, paths=("strategy",))
-        staging.rename(root)
+        try:
+            materialise_tree(self.repo, sha, staging, paths=("strategy",))
+            staging.rename(root)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (root / "strategy").is_dir():  # not another process's copy, renamed first
+                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.cache.enforce()
         return root
 
     # -- backtests --------------------------------------------------------------------
     def _key(self, tree: str, data: MarketData, window: Window) -> str:
-        body = {"tree": tree, "data": data.content_hash(), "window": window.model_dump(mode="json"),
-                "settings": self.settings.model_dump(mode="json")}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+        return self.cache.key({"tree": tree, "data": data.content_hash(),
+                               "window": window.model_dump(mode="json"),
+                               "settings": self.settings.model_dump(mode="json")})
 
     def is_cached(self, sha: str, data: MarketData, window: Window) -> bool:
-        key = self._key(self.strategy_tree(sha), data, window)
-        return (self.cache_dir / "backtests" / f"{key}.json").exists()
+        return self.cache.contains(self._key(self.strategy_tree(sha), data, window))
 
     def backtest(self, sha: str, data: MarketData, window: Window) -> BacktestResult:
         tree = self.strategy_tree(sha)
-        path = self.cache_dir / "backtests" / f"{self._key(tree, data, window)}.json"
-        if path.exists():
+        key = self._key(tree, data, window)
+        cached = self.cache.get(key)
+        if cached is not None:
             self.hits += 1
-            return BacktestResult.load(path)
+            return cached
         strategy = self._host(sha, tree, data)
         try:
             result = simulate(strategy, data, window, frequency=self.settings.frequency,
@@ -129,7 +146,7 @@ class Evaluator:
             strategy.close()
             raise
         self.runs += 1
-        result.save(path)
+        self.cache.put(key, result)
         return result
 
     def _host(self, sha: str, tree: str, data: MarketData) -> SandboxedStrategy:
