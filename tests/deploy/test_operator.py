@@ -217,3 +217,24 @@ def test_a_cycle_killed_between_a_failed_deploy_and_its_rollback_finishes_it(
     assert [e["kind"] for e in history] == ["deploy", "deploy", "rollback"]
     assert history[-1]["commit"] == good and history[-1]["cycle_id"] == "c0009"
     assert git(repo, "diff", good, "main", "--", "strategy") == ""
+
+
+def test_a_loss_the_market_caused_halts_instead_of_reverting_unrelated_code(
+        repo: Path) -> None:
+    """The same code that ran before fails the canary (here: a drawdown bound no month
+    meets). No earlier deployment ran other code, so nothing is reverted: the SRE halts
+    deployments for a person."""
+    policy = repo / "policies" / "deploy.toml"
+    policy.write_text(policy.read_text().replace("max_drawdown = 0.10", "max_drawdown = 0.0001"))
+    (repo / "docs.md").write_text("a change that is not the strategy\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "A tight drawdown bound, and a note")
+    before = git(repo, "rev-parse", "main")
+    code, out = _cli(repo, "deploy", *ARGS, "--clock", str(CLOCK))
+    assert code == 1 and "above the 0% the policy allows" in out, out
+    assert "nothing to roll back to" in out and "halted" in out
+    state = _status(repo)
+    assert [e["kind"] for e in state["history"]] == ["deploy", "halt"]
+    assert state["halted"]["decided_by"] == "sre"
+    # only the two events landed on main: no revert of the note or anything else
+    assert git(repo, "diff", "--stat", before, "main", "--", ".", ":!deploy") == ""

@@ -4,10 +4,11 @@ After a merge the SRE packages the merged commit (:func:`~alphaloop.deploy.prepa
 runs it as the paper-trading service on the next ``live_days`` bars after the clock,
 grades it with the canary (:func:`~alphaloop.deploy.judge`) and records the deployment in
 the deployment ledger, whose last live bar becomes the clock of the next cycle. A failed
-deployment is rolled back at once: every code change since the last good deployment is
-reverted on the base branch through the forge (a ``rollback`` pull request that says
-why), the last good commit is deployed again and checked, and the incident is recorded.
-A rollback that fails halts deployments and leaves the rest to a human.
+deployment is rolled back at once: every change to ``strategy/`` since the last good
+deployment is reverted on the base branch through the forge (a ``rollback`` pull request
+that says why), the last good commit is deployed again and checked, and the incident is
+recorded. A rollback that cannot be done (no earlier code ran, or the good commit fails
+its check) halts deployments and leaves the rest to a person.
 """
 
 from __future__ import annotations
@@ -43,9 +44,6 @@ from alphaloop.roles.base import DeployRequest, RoleConfig, RoleServices
 
 __all__ = ["SRE", "SREConfig"]
 
-#: Paths only the bot's bookkeeping changes; a commit touching nothing else is no code
-#: change and is never reverted by a rollback.
-_BOOKKEEPING = ("ledger/", "deploy/", "reports/", "walkthrough.md", "task.md")
 #: Bars before the clock a redeployed commit is checked on.
 _HEALTH_BARS = 5
 
@@ -223,47 +221,54 @@ class SRE:
                      to: str | None) -> str:
         """``to``; else the newest deployment the canary did not fail or question whose
         strategy differs from the failing one (the same code is no refuge, whatever its
-        grade was before the bad bars came); else the commit before the last change to
-        ``strategy/``."""
+        grade was before the bad bars came); else, when the failing commit itself changed
+        ``strategy/``, its parent. Otherwise the code that failed is the code that has
+        been running, and there is nothing to return to: :class:`RollbackFailed`."""
         assert current.commit is not None
-        bad_tree = self.repo.tree_hash(current.commit, "strategy")
+        bad_tree = self._strategy(current.commit)
         if to is not None:
             good = self.repo.rev_parse(to)
         else:
             good = next((e.commit for e in reversed(events)
                          if e.kind in ("deploy", "rollback") and e.commit
                          and (e.canary is None or e.canary.grade in ("successful", "pending"))
-                         and self.repo.tree_hash(e.commit, "strategy") != bad_tree), None) \
-                or self._before_last_change(current.commit)
+                         and self._strategy(e.commit) != bad_tree), None)
+            if good is None:
+                parents = self.repo.git("rev-list", "--parents", "-n", "1",
+                                        current.commit).text.split()[1:]
+                parent = parents[0] if parents else None
+                if parent is None or self._strategy(parent) == bad_tree:
+                    raise RollbackFailed(
+                        f"strategy/ of {current.commit[:10]} is what has been running; no "
+                        "earlier deployment ran other code, so there is nothing to roll "
+                        "back to (the market, not a change, moved). A person decides")
+                good = parent
         if not self.repo.is_ancestor(good, current.commit):
             raise RollbackFailed(f"{good[:10]} is not an ancestor of the deployed "
                                  f"{current.commit[:10]}; roll back to a commit before it")
+        if self._strategy(good) == bad_tree:
+            raise RollbackFailed(f"{good[:10]} runs the same strategy/ as the failing "
+                                 f"{current.commit[:10]}; rolling back to it changes nothing")
         return good
 
-    def _before_last_change(self, commit: str) -> str:
-        changed = self.repo.git("log", "--first-parent", "-1", "--format=%H", commit, "--",
-                                "strategy").text
-        if not changed:
-            raise RollbackFailed(f"no earlier version of strategy/ than {commit[:10]} "
-                                 "exists to roll back to")
-        return self.repo.rev_parse(f"{changed}^")
+    def _strategy(self, commit: str) -> str:
+        return self.repo.tree_hash(commit, "strategy")
 
     def _revert_since(self, branch: str, good: str, bad: str,
                       reason: str) -> tuple[list[str], str | None]:
         """Revert, newest first, each first-parent commit after ``good`` up to ``bad``
-        that changed code; return them and the last revert commit."""
-        commits = self.repo.git("rev-list", "--first-parent", f"{good}..{bad}").lines()
-        code = [c for c in commits
-                if any(not p.startswith(_BOOKKEEPING)
-                       for p in self.repo.changed_files(f"{c}^", c))]
+        that changed ``strategy/`` (the deployed code; nothing else is touched); return
+        them and the last revert commit."""
+        commits = self.repo.git("rev-list", "--first-parent", f"{good}..{bad}", "--",
+                                "strategy").lines()
         last: str | None = None
-        for commit in code:
+        for commit in commits:
             subject = self.repo.git("log", "-1", "--format=%s", commit).text
             message = (f"Revert \"{subject}\"\n\nRolled back by the SRE: {reason}\n\n"
                        f"This reverts commit {commit}.")
             last = self.forge.revert(commit, base_branch=branch, message=message,
                                      identity=self.identity)
-        return code, last
+        return commits, last
 
     def _health_check(self, target: DeployTarget, data: MarketData,
                       clock: date | None) -> None:
