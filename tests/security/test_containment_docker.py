@@ -55,7 +55,7 @@ def test_hostile_code_is_contained_by_docker_alone(case: Case, canaries: Canarie
 def test_a_flood_on_stderr_stops_the_container(small_panel, tmp_path: Path) -> None:
     root = hostile_checkout(tmp_path / "co", """
         import logging
-        logging.sys.stderr.write("x" * 2**28)
+        logging.sys.stderr.write("x" * 2**26)
         logging.sys.stderr.flush()""")
     limits = Limits(wall_seconds=60, max_output_total_bytes=16 * 2**20)
     failure = _run(root, Case("flood", "", "", limits=limits), small_panel,
