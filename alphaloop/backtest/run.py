@@ -107,7 +107,7 @@ def _repository_strategy(request: BacktestRequest, location: StrategyLocation,
         work.mkdir()
         source = prepare_checkout(location, checkout)
         sandbox = (open_sandbox("none", allow_unsandboxed=True) if location.unsandboxed
-                   else open_sandbox())
+                   else open_sandbox(location.sandbox))
         with SandboxedStrategy(sandbox, checkout=checkout, scratch=work,
                                kwargs={"profile": request.profile or "default"}) as strategy:
             strategy.start(data.view(0, 1))

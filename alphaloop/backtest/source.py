@@ -34,6 +34,7 @@ class StrategyLocation(BaseModel):
     worktree_files: bool = Field(default=False,
                                  description="run the work tree's current files, not a commit")
     unsandboxed: bool = Field(default=False, description="trusted checkout: no sandbox")
+    sandbox: str = Field(default="process", description="process (bubblewrap) or docker")
 
 
 class StrategySource(BaseModel):

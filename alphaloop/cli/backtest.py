@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from alphaloop.cli._errors import fail, invalid_options, stderr
+from alphaloop.cli._research_options import SandboxOption
 from alphaloop.cli._strategy_options import (
     FrequencyChoice,
     RepoOption,
@@ -227,6 +228,7 @@ def backtest(
     unsandboxed: Annotated[bool, typer.Option(
         "--unsandboxed", help="trusted checkout: run the strategy without the sandbox")]
     = False,
+    sandbox: SandboxOption = "process",
     profile: Annotated[str | None, typer.Option(
         help="FinSage profile: default, conservative or aggressive")] = None,
     data: Annotated[str, typer.Option(
@@ -281,7 +283,7 @@ def backtest(
             walk_forward=walk_forward, n_folds=folds, warmup_days=warmup_days,
             reward_lambda=reward_lambda)
         location = StrategyLocation(repo=repo, rev=rev, worktree_files=worktree_files,
-                                    unsandboxed=unsandboxed)
+                                    unsandboxed=unsandboxed, sandbox=sandbox)
     except ValidationError as exc:
         raise fail("backtest", invalid_options(exc), EXIT_BAD_INPUT) from None
     try:
