@@ -23,6 +23,7 @@ from alphaloop.cycle.gate import merge_through_gate
 from alphaloop.cycle.ledger import CYCLE_TRAILER
 from alphaloop.cycle.review import review_head
 from alphaloop.errors import NothingToDo
+from alphaloop.forge.supersede import close_superseded
 from alphaloop.records import (
     CycleSummary,
     DeployRecord,
@@ -245,7 +246,11 @@ class CycleRunner:
                                     required=ctx.team.reviewer_roles,
                                     expected_head=head)
         if merged.merge_sha is not None:
-            return MergeRecord(merged=True, merge_sha=merged.merge_sha)
+            # the bot's other open pull requests for this task were made against an older
+            # main and aim at what just merged: close them, saying which one replaced them
+            closed = close_superseded(ctx.forge, impl.pr_number,
+                                      reason=f"superseded by #{impl.pr_number}, which merged")
+            return MergeRecord(merged=True, merge_sha=merged.merge_sha, superseded=closed)
         decision = merged.decision
         pr = ctx.forge.get_pr(impl.pr_number)
         vetoes = self._vetoes()

@@ -442,6 +442,9 @@ class MergeRecord(_Record):
     merge_sha: str | None = None
     needs_human: bool = False
     reasons: list[str] = Field(default_factory=list)
+    superseded: list[int] = Field(default_factory=list,
+                                  description="the bot's open PRs for the same task closed "
+                                              "as superseded by this merge")
 
 
 class ReportRecord(_Record):

@@ -14,7 +14,9 @@ from alphaloop.cycle import CycleError
 from alphaloop.cycle.ledger import Ledger
 from alphaloop.cycle.run import dry_run, run_cycles
 from alphaloop.data import open_source
+from alphaloop.forge import LocalForge, render_block
 from alphaloop.records import Outcome
+from alphaloop.repo import GitRepo
 
 MARKET = open_source(OPTIONS.data).load()
 CLOCK = MARKET.dates[-60].date()
@@ -24,12 +26,24 @@ def test_a_merged_change_is_deployed_and_the_clock_rolls_forward(tmp_path: Path)
     repo = make_repo(tmp_path / "project")
     patch = engine_patch(repo, {"* (1.0 - tunables.CASH_BUFFER)":
                                 "* (1.0 - tunables.CASH_BUFFER) * 0.75"})
+    # an older bot pull request for the same task, and a person's: the merge supersedes
+    # the first only
+    forge = LocalForge(GitRepo.open(repo))
+    for role, branch in (("quant", "alphaloop/c0000-older"), ("human", "ada/idea")):
+        git(repo, "branch", branch)
+        forge.open_pr(title=f"{role}'s try", body=render_block({"task_id": "T-001"}),
+                      head_branch=branch, base_branch="main", author_role=role)
     options = OPTIONS.model_copy(update={"clock": CLOCK})
     [summary] = run_cycles(repo, options,
                            hypothesis_source=patch_hypothesis("more-cash", patch, "More cash"))
     assert summary.outcome == Outcome.MERGED, summary.message
     assert "canary successful" in summary.message
     [entry] = Ledger(repo).entries()
+    assert entry.records["merge"]["superseded"] == [1]
+    older, person, merged = forge.list_prs()
+    assert older.state == "closed" and "superseded" in older.labels
+    assert older.closed_reason == f"superseded by #{merged.number}, which merged"
+    assert person.state == "open" and merged.state == "merged"
     plan, deploy = entry.records["plan"], entry.records["deploy"]
     assert plan["clock"] == str(CLOCK)
     first_live = MARKET.dates[-59].date()

@@ -132,8 +132,11 @@ class Quant:
         if hypothesis is None:
             raise NothingToDo("every move near main has been tried; widen the search")
         values = {**space.values, **{e.name: e.new for e in hypothesis.edits}}
+        # whatever proposed it, the change works on the cycle's task
+        task_id = hypothesis.task_id or (request.task.id if request.task else None)
         return hypothesis.model_copy(update={"search": {**hypothesis.search,
-                                                        "values": values}})
+                                                        "values": values},
+                                             "task_id": task_id})
 
     def implement(self, request: ProposalRequest, hypothesis: Hypothesis) -> Implementation:
         return implement(self.repo, self.forge, hypothesis, cycle_id=request.cycle_id,
