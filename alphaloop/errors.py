@@ -38,6 +38,7 @@ still works::
         ├── PlotError              alphaloop.report.curves: curves (ValueError)
         ├── ToolFailure            alphaloop.checks.tools: a linter gave no verdict
         ├── EditError              alphaloop.evaluation.tunables: a parameter edit (ValueError)
+        ├── ExecutorError          alphaloop.evaluation.executor: fan-out backend (RuntimeError)
         ├── SteeringError          alphaloop.roles.quant.steering: a pin or exclusion (ValueError)
         └── CommitRefused          alphaloop.roles.qa.commit: QA's tests were not committed
 

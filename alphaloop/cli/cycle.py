@@ -119,6 +119,10 @@ def cycle(
         "--allow-unsandboxed", help="run strategy code without bubblewrap if it is missing")]
     = False,
     forge: ForgeOption = ForgeChoice.local,
+    executor: Annotated[str, typer.Option(
+        help="where Risk's independent backtests run: serial, process (a local pool, "
+             "one per core) or ray ([executor] address of policies/performance.toml, "
+             "else RAY_ADDRESS, else a local Ray)")] = "serial",
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -143,7 +147,8 @@ def cycle(
                                holdout_days=holdout_days, n_folds=folds,
                                warmup_days=warmup_days, base_branch=base,
                                sandbox=sandbox,
-                               allow_unsandboxed=allow_unsandboxed, forge=forge.value)
+                               allow_unsandboxed=allow_unsandboxed, forge=forge.value,
+                               executor=executor)
     except ValidationError as exc:
         raise fail("cycle", invalid_options(exc), EXIT_USER_ERROR) from None
     options = options.model_copy(update={"llm": llm_config(

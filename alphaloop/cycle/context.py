@@ -33,6 +33,8 @@ from alphaloop.data import DataError, open_source
 from alphaloop.data.panel import MarketData
 from alphaloop.deploy import DeployError, DeploymentLedger, DeploymentState
 from alphaloop.evaluation import EvalSettings, Evaluator
+from alphaloop.evaluation.executor import ExecutorError, open_executor
+from alphaloop.evaluation.performance import read_performance_policy
 from alphaloop.forge import Forge
 from alphaloop.forge.open import open_forge
 from alphaloop.harness import ResearchWindows, WindowError, research_windows
@@ -239,7 +241,13 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         raise CycleError(str(exc)) from None
     settings = EvalSettings(profile=options.profile, frequency=options.frequency,
                             reward_lambda=policies.risk.process.reward_lambda)
-    evaluator = Evaluator(repo, sandbox, settings)
+    try:
+        fan_out = read_performance_policy(repo.work_tree).executor
+        executor = open_executor(options.executor, workers=fan_out.workers,
+                                 address=fan_out.address)
+    except (PolicyError, ExecutorError) as exc:
+        raise CycleError(str(exc)) from None
+    evaluator = Evaluator(repo, sandbox, settings, executor=executor)
     forge = open_forge(repo, options.forge, approvers=policies.merge.approvers)
     identities = {name: c.identity for name, c in charters.items()}
     llm, model = open_role_model(options.llm, repo.alphaloop_dir, charters,

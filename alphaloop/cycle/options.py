@@ -37,6 +37,9 @@ class CycleOptions(BaseModel):
     base_branch: str | None = Field(default=None, description="default: main")
     sandbox: str = "process"
     allow_unsandboxed: bool = False
+    executor: str = Field(default="serial", pattern="^(serial|process|ray)$",
+                          description="where independent backtests fan out: serial, "
+                                      "process (a local pool) or ray")
     structural_every: int = Field(default=3, ge=0,
                                   description="every Nth cycle tries a code change")
     wall_seconds: float = Field(default=900.0, gt=0, description="sandbox wall-time limit")

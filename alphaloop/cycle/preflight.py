@@ -53,7 +53,7 @@ PROJECT_PATHS = ("strategy", "policies", "roles", "task.md")
 #: Where the strategy declares its profile names (a literal ``PROFILES`` tuple).
 PROFILES_FILE = "strategy/config.py"
 #: Options a resume may change: they bound the run without changing what it computes.
-RESUME_MAY_CHANGE = frozenset({"wall_seconds"})
+RESUME_MAY_CHANGE = frozenset({"wall_seconds", "executor"})
 _SHOWN_FILES = 10
 
 

@@ -34,56 +34,29 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from alphaloop import __version__
+from alphaloop.evaluation.performance import (
+    DEFAULT_MAX_MB,
+    CacheSettings,
+    read_performance_policy,
+)
 from alphaloop.harness import BacktestResult
-from alphaloop.policy.errors import PolicyError, describe_validation_error
-from alphaloop.policy.loader import load_toml
 
-__all__ = ["DEFAULT_MAX_MB", "IN_USE_SECONDS", "PERFORMANCE_POLICY", "BacktestCache",
-           "CacheInfo", "CacheSettings", "PruneReport", "read_cache_settings"]
+__all__ = ["IN_USE_SECONDS", "BacktestCache", "CacheInfo", "PruneReport",
+           "read_cache_settings"]
 
-#: The cap when ``policies/performance.toml`` sets none.
-DEFAULT_MAX_MB = 2048
 #: A checkout, scratch directory or temporary file touched this recently may be in use by
 #: another process, and is never removed.
 IN_USE_SECONDS = 600.0
-#: Where a repository sets its cache's cap, relative to its root.
-PERFORMANCE_POLICY = "policies/performance.toml"
 
 _MB = 1024 * 1024
 
 
-class CacheSettings(BaseModel):
-    """``[cache]`` of ``policies/performance.toml``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    max_mb: int = Field(DEFAULT_MAX_MB, ge=1, description="size cap of the cache in MiB")
-
-    @property
-    def max_bytes(self) -> int:
-        return self.max_mb * _MB
-
-
-class _PerformancePolicy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    cache: CacheSettings = Field(default_factory=CacheSettings)
-
-
 def read_cache_settings(repo_root: Path) -> CacheSettings:
-    """The cache settings of the repository at ``repo_root`` (defaults without a
-    ``policies/performance.toml``); :class:`PolicyError` naming the key when it is wrong."""
-    path = Path(repo_root) / PERFORMANCE_POLICY
-    if not path.is_file():
-        return CacheSettings()
-    try:
-        return _PerformancePolicy.model_validate(
-            load_toml(path, shown=PERFORMANCE_POLICY)).cache
-    except ValidationError as exc:
-        raise PolicyError(describe_validation_error(PERFORMANCE_POLICY, exc)) from None
+    """``[cache]`` of the repository's ``policies/performance.toml`` (defaults without it)."""
+    return read_performance_policy(repo_root).cache
 
 
 class CacheInfo(BaseModel):

@@ -6,13 +6,20 @@ which may hold uncommitted edits), runs the strategy behind
 :class:`~alphaloop.sandbox.SandboxedStrategy` while the trusted harness does the
 accounting, and caches each result (:class:`~alphaloop.evaluation.cache.BacktestCache`)
 by the strategy tree hash, the data hash, the window, the settings and the AlphaLoop
-version.
+version. :meth:`Evaluator.prefetch` runs independent backtests in parallel through an
+:class:`~alphaloop.evaluation.executor.Executor` into that cache, where
+:meth:`Evaluator.backtest` then finds them.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation.cache import BacktestCache, read_cache_settings
+from alphaloop.evaluation.executor import Executor, SerialExecutor
 from alphaloop.evaluation.space import ParamSpace, read_param_space
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
 from alphaloop.harness.metrics import max_drawdown, reward, sharpe_ratio
@@ -75,8 +83,11 @@ class Evaluator:
 
     def __init__(self, repo: GitRepo, sandbox: Sandbox,
                  settings: EvalSettings, *, cache_dir: Path | None = None,
-                 cache: BacktestCache | None = None) -> None:
+                 cache: BacktestCache | None = None, executor: Executor | None = None,
+                 scratch_suffix: str = "") -> None:
         self.repo = repo
+        self.executor: Executor = executor or SerialExecutor()
+        self.scratch_suffix = scratch_suffix
         self.sandbox = sandbox
         self.settings = settings
         if cache is None:
@@ -153,7 +164,7 @@ class Evaluator:
         """A sandboxed child for ``tree``, started once and reset between backtests."""
         host = self._hosts.get(tree)
         if host is None:
-            scratch = self.cache_dir / "scratch" / tree
+            scratch = self.cache_dir / "scratch" / (tree + self.scratch_suffix)
             scratch.mkdir(parents=True, exist_ok=True)
             host = SandboxedStrategy(self.sandbox, checkout=self.checkout(sha),
                                      scratch=scratch, kwargs={"profile": self.settings.profile})
@@ -163,11 +174,49 @@ class Evaluator:
             host.reset()
         return host
 
+    def prefetch(self, jobs: Sequence[tuple[str, MarketData, Window]]) -> int:
+        """Run the backtests of ``jobs`` (sha, data, window) not yet cached through the
+        executor, in parallel, into the cache; return how many ran.
+
+        Each worker hosts its own sandboxed child and stores its result in the shared cache,
+        from which :meth:`backtest` then reads it. A backtest that fails in a worker is
+        simply not cached: :meth:`backtest` runs it again here and reports its error as it
+        would have without prefetching. With the serial executor nothing runs here.
+        """
+        if isinstance(self.executor, SerialExecutor):
+            return 0
+        todo: dict[str, tuple[str, MarketData, Window]] = {}
+        for sha, data, window in jobs:
+            key = self._key(self.strategy_tree(sha), data, window)
+            if key not in todo and not self.cache.contains(key):
+                todo[key] = (sha, data, window)
+        if len(todo) < 2:
+            return 0
+        try:
+            pickle.dumps(self.sandbox)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return 0  # a backend bound to this process (a docker client): run them here
+        by_sha: dict[str, list[tuple[MarketData, Window]]] = {}
+        for sha, data, window in todo.values():
+            by_sha.setdefault(sha, []).append((data, window))
+        # one sandboxed child per batch: each sha's backtests split over its share of workers
+        share = max(1, self.executor.workers // len(by_sha))
+        seconds = self.sandbox.deadline()[0] - time.monotonic()
+        batches = [_Batch(work_tree=self.repo.work_tree, sha=sha, runs=tuple(runs[i::share]),
+                          settings=self.settings, sandbox=self.sandbox,
+                          cache_root=self.cache.root, max_bytes=self.cache.max_bytes,
+                          seconds=seconds)
+                   for sha, runs in by_sha.items() for i in range(min(share, len(runs)))]
+        for sha in by_sha:
+            self.checkout(sha)  # written once here rather than raced by the workers
+        return sum(self.executor.map(_prefetched, batches))
+
     def close(self) -> None:
-        """Stop every sandboxed child this evaluator started."""
+        """Stop every sandboxed child this evaluator started, and the executor."""
         for host in self._hosts.values():
             host.close()
         self._hosts.clear()
+        self.executor.close()
 
     def returns_of(self, sha: str, data: MarketData, window: Window) -> np.ndarray:
         return np.asarray(self.backtest(sha, data, window).returns)
@@ -185,3 +234,40 @@ class Evaluator:
                                                   self.cache_dir / "scratch" / "space")
         return self._spaces[tree]
 
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Backtests of one commit for one worker: everything it needs, picklable."""
+
+    work_tree: Path
+    sha: str
+    runs: tuple[tuple[MarketData, Window], ...]
+    settings: EvalSettings
+    sandbox: Sandbox
+    cache_root: Path
+    max_bytes: int
+    seconds: float
+    """what was left of the sandbox's wall-time budget when the batch was made"""
+
+
+def _prefetched(batch: _Batch) -> int:
+    """Run ``batch`` in a worker, one sandboxed child for all its backtests, into the
+    cache; how many ran (a failure stops the batch: the caller runs the rest again and
+    reports the error)."""
+    done = 0
+    try:
+        evaluator = Evaluator(GitRepo.open(batch.work_tree), batch.sandbox, batch.settings,
+                              cache=BacktestCache(batch.cache_root, max_bytes=batch.max_bytes),
+                              scratch_suffix=f".{os.getpid()}")
+        budget = batch.sandbox.budget(batch.seconds) if batch.seconds > 0 else nullcontext()
+        try:
+            with budget:
+                for data, window in batch.runs:
+                    evaluator.backtest(batch.sha, data, window)
+                    done += 1
+        finally:
+            evaluator.close()
+    except Exception:  # any failure: the caller runs it again and reports it
+        return done
+    return done

@@ -10,44 +10,14 @@ Commits are dated by a fixed ``GIT_*_DATE``, as a replay of recorded inputs woul
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.cycle_repos import OPTIONS, make_repo
+from support.ledger_compare import differences, ledger_of, normalise
 
 from alphaloop.cycle.run import run_cycles
-
-#: Keys whose values are wall-clock readings or commit ids, wherever they appear.
-WALL_CLOCK = frozenset({"created", "duration_s", "timings"})
-COMMIT_IDS = frozenset({"digest", "previous", "sha", "base_sha", "head_sha", "merge_sha",
-                        "commit"})
-_HEX_ID = re.compile(r"\b[0-9a-f]{10,64}\b")
-
-
-def normalise(value: Any) -> Any:
-    """``value`` without wall-clock fields, with commit ids (also inside text) masked."""
-    if isinstance(value, dict):
-        return {k: "<id>" if k in COMMIT_IDS and v is not None else normalise(v)
-                for k, v in value.items() if k not in WALL_CLOCK}
-    if isinstance(value, list):
-        return [normalise(v) for v in value]
-    if isinstance(value, str):
-        return _HEX_ID.sub("<id>", value)
-    return value
-
-
-def differences(a: Any, b: Any, path: str = "") -> list[str]:
-    """Paths at which two JSON values differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in sorted(set(a) | set(b))
-                for d in differences(a.get(k), b.get(k), f"{path}/{k}")]
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
-                for d in differences(x, y, f"{path}[{i}]")]
-    return [] if a == b else [path]
 
 
 def test_the_normalisation_keeps_everything_but_clock_and_ids() -> None:
@@ -62,10 +32,6 @@ def test_the_normalisation_keeps_everything_but_clock_and_ids() -> None:
     assert differences(normalise(entry), normalise(changed)) == ["/records/plan/reward"]
 
 
-def _ledger(repo: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((repo / "ledger").rglob("c*.json"))]
-
-
 def test_two_replays_of_the_same_cycles_write_the_same_ledger(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_AUTHOR_DATE", "2024-05-01T12:00:00Z")
@@ -77,7 +43,7 @@ def test_two_replays_of_the_same_cycles_write_the_same_ledger(
         subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
         summaries = run_cycles(clone, OPTIONS, count=2)
         assert len(summaries) == 2
-        ledgers.append(_ledger(clone))
+        ledgers.append(ledger_of(clone))
     first, second = ledgers
     assert len(first) == len(second) == 2
     differ = [f"{a['cycle_id']}{path}" for a, b in zip(first, second, strict=True)

@@ -19,6 +19,7 @@ from alphaloop.data.synthetic import SyntheticConfig, generate
 from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.evaluation import cache as cache_module
 from alphaloop.evaluation.cache import IN_USE_SECONDS, BacktestCache, read_cache_settings
+from alphaloop.evaluation.performance import DEFAULT_MAX_MB
 from alphaloop.harness import BacktestResult, Window, simulate
 from alphaloop.policy.errors import PolicyError
 from alphaloop.repo import GitRepo, Identity
@@ -165,7 +166,7 @@ def test_two_processes_writing_one_key_never_show_a_partial_entry(
 
 
 def test_the_cap_comes_from_performance_toml(tmp_path: Path) -> None:
-    assert read_cache_settings(tmp_path).max_mb == cache_module.DEFAULT_MAX_MB
+    assert read_cache_settings(tmp_path).max_mb == DEFAULT_MAX_MB
     (tmp_path / "policies").mkdir()
     (tmp_path / "policies" / "performance.toml").write_text("[cache]\nmax_mb = 64\n")
     assert read_cache_settings(tmp_path).max_bytes == 64 * 1024 * 1024

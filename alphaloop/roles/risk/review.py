@@ -25,7 +25,7 @@ from alphaloop.checks import check_change
 from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
 from alphaloop.data.panel import MarketData
-from alphaloop.data.stress import skipped_crises, stress_scenarios
+from alphaloop.data.stress import Scenario, skipped_crises, stress_scenarios
 from alphaloop.evaluation import Evaluator, fold_scores
 from alphaloop.evaluation.holdout import reads_outside_cycles
 from alphaloop.evaluation.tunables import TUNABLES_PATH
@@ -160,6 +160,11 @@ class RiskOfficer:
         in_sample_data = data.slice(end=windows.in_sample.end)
         panels = {"in_sample": (in_sample_data, windows.in_sample),
                   "holdout": (data, windows.holdout)}
+        scenarios = stress_scenarios(in_sample_data)
+        # the backtests below are independent: run them in parallel into the cache first
+        ev.prefetch([(sha, panel, window) for sha in (head_sha, base_sha)
+                     for panel, window in [*panels.values(),
+                                           *((s.panel, _stress_window(s)) for s in scenarios)]])
         runs: dict[str, dict[str, BacktestResult]] = {"branch": {}, "main": {}}
         for who, sha in (("branch", head_sha), ("main", base_sha)):
             for label, (panel, window) in panels.items():
@@ -177,7 +182,8 @@ class RiskOfficer:
         identical = {label.replace("_", "-"): decisions_identical(runs["branch"][label],
                                                                   runs["main"][label])
                      for label in panels}
-        stress = self._stress(base_sha, head_sha, in_sample_data, findings, identical)
+        stress = self._stress(base_sha, head_sha, in_sample_data, scenarios, findings,
+                              identical)
         exposures = {who: exposure_profile([(runs[who][k], panels[k][0]) for k in panels])
                      for who in ("branch", "main")}
         findings.append(Finding(
@@ -225,14 +231,15 @@ class RiskOfficer:
             "base_tree": base_tree, "head_tree": head_tree, "exposures": exposures})
 
     def _stress(self, base_sha: str, head_sha: str, data: MarketData,
-                findings: list[Finding], identical: dict[str, bool]) -> dict[str, RunMetrics]:
+                scenarios: list[Scenario], findings: list[Finding],
+                identical: dict[str, bool]) -> dict[str, RunMetrics]:
         limits = self.policies.risk.stress
         out: dict[str, RunMetrics] = {}
-        for scenario in stress_scenarios(data):  # real crises covered, then synthetic
-            name, span = scenario.name, scenario.window
-            window = Window(start=span.start, end=span.end, label=f"stress-{name}")
-            out[name] = self._scenario(name, scenario.panel, window, base_sha, head_sha,
-                                       findings, identical, limits.limit_for(name))
+        for scenario in scenarios:  # real crises covered, then synthetic
+            name = scenario.name
+            out[name] = self._scenario(name, scenario.panel, _stress_window(scenario),
+                                       base_sha, head_sha, findings, identical,
+                                       limits.limit_for(name))
         skipped = skipped_crises(data)
         if skipped:
             findings.append(Finding(
@@ -282,6 +289,11 @@ class RiskOfficer:
             "verdict": verdict, "severity": severity, "summary": summary,
             "findings": [f.model_dump(mode="json") for f in findings],
             "duration_s": time.monotonic() - started})
+
+
+def _stress_window(scenario: Scenario) -> Window:
+    span = scenario.window
+    return Window(start=span.start, end=span.end, label=f"stress-{scenario.name}")
 
 
 def _fold_metrics(folds: list[FoldScore], full: dict[str, RunMetrics]) -> RunMetrics:
