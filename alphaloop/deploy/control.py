@@ -3,8 +3,8 @@
 A halt is an event of the deployment ledger on the base branch, so every cycle and
 every deploy refuses to start while it is in force, on any clone that has the branch. It
 also writes the local halt flag (:mod:`alphaloop.deploy.halt`), which a service trading
-in another process notices at its next bar, and kills the deployment containers Docker
-runs for this machine.
+in another process notices at its next bar, and kills the deployment containers the local
+Docker engine runs (never the reviews' backtest containers).
 """
 
 from __future__ import annotations
@@ -12,17 +12,14 @@ from __future__ import annotations
 from alphaloop.deploy.errors import DeployError
 from alphaloop.deploy.halt import clear_halt, write_halt
 from alphaloop.deploy.ledger import DeploymentLedger
+from alphaloop.deploy.target import DEPLOY_LABEL
 from alphaloop.records import DeploymentEvent
 from alphaloop.repo import GitRepo, Identity
 
 __all__ = ["halt", "resume", "stop_containers"]
 
-#: The label every container the sandbox starts carries.
-SANDBOX_LABEL = "org.alphaloop.sandbox"
-
-
 def stop_containers() -> int:
-    """Kill every running AlphaLoop container of the local Docker engine; how many.
+    """Kill every running deployment container of the local Docker engine; how many.
 
     Nothing to do (0) when the Docker SDK or engine is not there: the process sandbox's
     services stop on the halt flag instead.
@@ -34,7 +31,7 @@ def stop_containers() -> int:
         return 0
     try:
         client = docker.from_env(timeout=10)
-        containers = client.containers.list(filters={"label": SANDBOX_LABEL})
+        containers = client.containers.list(filters={"label": DEPLOY_LABEL})
         for container in containers:
             container.kill()
         return len(containers)

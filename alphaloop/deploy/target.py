@@ -16,7 +16,11 @@ from alphaloop.errors import Failure
 from alphaloop.evaluation import Evaluator
 from alphaloop.sandbox import Sandbox
 
-__all__ = ["DeployTarget", "prepare_target"]
+__all__ = ["DEPLOY_LABEL", "DeployTarget", "prepare_target"]
+
+#: The label on the containers of a deployment (its value: the deployed commit), which
+#: ``alphaloop halt`` stops; the reviews' backtest containers do not carry it.
+DEPLOY_LABEL = "org.alphaloop.deployment"
 
 
 @dataclass(frozen=True)
@@ -61,4 +65,5 @@ def prepare_target(evaluator: Evaluator, commit: str, cycle_id: str | None) -> D
                           "Nothing was deployed.") from None
     return DeployTarget(commit=commit, backend="docker", image=image.tag, checkout=checkout,
                         sandbox=DockerSandbox(limits=sandbox.limits, image=image.tag,
-                                              baked_checkout=True))
+                                              baked_checkout=True,
+                                              labels={DEPLOY_LABEL: commit}))
