@@ -40,8 +40,11 @@ _TOKEN_PATTERNS = (
     r"://[^/\s:@]+:[^/\s@]+@",  # credentials in a URL
 )
 _TOKENS = re.compile("|".join(f"(?:{p})" for p in _TOKEN_PATTERNS))
+# A key starts only where a word starts: tried from inside a long run of key characters
+# the pattern would backtrack once per position (quadratic; seconds on 16 kB of "aaaa").
 _ASSIGNMENT = re.compile(
-    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*['\"]?)(?P<value>[A-Za-z0-9+/_\-.=]{20,})")
+    r"(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*['\"]?)"
+    r"(?P<value>[A-Za-z0-9+/_\-.=]{20,})")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _SECRET_NAME = re.compile(r"(?i)(token|secret|passw|key|credential|auth|cookie|session|"
                           r"private|signature)")
