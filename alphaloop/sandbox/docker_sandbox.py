@@ -163,11 +163,6 @@ class DockerSandbox(_Runner):
                          process_limit="cgroup", memory_limit="cgroup", limits=self.limits,
                          notes=notes)
 
-    def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
-             readonly: Sequence[Path], env: Mapping[str, str]) -> list[str]:
-        """Containers are not command lines: see :meth:`spawn`."""
-        raise NotImplementedError("DockerSandbox starts containers; use run() or spawn()")
-
     # -- running ----------------------------------------------------------------------
     def _host_config(self, workdir: Path, readonly: Sequence[Path]) -> dict[str, object]:
         from docker.types import LogConfig, Ulimit

@@ -164,11 +164,6 @@ class _Runner(ABC):
         self._budget: tuple[float, float] | None = None  # (deadline, seconds)
 
     @abstractmethod
-    def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
-             readonly: Sequence[Path], env: Mapping[str, str]) -> list[str]:
-        """The command line that runs ``argv`` under this backend."""
-
-    @abstractmethod
     def _describe(self, process_limit: str, memory_limit: str) -> Isolation:
         """The isolation this backend enforces."""
 
@@ -220,30 +215,11 @@ class _Runner(ABC):
         return own, f"wall-time ({self.limits.wall_seconds:g} s)"
 
     # -- running --------------------------------------------------------------------------
+    @abstractmethod
     def spawn(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
               readonly: Sequence[Path] = (),
               env: Mapping[str, str] | None = None) -> RunningProcess:
-        scratch.mkdir(parents=True, exist_ok=True)
-        full_env = sandbox_env(scratch, env)
-        command = self.wrap(argv, workdir=workdir, scratch=scratch, readonly=readonly,
-                            env=full_env)
-        deadline, name = self.deadline()
-        if deadline <= time.monotonic():
-            raise SandboxError(f"no time left: the {name} is used up")
-        cgroups = SandboxCgroups.create(memory_bytes=self.limits.memory_mb << 20,
-                                        max_pids=self.limits.max_processes)
-        self._cgroup_kinds = (cgroups.memory is not None, cgroups.pids is not None)
-        try:
-            popen = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, cwd=workdir, env=full_env,
-                preexec_fn=_limiter(self.limits, cgroups),
-                start_new_session=True,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            cgroups.remove()
-            raise SandboxError(f"could not start {command[0]}: {exc}") from exc
-        return RunningProcess(popen, cgroups, self.limits, deadline, name)
+        """Start ``argv`` in the sandbox with pipes on stdin, stdout and stderr."""
 
     def run(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
             readonly: Sequence[Path] = (), env: Mapping[str, str] | None = None,
@@ -299,7 +275,41 @@ def _timed_out(proc: RunningProcess) -> None:
     proc.kill()
 
 
-class ProcessSandbox(_Runner):
+class _CommandRunner(_Runner):
+    """A backend that runs a command line wrapping ``argv`` (bubblewrap, or nothing)."""
+
+    @abstractmethod
+    def wrap(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
+             readonly: Sequence[Path], env: Mapping[str, str]) -> list[str]:
+        """The command line that runs ``argv`` under this backend."""
+
+    def spawn(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
+              readonly: Sequence[Path] = (),
+              env: Mapping[str, str] | None = None) -> RunningProcess:
+        scratch.mkdir(parents=True, exist_ok=True)
+        full_env = sandbox_env(scratch, env)
+        command = self.wrap(argv, workdir=workdir, scratch=scratch, readonly=readonly,
+                            env=full_env)
+        deadline, name = self.deadline()
+        if deadline <= time.monotonic():
+            raise SandboxError(f"no time left: the {name} is used up")
+        cgroups = SandboxCgroups.create(memory_bytes=self.limits.memory_mb << 20,
+                                        max_pids=self.limits.max_processes)
+        self._cgroup_kinds = (cgroups.memory is not None, cgroups.pids is not None)
+        try:
+            popen = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, cwd=workdir, env=full_env,
+                preexec_fn=_limiter(self.limits, cgroups),
+                start_new_session=True,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            cgroups.remove()
+            raise SandboxError(f"could not start {command[0]}: {exc}") from exc
+        return RunningProcess(popen, cgroups, self.limits, deadline, name)
+
+
+class ProcessSandbox(_CommandRunner):
     """Bubblewrap: no network, a minimal read-only filesystem, scratch dir, limits."""
 
     def __init__(self, limits: Limits | None = None, *, bwrap: str | None = None,
@@ -368,7 +378,7 @@ def _system_mounts() -> list[str]:
     return args
 
 
-class UnsandboxedRunner(_Runner):
+class UnsandboxedRunner(_CommandRunner):
     """Limits and a clean environment, but no namespaces: network and files are open."""
 
     @property
