@@ -51,7 +51,7 @@ from alphaloop.forge.github_records import (
 )
 from alphaloop.forge.github_settings import GitHubSettings
 from alphaloop.forge.judging import check_merge_head, judge_reviews
-from alphaloop.forge.local import REVERTS_TRAILER, with_trailers
+from alphaloop.forge.local import REVERTS_TRAILER, revert_through_pr
 from alphaloop.forge.records import PRState, PullRequest, Review, ReviewCheck, Verdict
 from alphaloop.forge.review_block import render_review
 from alphaloop.forge.signing import KEY_ENV, ReviewKey, ReviewKeyError
@@ -415,16 +415,6 @@ class GitHubForge:
         if landed:
             self._follow_base(base_branch)
             return landed[0]
-        if not self.repo.is_ancestor(target, base):
-            raise ForgeError(f"{target[:12]} is not on {base_branch} on GitHub; there is "
-                             "nothing to revert there.")
-        text = with_trailers(message, {REVERTS_TRAILER: target})
-        branch = f"alphaloop/revert-{target[:12]}"
-        commit = self.repo.revert_commit([target], base, text, identity)
-        self.repo.update_ref(f"refs/heads/{branch}", commit,
-                             expected_old=self.repo.branch_sha(branch),
-                             message="alphaloop: revert")
-        pr = self.open_pr(title=text.splitlines()[0][:200], body=text, head_branch=branch,
-                          base_branch=base_branch, author_role="sre",
-                          labels=("alphaloop", "rollback"))
-        return self.merge(pr.number, message=text, identity=identity, expected_head=commit)
+        return revert_through_pr(self, self.repo, target, base=base,
+                                 base_branch=base_branch, message=message, identity=identity,
+                                 labels=("alphaloop", "rollback"))

@@ -37,6 +37,7 @@ from alphaloop.forge.errors import (
     PullRequestNotFound,
 )
 from alphaloop.forge.judging import check_merge_head, judge_reviews
+from alphaloop.forge.protocol import Forge
 from alphaloop.forge.records import (
     PRState,
     PullRequest,
@@ -47,7 +48,7 @@ from alphaloop.forge.records import (
 from alphaloop.forge.signing import ReviewKey
 from alphaloop.repo import DataBranch, GitRepo, Identity, RefNotFound, Snapshot
 
-__all__ = ["FORGE_BRANCH", "FORGE_IDENTITY", "LocalForge"]
+__all__ = ["FORGE_BRANCH", "FORGE_IDENTITY", "LocalForge", "revert_through_pr"]
 
 FORGE_BRANCH = "alphaloop/forge"
 FORGE_IDENTITY = Identity(name="AlphaLoop forge", email="forge@alphaloop.invalid")
@@ -392,16 +393,24 @@ class LocalForge:
         tip = self.repo.branch_sha(base_branch)
         if tip is None:
             raise RefNotFound(f"there is no branch {base_branch!r} to revert on.")
-        if not self.repo.is_ancestor(target, tip):
-            raise ForgeError(f"{target[:12]} is not on {base_branch}; there is nothing to "
-                             "revert there.")
-        text = with_trailers(message, {REVERTS_TRAILER: target})
-        branch = f"alphaloop/revert-{target[:12]}"
-        commit = self.repo.revert_commit([target], tip, text, identity)
-        self.repo.update_ref(f"refs/heads/{branch}", commit,
-                             expected_old=self.repo.branch_sha(branch),
-                             message="alphaloop: revert")
-        title = text.splitlines()[0][:200]
-        pr = self.open_pr(title=title, body=text, head_branch=branch,
-                          base_branch=base_branch, author_role="sre", labels=("rollback",))
-        return self.merge(pr.number, message=text, identity=identity, expected_head=commit)
+        return revert_through_pr(self, self.repo, target, base=tip, base_branch=base_branch,
+                                 message=message, identity=identity)
+
+
+def revert_through_pr(forge: Forge, repo: GitRepo, target: str, *, base: str,
+                      base_branch: str, message: str, identity: Identity,
+                      labels: Sequence[str] = ("rollback",)) -> str:
+    """Undo commit ``target`` on top of ``base`` (the base branch's tip): the revert
+    commit, marked with an ``AlphaLoop-Reverts`` trailer, on ``alphaloop/revert-<sha>``,
+    its pull request, and the merge; return the commit that lands."""
+    if not repo.is_ancestor(target, base):
+        raise ForgeError(f"{target[:12]} is not on {base_branch}; there is nothing to "
+                         "revert there.")
+    text = with_trailers(message, {REVERTS_TRAILER: target})
+    branch = f"alphaloop/revert-{target[:12]}"
+    commit = repo.revert_commit([target], base, text, identity)
+    repo.update_ref(f"refs/heads/{branch}", commit, expected_old=repo.branch_sha(branch),
+                    message="alphaloop: revert")
+    pr = forge.open_pr(title=text.splitlines()[0][:200], body=text, head_branch=branch,
+                       base_branch=base_branch, author_role="sre", labels=labels)
+    return forge.merge(pr.number, message=text, identity=identity, expected_head=commit)
