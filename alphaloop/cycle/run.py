@@ -32,6 +32,7 @@ from alphaloop.cycle.machine import CycleRunner, StageEvent
 from alphaloop.cycle.options import CycleError, CycleOptions
 from alphaloop.cycle.preflight import PreflightError, changed_options, preflight
 from alphaloop.cycle.progress import CycleProgress, stage_line
+from alphaloop.deploy import live_window
 from alphaloop.errors import Failure
 from alphaloop.records import CycleSummary, Outcome, Stage, role_title
 from alphaloop.roles import HypothesisSource
@@ -217,15 +218,13 @@ def dry_run(path: Path, options: CycleOptions) -> str:
 
 
 def _deploy_line(ctx: CycleContext) -> str:
-    """What the SRE would do with a merge: how many live bars it would trade."""
+    """What the SRE would do with a merge: the live bars it would trade."""
     if ctx.team.deployer is None:
         return "deploy: off (policies/deploy.toml after_merge = false)"
-    days = ctx.policies.deploy.deploy.live_days
-    after = int((ctx.market.dates > ctx.market.dates[ctx.market.dates.searchsorted(
-        ctx.data.dates[-1])]).sum())
-    live = (f"would paper-trade the next {min(days, after)} bars after the clock"
-            if after >= 2 else "would wait for bars after the clock (none in the data yet)")
-    return f"deploy: a merge {live}"
+    window = live_window(ctx.market, ctx.clock, ctx.policies.deploy.deploy.live_days)
+    if window is None:
+        return "deploy: a merge would wait for bars after the clock (none in the data yet)"
+    return f"deploy: a merge would paper-trade {window.start} .. {window.end}"
 
 
 def _describe_dry_run(ctx: CycleContext, runner: CycleRunner) -> str:
