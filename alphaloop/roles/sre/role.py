@@ -88,7 +88,7 @@ class SRE:
                 # revert that already landed is found by its trailer, not made twice)
                 return self._roll_back_failed(ledger, event, request, record)
             return record
-        state = ledger.state()
+        state = fold(events)
         if state.halted:
             return DeployRecord(deployed=False, commit=request.commit, halted=True,
                                 message=f"not deployed: deployments are halted "
