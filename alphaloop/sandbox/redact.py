@@ -112,13 +112,16 @@ def redact(text: str, *, limit: int = 4000, environ: Mapping[str, str] | None = 
     The secret scan runs before the cut (so a cut cannot split a secret into an
     unrecognisable piece) over at most a few times ``limit`` characters, the end kept.
     """
+    return _redact(text, limit, secret_values(environ))
+
+
+def _redact(text: str, limit: int, values: tuple[str, ...]) -> str:
     if len(text) < 6 and len(text) <= limit and not _CONTROL.search(text):
         return text
     window = max(limit * 4, 4096)
     if len(text) > window:
         text = text[-window:]
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    values = secret_values(environ)
     marker = _CUT if limit > 2 * len(_CUT) else ""
     for _ in range(8):
         # a replacement or the cut can expose another secret (a new word start): scan
@@ -152,12 +155,30 @@ def _scrub(text: str, values: tuple[str, ...]) -> str:
 _RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+_\-]{40,}={0,2}")
 
 
-def redact_tree(value: Any, *, limit: int = 2000) -> Any:
-    """:func:`redact` applied to every string (keys included) of a JSON-like value."""
-    if isinstance(value, str):
-        return redact(value, limit=limit)
-    if isinstance(value, dict):
-        return {redact(str(k), limit=200): redact_tree(v, limit=limit) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_tree(v, limit=limit) for v in value]
-    return value
+def redact_tree(value: Any, *, limit: int = 2000,
+                environ: Mapping[str, str] | None = None) -> Any:
+    """:func:`redact` applied to every string (keys included) of a JSON-like value.
+
+    A decision record holds thousands of strings, most of them repeated (asset names,
+    field names): the secret values are looked up once per tree, and each distinct
+    string is cleaned once.
+    """
+    values = secret_values(environ)
+    memo: dict[tuple[str, int], str] = {}
+
+    def clean(text: str, cap: int) -> str:
+        done = memo.get((text, cap))
+        if done is None:
+            done = memo[(text, cap)] = _redact(text, cap, values)
+        return done
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return clean(item, limit)
+        if isinstance(item, dict):
+            return {clean(str(k), 200): walk(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)

@@ -177,9 +177,7 @@ class SandboxedStrategy:
                             "portfolio": portfolio.model_dump()}, view.as_of)
         self._sent_until = view.as_of
         self.decisions += 1
-        weights: dict[str, Any] = {
-            redact(k, limit=200): (redact(v, limit=200) if isinstance(v, str) else v)
-            for k, v in (reply.weights or {}).items()}
+        weights: dict[str, Any] = redact_tree(reply.weights or {}, limit=200)
         return Decision.model_construct(weights=weights,
                                         record=redact_tree(reply.record or {}))
 
