@@ -11,7 +11,8 @@ from a seed or a file. Three tests; Risk runs the first two on every change
   reused process) is recomputed in a fresh sandboxed process on a panel whose rows after
   the probe date are replaced by a block bootstrap of earlier returns, with a seed the
   strategy cannot know (keyed with the bot's secret). The weights must agree within
-  ``tolerance``.
+  ``tolerance``. The probes are cached like any backtest (the seed is a function of the
+  strategy tree and the data), so a review run again does not run them again.
 * **Oracle test** (:func:`oracle_finding`, ``lookahead.oracle``). A strategy that rebuilds
   the market gives the same decisions whatever the panel's future, so the test asks
   whether the decisions know the *true* future: the mean forward return over
@@ -136,27 +137,19 @@ def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Win
                                               label="lookahead-reference"))
     ref_dates, ref_targets = _decisions(reference)
     rng = np.random.default_rng(seed)
+    runs = [(perturb_future(data, int(data.dates.get_loc(probe)), rng, block=rules.block_days),
+             Window(start=window.start, end=after(probe).date(), label="lookahead-probe"))
+            for probe in probes]
     worst, worst_date, compared = 0.0, probes[0], 0
-    with tempfile.TemporaryDirectory(prefix="alphaloop-lookahead-") as scratch, \
-            SandboxedStrategy(ev.sandbox, checkout=ev.checkout(sha), scratch=Path(scratch),
-                              kwargs={"profile": ev.settings.profile}) as fresh:
-        fresh.start(data.view(0, 1))
-        for probe in probes:
-            cut = int(data.dates.get_loc(probe))
-            panel = perturb_future(data, cut, rng, block=rules.block_days)
-            fresh.reset()
-            result = simulate(fresh, panel, Window(start=window.start, end=after(probe).date(),
-                                                   label="lookahead-probe"),
-                              frequency=ev.settings.frequency, costs=ev.settings.costs,
-                              lookback=fresh.lookback)
-            dates, targets = _decisions(result)
-            if probe not in ref_dates or probe not in dates:
-                continue
-            compared += 1
-            gap = float(np.max(np.abs(targets[dates.get_loc(probe)]
-                                      - ref_targets[ref_dates.get_loc(probe)])))
-            if not gap <= worst:
-                worst, worst_date = (gap if np.isfinite(gap) else float("inf")), probe
+    for probe, result in zip(probes, ev.fresh_backtests(sha, runs), strict=True):
+        dates, targets = _decisions(result)
+        if probe not in ref_dates or probe not in dates:
+            continue
+        compared += 1
+        gap = float(np.max(np.abs(targets[dates.get_loc(probe)]
+                                  - ref_targets[ref_dates.get_loc(probe)])))
+        if not gap <= worst:
+            worst, worst_date = (gap if np.isfinite(gap) else float("inf")), probe
     evidence = {"probes": [str(p.date()) for p in probes], "compared": compared,
                 "max_weight_difference": worst,
                 "tolerance": rules.tolerance}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -133,10 +134,11 @@ class Evaluator:
         return root
 
     # -- backtests --------------------------------------------------------------------
-    def _key(self, tree: str, data: MarketData, window: Window) -> str:
-        return self.cache.key({"tree": tree, "data": data.content_hash(),
-                               "window": window.model_dump(mode="json"),
-                               "settings": self.settings.model_dump(mode="json")})
+    def _key(self, tree: str, data: MarketData, window: Window, *, fresh: bool = False) -> str:
+        body = {"tree": tree, "data": data.content_hash(),
+                "window": window.model_dump(mode="json"),
+                "settings": self.settings.model_dump(mode="json")}
+        return self.cache.key({**body, "process": "fresh"} if fresh else body)
 
     def is_cached(self, sha: str, data: MarketData, window: Window) -> bool:
         return self.cache.contains(self._key(self.strategy_tree(sha), data, window))
@@ -159,6 +161,35 @@ class Evaluator:
         self.runs += 1
         self.cache.put(key, result)
         return result
+
+    def fresh_backtests(self, sha: str,
+                        runs: Sequence[tuple[MarketData, Window]]) -> list[BacktestResult]:
+        """Backtests of ``sha`` in a sandboxed child of their own, never the reused one
+        :meth:`backtest` keeps (which may carry state from earlier backtests): one new
+        child for the runs not cached yet, reset between them. Cached apart from
+        :meth:`backtest`'s results, since the process they ran in is part of the question.
+        """
+        tree = self.strategy_tree(sha)
+        keys = [self._key(tree, panel, window, fresh=True) for panel, window in runs]
+        results = [self.cache.get(key) for key in keys]
+        todo = [i for i, result in enumerate(results) if result is None]
+        self.hits += len(runs) - len(todo)
+        if not todo:
+            return [r for r in results if r is not None]
+        with tempfile.TemporaryDirectory(prefix="alphaloop-fresh-") as scratch, \
+                SandboxedStrategy(self.sandbox, checkout=self.checkout(sha),
+                                  scratch=Path(scratch),
+                                  kwargs={"profile": self.settings.profile}) as child:
+            child.start(runs[todo[0]][0].view(0, 1))
+            for i in todo:
+                panel, window = runs[i]
+                child.reset()
+                result = simulate(child, panel, window, frequency=self.settings.frequency,
+                                  costs=self.settings.costs, lookback=child.lookback)
+                self.runs += 1
+                self.cache.put(keys[i], result)
+                results[i] = result
+        return [r for r in results if r is not None]
 
     def _host(self, sha: str, tree: str, data: MarketData) -> SandboxedStrategy:
         """A sandboxed child for ``tree``, started once and reset between backtests."""

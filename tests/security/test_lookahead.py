@@ -17,6 +17,7 @@ import pytest
 from alphaloop.checks.findings import Severity
 from alphaloop.data.synthetic import SyntheticConfig, SyntheticSource
 from alphaloop.evaluation import EvalSettings, Evaluator
+from alphaloop.evaluation.lookahead import prefix_finding
 from alphaloop.harness import Window
 from alphaloop.policy import load_policies
 from alphaloop.policy.risk import LookaheadRules
@@ -105,6 +106,30 @@ def test_honest_fixture_passes_both(tmp_path: Path, panel) -> None:
     found = _evaluate(tmp_path, lambda d: shutil.copytree(FIXTURE, d), panel)
     assert found["lookahead.prefix"].severity == Severity.PASS, found["lookahead.prefix"]
     assert found["lookahead.oracle"].severity == Severity.PASS, found["lookahead.oracle"]
+
+
+def test_a_second_review_reads_the_probes_from_the_cache(tmp_path: Path, panel) -> None:
+    work = tmp_path / "repo"
+    repo = GitRepo.init(work)
+    (work / "strategy").mkdir(parents=True)
+    (work / "strategy" / "__init__.py").write_text(STATEFUL)
+    sha = repo.commit_all(work, "strategy", HUMAN)
+    window = Window(start=panel.dates[300].date(), end=panel.dates[-1].date(), label="in")
+    findings, runs = [], []
+    for _ in range(2):  # a new evaluator each time: only the cache on disk is shared
+        evaluator = Evaluator(repo, open_sandbox(),
+                              EvalSettings(frequency="monthly", reward_lambda=LAMBDA),
+                              cache_dir=tmp_path / "cache")
+        try:
+            findings.append(prefix_finding(evaluator, sha, panel, window, LookaheadRules(),
+                                           seed=12345))
+        finally:
+            evaluator.close()
+        runs.append(evaluator.runs)
+    assert runs[0] >= 1 + LookaheadRules().probes  # the reference run and every probe
+    assert runs[1] == 0
+    assert findings[1] == findings[0]
+    assert findings[1].severity == Severity.BLOCK  # the cached probes still catch it
 
 
 def test_state_carried_between_backtests_fails_prefix_invariance(tmp_path: Path,
