@@ -55,12 +55,13 @@ from alphaloop.contract import Decision, MarketView, PortfolioState
 from alphaloop.data.panel import MarketData
 from alphaloop.evaluation.service import Evaluator
 from alphaloop.harness import BacktestResult, Costs, Window, simulate
+from alphaloop.harness.schedule import rebalance_positions
 from alphaloop.policy.risk import LookaheadRules
 from alphaloop.sandbox import Sandbox, SandboxedStrategy
 
 __all__ = ["CutDataReport", "DecisionMismatch", "PhaseProgress", "cut_data_check",
            "lookahead_findings", "lookahead_seed", "oracle_finding", "perturb_future",
-           "prefix_finding"]
+           "prefix_finding", "probe_runs"]
 
 #: Called with (phase, decisions done, decisions in the run) while a check runs.
 PhaseProgress = Callable[[str, int, int], None]
@@ -120,28 +121,46 @@ def _probe_dates(dates: pd.DatetimeIndex, count: int) -> list[pd.Timestamp]:
     return [dates[i] for i in picks]
 
 
+def _after(data: MarketData, day: pd.Timestamp) -> date:
+    """The day after ``day`` in ``data``: a window decides up to, not on, its last day."""
+    return data.dates[min(int(data.dates.get_loc(day)) + 1, len(data.dates) - 1)].date()
+
+
+def probe_runs(data: MarketData, window: Window, rules: LookaheadRules, *, frequency: str,
+               seed: int) -> list[tuple[pd.Timestamp, MarketData, Window]]:
+    """The prefix-invariance probes of a run over ``window``: for each probe date, the
+    panel with its future replaced and the window that ends just after it.
+
+    The probe dates are decision dates of the harness's schedule (the strategy has no say
+    in them), so the probes can be prepared, and run, before the run they check.
+    """
+    first, last = window.bounds(data)
+    schedule = data.dates[rebalance_positions(data.dates, first, last, frequency)]
+    probes = _probe_dates(pd.DatetimeIndex(schedule), rules.probes)
+    rng = np.random.default_rng(seed)
+    return [(probe,
+             perturb_future(data, int(data.dates.get_loc(probe)), rng, block=rules.block_days),
+             Window(start=window.start, end=_after(data, probe), label="lookahead-probe"))
+            for probe in probes]
+
+
 def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Window,
                    rules: LookaheadRules, *, seed: int) -> Finding:
     """The prefix-invariance test (see the module docstring)."""
     ev = evaluator
-    first = ev.backtest(sha, data, window)
-    probes = _probe_dates(_decisions(first)[0], rules.probes)
+    probes = probe_runs(data, window, rules, frequency=ev.settings.frequency, seed=seed)
     if not probes:
         return Finding(check="lookahead.prefix", severity=Severity.PASS,
                        message="too few decisions to probe for look-ahead")
     # The normal run: the review's reused process, after its other backtests.
-    def after(day: pd.Timestamp) -> pd.Timestamp:  # a window decides up to its last day
-        return data.dates[min(int(data.dates.get_loc(day)) + 1, len(data.dates) - 1)]
-
-    reference = ev.backtest(sha, data, Window(start=window.start, end=after(probes[-1]).date(),
+    ev.backtest(sha, data, window)
+    reference = ev.backtest(sha, data, Window(start=window.start,
+                                              end=_after(data, probes[-1][0]),
                                               label="lookahead-reference"))
     ref_dates, ref_targets = _decisions(reference)
-    rng = np.random.default_rng(seed)
-    runs = [(perturb_future(data, int(data.dates.get_loc(probe)), rng, block=rules.block_days),
-             Window(start=window.start, end=after(probe).date(), label="lookahead-probe"))
-            for probe in probes]
-    worst, worst_date, compared = 0.0, probes[0], 0
-    for probe, result in zip(probes, ev.fresh_backtests(sha, runs), strict=True):
+    fresh = ev.fresh_backtests(sha, [(panel, probe_window) for _, panel, probe_window in probes])
+    worst, worst_date, compared = 0.0, probes[0][0], 0
+    for (probe, _, _), result in zip(probes, fresh, strict=True):
         dates, targets = _decisions(result)
         if probe not in ref_dates or probe not in dates:
             continue
@@ -150,7 +169,7 @@ def prefix_finding(evaluator: Evaluator, sha: str, data: MarketData, window: Win
                                   - ref_targets[ref_dates.get_loc(probe)])))
         if not gap <= worst:
             worst, worst_date = (gap if np.isfinite(gap) else float("inf")), probe
-    evidence = {"probes": [str(p.date()) for p in probes], "compared": compared,
+    evidence = {"probes": [str(p.date()) for p, _, _ in probes], "compared": compared,
                 "max_weight_difference": worst,
                 "tolerance": rules.tolerance}
     if compared == 0:

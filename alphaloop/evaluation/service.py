@@ -205,9 +205,11 @@ class Evaluator:
             host.reset()
         return host
 
-    def prefetch(self, jobs: Sequence[tuple[str, MarketData, Window]]) -> int:
+    def prefetch(self, jobs: Sequence[tuple[str, MarketData, Window]], *,
+                 fresh: Sequence[tuple[str, MarketData, Window]] = ()) -> int:
         """Run the backtests of ``jobs`` (sha, data, window) not yet cached through the
-        executor, in parallel, into the cache; return how many ran.
+        executor, in parallel, into the cache; return how many ran. ``fresh`` are runs
+        for :meth:`fresh_backtests`: each commit's run in a child of their own.
 
         Each worker hosts its own sandboxed child and stores its result in the shared cache,
         from which :meth:`backtest` then reads it. A backtest that fails in a worker is
@@ -221,7 +223,12 @@ class Evaluator:
             key = self._key(self.strategy_tree(sha), data, window)
             if key not in todo and not self.cache.contains(key):
                 todo[key] = (sha, data, window)
-        if len(todo) < 2:
+        apart: dict[str, list[tuple[MarketData, Window]]] = {}
+        for sha, data, window in fresh:
+            if not self.cache.contains(self._key(self.strategy_tree(sha), data, window,
+                                                 fresh=True)):
+                apart.setdefault(sha, []).append((data, window))
+        if len(todo) + len(apart) < 2:
             return 0
         try:
             pickle.dumps(self.sandbox)
@@ -231,14 +238,16 @@ class Evaluator:
         for sha, data, window in todo.values():
             by_sha.setdefault(sha, []).append((data, window))
         # one sandboxed child per batch: each sha's backtests split over its share of workers
-        share = max(1, self.executor.workers // len(by_sha))
+        share = max(1, self.executor.workers // max(1, len(by_sha)))
         seconds = self.sandbox.deadline()[0] - time.monotonic()
-        batches = [_Batch(work_tree=self.repo.work_tree, sha=sha, runs=tuple(runs[i::share]),
-                          settings=self.settings, sandbox=self.sandbox,
-                          cache_root=self.cache.root, max_bytes=self.cache.max_bytes,
-                          seconds=seconds)
+        common = {"work_tree": self.repo.work_tree, "settings": self.settings,
+                  "sandbox": self.sandbox, "cache_root": self.cache.root,
+                  "max_bytes": self.cache.max_bytes, "seconds": seconds}
+        batches = [_Batch(sha=sha, runs=tuple(runs[i::share]), **common)
                    for sha, runs in by_sha.items() for i in range(min(share, len(runs)))]
-        for sha in by_sha:
+        batches += [_Batch(sha=sha, runs=tuple(runs), fresh=True, **common)
+                    for sha, runs in apart.items()]
+        for sha in {*by_sha, *apart}:
             self.checkout(sha)  # written once here rather than raced by the workers
         return sum(self.executor.map(_prefetched, batches))
 
@@ -280,6 +289,8 @@ class _Batch:
     max_bytes: int
     seconds: float
     """what was left of the sandbox's wall-time budget when the batch was made"""
+    fresh: bool = False
+    """run them with :meth:`Evaluator.fresh_backtests`"""
 
 
 def _prefetched(batch: _Batch) -> int:
@@ -294,9 +305,12 @@ def _prefetched(batch: _Batch) -> int:
         budget = batch.sandbox.budget(batch.seconds) if batch.seconds > 0 else nullcontext()
         try:
             with budget:
-                for data, window in batch.runs:
-                    evaluator.backtest(batch.sha, data, window)
-                    done += 1
+                if batch.fresh:
+                    done = len(evaluator.fresh_backtests(batch.sha, batch.runs))
+                else:
+                    for data, window in batch.runs:
+                        evaluator.backtest(batch.sha, data, window)
+                        done += 1
         finally:
             evaluator.close()
     except Exception:  # any failure: the caller runs it again and reports it

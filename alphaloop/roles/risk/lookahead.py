@@ -17,7 +17,14 @@ from alphaloop.evaluation.lookahead import (
     oracle_finding,
     perturb_future,
     prefix_finding,
+    probe_runs,
 )
 
-__all__ = ["lookahead_findings", "lookahead_seed", "oracle_finding", "perturb_future",
-           "prefix_finding"]
+__all__ = [
+    "lookahead_findings",
+    "lookahead_seed",
+    "oracle_finding",
+    "perturb_future",
+    "prefix_finding",
+    "probe_runs",
+]

@@ -46,7 +46,7 @@ from alphaloop.roles.risk.limits import (
     exposure_profile,
     hard_limit_findings,
 )
-from alphaloop.roles.risk.lookahead import lookahead_findings, lookahead_seed
+from alphaloop.roles.risk.lookahead import lookahead_findings, lookahead_seed, probe_runs
 from alphaloop.roles.risk.opinion import model_findings
 from alphaloop.roles.risk.overfit import overfitting_findings
 from alphaloop.roles.risk.portfolio import one_liquidity_warning, portfolio_findings
@@ -123,8 +123,7 @@ class RiskOfficer:
                 findings += lookahead_findings(
                     self.evaluator, head_sha, data.slice(end=windows.in_sample.end),
                     windows.in_sample, self.policies.risk.lookahead,
-                    seed=lookahead_seed(bot_key(), self.evaluator.strategy_tree(head_sha),
-                                        data.content_hash()))
+                    seed=self._lookahead_seed(head_sha, data))
         except (SandboxError, HarnessError, ContractError) as exc:
             findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
                                     message=f"{type(exc).__name__}: {exc}"))
@@ -135,6 +134,10 @@ class RiskOfficer:
                                        hypothesis=hypothesis, findings=findings,
                                        record=metrics, policies=self.policies)
         return self._close(metrics, findings, started, note="")
+
+    def _lookahead_seed(self, head_sha: str, data: MarketData) -> int:
+        return lookahead_seed(bot_key(), self.evaluator.strategy_tree(head_sha),
+                              data.content_hash())
 
     # -- stages -----------------------------------------------------------------------------
     def _param_space(self, head_sha: str) -> list[Finding]:
@@ -161,10 +164,15 @@ class RiskOfficer:
         panels = {"in_sample": (in_sample_data, windows.in_sample),
                   "holdout": (data, windows.holdout)}
         scenarios = stress_scenarios(in_sample_data)
-        # the backtests below are independent: run them in parallel into the cache first
+        probes = probe_runs(in_sample_data, windows.in_sample, policy.lookahead,
+                            frequency=ev.settings.frequency,
+                            seed=self._lookahead_seed(head_sha, data))
+        # the backtests below and the look-ahead probes are independent: run them in
+        # parallel into the cache first
         ev.prefetch([(sha, panel, window) for sha in (head_sha, base_sha)
                      for panel, window in [*panels.values(),
-                                           *((s.panel, _stress_window(s)) for s in scenarios)]])
+                                           *((s.panel, _stress_window(s)) for s in scenarios)]],
+                    fresh=[(head_sha, panel, window) for _, panel, window in probes])
         runs: dict[str, dict[str, BacktestResult]] = {"branch": {}, "main": {}}
         for who, sha in (("branch", head_sha), ("main", base_sha)):
             for label, (panel, window) in panels.items():
