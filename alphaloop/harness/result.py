@@ -31,6 +31,11 @@ __all__ = ["BacktestResult", "DecisionLog", "DecisionRecord", "FloatArray", "Tra
 
 
 def _float_array(value: Any) -> np.ndarray:
+    """``value`` as a read-only float array: a copy, unless it is already a read-only
+    float64 array that owns its memory (its owner froze it and hands it over), kept."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64 \
+            and not value.flags.writeable and value.flags.owndata:
+        return value
     array = np.array(value, dtype=float)
     array.setflags(write=False)
     return array

@@ -45,6 +45,7 @@ from alphaloop.contract import (
     validate_weights,
 )
 from alphaloop.data.panel import MarketData
+from alphaloop.errors import InfrastructureFailure
 from alphaloop.harness._json import jsonable
 from alphaloop.harness.checkpoint import (
     Checkpoint,
@@ -166,7 +167,7 @@ class _Run:
         if start > to:
             return float(ledger.values[to - self.first])
         block = ledger.values[start - self.first:to + 1 - self.first]  # filled in place
-        _sum(self.prices[start:to + 1] * ledger.units, axis=1, out=block)
+        np.matmul(self.prices[start:to + 1], ledger.units, out=block)  # no [day, asset] copy
         block += ledger.cash
         if self.ragged:
             self._liquidate(block, start, to)
@@ -232,6 +233,8 @@ class _Run:
             answer = self.strategy.decide(view, state)
             record = jsonable(answer.record, keep_non_finite=False) \
                 if isinstance(answer, Decision) else {}
+        except InfrastructureFailure:
+            raise  # the machine failed, not the strategy
         except Exception as exc:
             raise StrategyError(day, exc) from exc
         target = validate_weights(answer, self.tickers, as_of=stamp,
@@ -330,10 +333,12 @@ class _Run:
         ledger, first, last = self.ledger, self.first, self.last
         values = ledger.values
         lengths = np.diff(np.append(self.schedule, last + 1))
-        units = np.repeat(np.array(ledger.period_units), lengths, axis=0)
+        # units held each day, turned into weights in place: one [day, asset] array in all
+        weights = np.repeat(np.array(ledger.period_units), lengths, axis=0)
         if self.ragged:  # liquidated holdings: units end with the series
-            units[np.arange(first, last + 1)[:, None] > self.last_listed] = 0.0
-        weights = units * self.prices[first:last + 1] / values[:, None]
+            weights[np.arange(first, last + 1)[:, None] > self.last_listed] = 0.0
+        weights *= self.prices[first:last + 1]
+        weights /= values[:, None]
         previous = np.empty_like(values)
         previous[0] = self.config.initial_capital
         previous[1:] = values[:-1]
@@ -344,6 +349,8 @@ class _Run:
         turnover[self.schedule - first] = log.turnover
         costs[self.schedule - first] = log.cost
         dates = self.data.dates[first:last + 1].values.astype("datetime64[D]").tolist()
+        for array in (returns, values, weights, turnover, costs):
+            array.setflags(write=False)  # read-only and owned: the result keeps, not copies
         return BacktestResult(
             config=self.config, data_hash=self.data_hash, tickers=self.tickers,
             dates=tuple(dates), returns=returns, values=values, weights=weights,

@@ -57,6 +57,23 @@ def test_results_differ_when_any_number_differs(result: BacktestResult) -> None:
     assert result.model_copy() == result
 
 
+def test_result_arrays_are_read_only_and_a_writable_input_is_copied(
+        result: BacktestResult) -> None:
+    for name in ("returns", "values", "weights", "turnover", "costs"):
+        array = getattr(result, name)
+        assert not array.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1.0
+    writable = np.array(result.values)
+    kept = BacktestResult.model_validate({**dict(result), "values": writable})
+    writable[0] = -1.0  # the caller's array changes; the result's must not
+    assert kept.values[0] == result.values[0]
+    assert not kept.values.flags.writeable
+    frozen = np.array(result.values)
+    frozen.setflags(write=False)  # a frozen array the caller owns is kept, not copied
+    assert BacktestResult.model_validate({**dict(result), "values": frozen}).values is frozen
+
+
 def test_decisions_trades_and_records(result: BacktestResult) -> None:
     log = result.decision_log
     decisions = result.decisions
