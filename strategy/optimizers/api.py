@@ -90,6 +90,17 @@ _FUNCTIONS: MappingProxyType[str, _Method] = MappingProxyType({
 _BOUND_TOLERANCE = 1e-9
 
 
+def _keyword_options(function: _Method) -> tuple[str, ...]:
+    parameters = inspect.signature(function).parameters
+    return tuple(name for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY)
+
+
+# Each method's keyword options, read once: ``inspect.signature`` is slow, and every
+# ``optimize`` call checks its options against these.
+_OPTIONS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {name: _keyword_options(function) for name, function in _FUNCTIONS.items()})
+
+
 def canonical_method(method: str) -> str:
     """The canonical name of ``method`` (accepting aliases), or a clear error."""
     name = str(method).strip().lower().replace("-", "_")
@@ -103,8 +114,7 @@ def canonical_method(method: str) -> str:
 
 def method_options(method: str) -> tuple[str, ...]:
     """Names of the keyword options ``method`` accepts through ``optimize(**options)``."""
-    parameters = inspect.signature(_FUNCTIONS[canonical_method(method)]).parameters
-    return tuple(name for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY)
+    return _OPTIONS[canonical_method(method)]
 
 
 def _checked_options(name: str, options: dict[str, Any], problem: Problem) -> dict[str, Any]:

@@ -22,9 +22,23 @@ import numpy as np
 __all__ = ["project_to_bounds", "redistribute_to_bounds"]
 
 
+def _clip(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``np.clip`` for ``lower <= upper`` (the same numbers, without its Python overhead)."""
+    return np.minimum(np.maximum(values, lower), upper)
+
+
 def _shifted_sums(values: np.ndarray, shifts: np.ndarray, lower: np.ndarray,
                   upper: np.ndarray) -> np.ndarray:
-    return np.clip(values[None, :] - shifts[:, None], lower, upper).sum(axis=1)
+    return _clip(values[None, :] - shifts[:, None], lower, upper).sum(axis=1)
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a 1-d float array (sorted, duplicates dropped)."""
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _settle_residual(weights: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -51,7 +65,7 @@ def project_to_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     values = np.asarray(values, dtype=float)
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
-    breakpoints = np.unique(np.concatenate([values - upper, values - lower]))
+    breakpoints = _sorted_unique(np.concatenate([values - upper, values - lower]))
     sums = _shifted_sums(values, breakpoints, lower, upper)  # non-increasing in the shift
     if sums[0] <= budget:
         shift = breakpoints[0]
@@ -64,8 +78,8 @@ def project_to_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray,
         drop = sums[k] - sums[k + 1]
         fraction = 0.0 if drop <= 0.0 else (sums[k] - budget) / drop
         shift = left + fraction * (right - left)
-    weights = np.clip(values - shift, lower, upper)
-    return np.clip(_settle_residual(weights, lower, upper, budget), lower, upper)
+    weights = _clip(values - shift, lower, upper)
+    return _clip(_settle_residual(weights, lower, upper, budget), lower, upper)
 
 
 def redistribute_to_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray,

@@ -49,32 +49,51 @@ def _box_newton(sigma: np.ndarray, budgets: np.ndarray, theta: float, lower: np.
     with an Armijo backtracking search. ``lower`` must be >= 0; the logarithm keeps every
     weight positive.
     """
-    w = np.clip(start, np.maximum(lower, 1e-300), upper)
+    # a weight held at a zero floor makes log(w) -inf: the objective is +inf there
+    with np.errstate(divide="ignore"):
+        return _newton_steps(sigma, budgets, theta, lower, upper, offset,
+                             np.minimum(np.maximum(start, np.maximum(lower, 1e-300)), upper),
+                             max_iterations)
+
+
+def _newton_steps(sigma: np.ndarray, budgets: np.ndarray, theta: float, lower: np.ndarray,
+                  upper: np.ndarray, offset: np.ndarray, w: np.ndarray,
+                  max_iterations: int) -> tuple[np.ndarray, bool, int]:
+    """The iterations of :func:`_box_newton` from the clipped start ``w``."""
+    diagonal = slice(None, None, w.size + 1)  # the diagonal of the matrix, flattened
 
     def value(point: np.ndarray) -> float:
-        with np.errstate(divide="ignore"):
-            return float(0.5 * point @ sigma @ point + offset @ point
-                         - theta * budgets @ np.log(point))
+        return float(0.5 * point @ sigma @ point + offset @ point
+                     - theta * budgets @ np.log(point))
 
     current = value(w)
     for iteration in range(1, max_iterations + 1):
         gradient = sigma @ w + offset - theta * budgets / w
         held = ((w <= lower) & (gradient > 0.0)) | ((w >= upper) & (gradient < 0.0))
-        free = ~held
-        gap = float(np.max(np.abs(gradient[free] * w[free]), initial=0.0))
-        if gap <= _GAP_TOLERANCE * theta:
-            return w, True, iteration
-        step = np.zeros_like(w)
-        hessian = sigma[np.ix_(free, free)] + np.diag(theta * budgets[free] / w[free] ** 2)
-        step[free] = -np.linalg.solve(hessian, gradient[free])
+        if held.any():
+            free = ~held
+            gap = float(np.max(np.abs(gradient[free] * w[free]), initial=0.0))
+            if gap <= _GAP_TOLERANCE * theta:
+                return w, True, iteration
+            step = np.zeros_like(w)
+            hessian = sigma[np.ix_(free, free)] + np.diag(theta * budgets[free] / w[free] ** 2)
+            step[free] = -np.linalg.solve(hessian, gradient[free])
+            decrement = -float(gradient[free] @ step[free])
+        else:  # every variable free: the same steps without the index bookkeeping
+            gap = float(np.max(np.abs(gradient * w)))
+            if gap <= _GAP_TOLERANCE * theta:
+                return w, True, iteration
+            hessian = sigma.copy()
+            hessian.flat[diagonal] += theta * budgets / w ** 2
+            step = -np.linalg.solve(hessian, gradient)
+            decrement = -float(gradient @ step)
         shrinking = step < 0.0
         alpha = 1.0
-        if np.any(shrinking & (lower <= 0.0)):  # stay strictly positive
-            guard = shrinking & (lower <= 0.0)
+        guard = shrinking & (lower <= 0.0)
+        if guard.any():  # stay strictly positive
             alpha = min(1.0, 0.99 * float(np.min(-w[guard] / step[guard])))
-        decrement = -float(gradient[free] @ step[free])
         while True:
-            trial = np.clip(w + alpha * step, lower, upper)
+            trial = np.minimum(np.maximum(w + alpha * step, lower), upper)
             trial_value = value(trial)
             if decrement < 1e-12 * theta or trial_value <= current - 1e-4 * alpha * decrement:
                 break
