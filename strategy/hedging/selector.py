@@ -29,7 +29,7 @@ from strategy.optimizers import OptimizationResult
 from strategy.records import HedgeCandidate, HedgeInstrument, HedgeRecommendation, HedgeStrategy
 from strategy.risk.model import MIN_OBSERVATIONS, RiskModel, quantile
 
-__all__ = ["DynamicHedgeSelector", "SelectorSettings", "liquidity_and_cost"]
+__all__ = ["DynamicHedgeSelector", "SelectorSettings", "candidate_scores", "liquidity_and_cost"]
 
 SAFE_HAVEN_CLASSES = ("bonds", "commodities")
 SCALE_FREE_TOOLS = frozenset({"equal_weight", "inverse_volatility", "risk_parity",
@@ -69,6 +69,25 @@ def liquidity_and_cost(view: MarketView, tickers: tuple[str, ...],
     return adv, spreads
 
 
+def candidate_scores(correlation: np.ndarray, tail: np.ndarray, volatility: np.ndarray,
+                     adv: np.ndarray, spreads: np.ndarray, min_adv_usd: float) -> np.ndarray:
+    """Every asset's hedge score (see the module notes), one per asset.
+
+    ``0.5 (-corr) + 0.3 effectiveness + 0.1 liquidity - 0.1 cost`` with effectiveness
+    ``clip(tail / vol, -1, 1)`` (0 without volatility), liquidity
+    ``clip(log10(max(ADV, 1) / max(min_adv_usd, 1)) / 3, 0, 1)`` (0.5 when ADV is
+    unknown) and cost ``min(1, spread / 50)``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effect = np.where(volatility > 0, np.clip(tail / volatility, -1.0, 1.0), 0.0)
+        liquidity = np.where(
+            np.isfinite(adv),
+            np.clip(np.log10(np.maximum(adv, 1.0) / max(min_adv_usd, 1.0)) / 3.0, 0.0, 1.0),
+            0.5)
+    cost = np.minimum(1.0, spreads / 50.0)
+    return 0.5 * -correlation + 0.3 * effect + 0.1 * liquidity - 0.1 * cost
+
+
 class DynamicHedgeSelector:
     """Score the view's assets as hedges of a portfolio and pick the basket."""
 
@@ -92,27 +111,21 @@ class DynamicHedgeSelector:
         else:
             tail = np.zeros(model.n_assets)
         adv, spreads = liquidity_and_cost(view, model.tickers, s.default_spread_bps)
+        scores = candidate_scores(correlation, tail, model.daily_volatility, adv, spreads,
+                                  s.min_adv_usd)
+        known = np.isfinite(adv)
+        eligible = ~(correlation > s.max_correlation) & (
+            ~known | ~((adv < s.min_adv_usd) | (position_usd > s.max_participation * adv)))
+        if strategy == "safe_haven":
+            eligible &= np.array([c in SAFE_HAVEN_CLASSES for c in model.classes])
         out: list[HedgeCandidate] = []
-        for i, ticker in enumerate(model.tickers):
-            if strategy == "safe_haven" and model.classes[i] not in SAFE_HAVEN_CLASSES:
-                continue
-            if correlation[i] > s.max_correlation:
-                continue
-            if np.isfinite(adv[i]) and (adv[i] < s.min_adv_usd
-                                        or position_usd > s.max_participation * adv[i]):
-                continue
-            vol = float(model.daily_volatility[i])
-            effect = float(np.clip(tail[i] / vol, -1, 1)) if vol > 0 else 0.0
-            liquidity = (0.5 if not np.isfinite(adv[i]) else
-                         float(np.clip(np.log10(max(adv[i], 1.0) / max(s.min_adv_usd, 1.0))
-                                       / 3.0, 0.0, 1.0)))
-            cost = float(min(1.0, spreads[i] / 50.0))
-            score = 0.5 * -float(correlation[i]) + 0.3 * effect + 0.1 * liquidity - 0.1 * cost
-            out.append(HedgeCandidate(
-                ticker=ticker, asset_class=model.classes[i],
+        for i in np.flatnonzero(eligible).tolist():
+            # plain floats computed above: built without re-validation
+            out.append(HedgeCandidate.model_construct(
+                ticker=model.tickers[i], asset_class=model.classes[i],
                 correlation=float(correlation[i]), tail_return=float(tail[i]),
-                adv_usd=float(adv[i]) if np.isfinite(adv[i]) else -1.0,
-                spread_bps=float(spreads[i]), score=score))
+                adv_usd=float(adv[i]) if known[i] else -1.0,
+                spread_bps=float(spreads[i]), score=float(scores[i])))
         out.sort(key=lambda c: c.score, reverse=True)
         return out
 

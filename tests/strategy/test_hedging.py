@@ -18,6 +18,7 @@ from strategy.hedging import (
     hedge_ratio,
     max_drawdown,
 )
+from strategy.hedging.selector import candidate_scores
 from strategy.managers import DecisionContext
 from strategy.records import HedgeInstrument, TailRiskMetrics
 from strategy.risk import RiskLimits, estimate_risk_model, screen_universe
@@ -237,3 +238,29 @@ def test_agent_falls_back_to_its_rule_after_invalid_llm_answers():
     assert decision.hedging_strategy == "safe_haven" and decision.source == "rules"
     assert len(llm.prompts) == 2
     assert any(f.component == "hedging.llm" for f in decision.fallbacks)
+
+
+def _loop_score(correlation: float, tail: float, vol: float, adv: float, spread: float,
+                min_adv: float) -> float:
+    """The hedge score of one asset, written out term by term (the module's formula)."""
+    effect = float(np.clip(tail / vol, -1, 1)) if vol > 0 else 0.0
+    liquidity = (0.5 if not np.isfinite(adv) else
+                 float(np.clip(np.log10(max(adv, 1.0) / max(min_adv, 1.0)) / 3.0, 0.0, 1.0)))
+    cost = float(min(1.0, spread / 50.0))
+    return 0.5 * -correlation + 0.3 * effect + 0.1 * liquidity - 0.1 * cost
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_candidate_scores_match_the_per_asset_formula(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    correlation = rng.uniform(-1, 1, n)
+    tail = rng.normal(0, 0.02, n)
+    vol = np.where(rng.random(n) < 0.2, 0.0, rng.uniform(0.001, 0.05, n))
+    adv = np.where(rng.random(n) < 0.2, np.nan, 10 ** rng.uniform(-1, 10, n))
+    spread = rng.uniform(0, 120, n)
+    min_adv = float(rng.choice([0.0, 0.5, 1e6]))
+    scores = candidate_scores(correlation, tail, vol, adv, spread, min_adv)
+    expected = [_loop_score(float(c), float(t), float(v), float(a), float(s), min_adv)
+                for c, t, v, a, s in zip(correlation, tail, vol, adv, spread, strict=True)]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-15)
