@@ -131,12 +131,9 @@ class BaseExpert:
                                weight: float) -> ExpertRecommendation:
         top = sorted(score.exposures.items(), key=lambda kv: -abs(kv[1]) * score.weights[kv[0]])
         evidence = ", ".join(f"{k} {v:+.2f}" for k, v in top[:2])
-        # Built without re-validation: the score is a validated record, the action an
-        # Action, and the share a float in [0, 1] (a normalised share, capped).
-        return ExpertRecommendation.model_construct(
+        return ExpertRecommendation(
             asset_class=self.asset_class, symbol=score.symbol, action=action,
-            confidence=score.confidence, target_weight=min(1.0, float(share)),
-            current_weight=float(weight),
+            confidence=score.confidence, target_weight=min(1.0, share), current_weight=weight,
             reasoning=(f"factor composite {score.composite:+.2f} ({score.signal})"
                        + (f"; strongest: {evidence}" if evidence else "")),
             market_view={"source": "factor", "signal": score.signal},

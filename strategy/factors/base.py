@@ -210,14 +210,10 @@ class FactorScorer(ABC):
         raw_l, series_l = _listed(raw), _listed(series)
         cross_l, exposure_l = cross.tolist(), exposure.tolist()
         share_l, present_l = share.tolist(), present.tolist()
-        # The records below are built with ``model_construct``: every value is a plain
-        # float, str or dict computed here and within the fields' ranges by construction
-        # (the normal CDF lies in [0, 1], confidence is capped at 1, volatility >= 0), so
-        # validating each of them again would only cost time.
         details = {}
         for i, f in enumerate(used):
             covered = [j for j in range(n) if present_l[i][j]]
-            details[f.name] = FactorExposure.model_construct(
+            details[f.name] = FactorExposure(
                 factor=f.name, source=f.source, weight=float(weights[i, 0]),
                 raw={symbols[j]: raw_l[i][j] for j in covered},
                 cross_section={symbols[j]: cross_l[i][j] for j in covered},
@@ -227,7 +223,7 @@ class FactorScorer(ABC):
         vol_l = np.where(np.isfinite(vol), vol, 0.0).tolist()
         comp_l, cdf_l = composite.tolist(), cdf.tolist()
         scores = {
-            t: FactorScore.model_construct(
+            t: FactorScore(
                 symbol=t, asset_class=self.asset_class,
                 exposures={names[i]: exposure_l[i][j] for i in range(k) if present_l[i][j]},
                 weights={names[i]: share_l[i][j] for i in range(k) if present_l[i][j]},

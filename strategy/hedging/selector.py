@@ -120,8 +120,7 @@ class DynamicHedgeSelector:
             eligible &= np.array([c in SAFE_HAVEN_CLASSES for c in model.classes])
         out: list[HedgeCandidate] = []
         for i in np.flatnonzero(eligible).tolist():
-            # plain floats computed above: built without re-validation
-            out.append(HedgeCandidate.model_construct(
+            out.append(HedgeCandidate(
                 ticker=model.tickers[i], asset_class=model.classes[i],
                 correlation=float(correlation[i]), tail_return=float(tail[i]),
                 adv_usd=float(adv[i]) if known[i] else -1.0,

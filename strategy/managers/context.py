@@ -101,9 +101,7 @@ def trades_between(current: Mapping[str, float], target: Mapping[str, float],
         now, then = float(current.get(ticker, 0.0)), float(target.get(ticker, 0.0))
         delta = then - now
         if abs(delta) > minimum:
-            # plain floats and strings computed here: no validation needed
-            out.append(Trade.model_construct(
-                ticker=ticker, asset_class=class_of.get(ticker, "unknown"),
-                current_weight=now, target_weight=then, delta=delta,
-                side="buy" if delta > 0 else "sell"))
+            out.append(Trade(ticker=ticker, asset_class=class_of.get(ticker, "unknown"),
+                             current_weight=now, target_weight=then, delta=delta,
+                             side="buy" if delta > 0 else "sell"))
     return out

@@ -33,10 +33,48 @@ def risk_budget_weights(covariance: np.ndarray, budgets: np.ndarray, *,
     sigma = covariance / float(np.mean(np.diag(covariance)))
     y = budgets / np.sqrt(np.diag(sigma))
     y /= np.sqrt(y @ sigma @ y)
-    y, converged, iterations = _box_newton(sigma, budgets, 1.0, np.zeros_like(y),
-                                           np.full_like(y, np.inf), np.zeros_like(y), y,
-                                           max_iterations)
+    with np.errstate(divide="ignore"):
+        y, converged, iterations = _spinu_newton(sigma, budgets, y, max_iterations)
     return y / y.sum(), converged, iterations
+
+
+def _spinu_newton(sigma: np.ndarray, budgets: np.ndarray, w: np.ndarray,
+                  max_iterations: int) -> tuple[np.ndarray, bool, int]:
+    """:func:`_box_newton` without bounds (``theta = 1``, no offset), step for step.
+
+    With ``0 <= w <= inf`` no variable is ever held (the line search keeps every weight
+    strictly positive), so the bound bookkeeping of the general loop drops out; what is
+    left computes the same numbers with fewer array operations.
+    """
+    diagonal = slice(None, None, w.size + 1)  # the diagonal of the matrix, flattened
+
+    def value(point: np.ndarray) -> float:
+        return float(0.5 * point @ sigma @ point - budgets @ np.log(point))
+
+    current = value(w)
+    for iteration in range(1, max_iterations + 1):
+        gradient = sigma @ w - budgets / w
+        gap = float(np.max(np.abs(gradient * w)))
+        if gap <= _GAP_TOLERANCE:
+            return w, True, iteration
+        hessian = sigma.copy()
+        hessian.flat[diagonal] += budgets / w ** 2
+        step = -np.linalg.solve(hessian, gradient)
+        decrement = -float(gradient @ step)
+        shrinking = step < 0.0
+        alpha = 1.0
+        if shrinking.any():  # stay strictly positive
+            alpha = min(1.0, 0.99 * float(np.min(-w[shrinking] / step[shrinking])))
+        while True:
+            trial = w + alpha * step  # >= 0.01 w > 0 by the choice of alpha
+            trial_value = value(trial)
+            if decrement < 1e-12 or trial_value <= current - 1e-4 * alpha * decrement:
+                break
+            alpha *= 0.5
+            if alpha < 1e-12:  # no representable decrease left
+                return w, gap <= 1e-9, iteration
+        w, current = trial, trial_value
+    return w, False, max_iterations
 
 
 def _box_newton(sigma: np.ndarray, budgets: np.ndarray, theta: float, lower: np.ndarray,

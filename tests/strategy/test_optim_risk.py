@@ -227,3 +227,26 @@ def test_hrp_respects_caps_by_clipping_and_redistributing() -> None:
     np.testing.assert_allclose(capped.weights[1:] / capped.weights[1:].sum(),
                                raw[1:] / raw[1:].sum(), atol=1e-12)
     assert "bounds bind" in capped.message
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_unbounded_risk_budgeting_takes_the_general_newton_steps(seed: int) -> None:
+    from strategy.optimizers.risk_budgeting import _box_newton, risk_budget_weights
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 12))
+    factors = rng.normal(size=(n, n)) * rng.uniform(0.005, 0.03, n)
+    cov = factors @ factors.T + np.diag(rng.uniform(1e-5, 1e-4, n))
+    budgets = rng.uniform(0.2, 1.0, n)
+    budgets /= budgets.sum()
+    weights, converged, iterations = risk_budget_weights(cov, budgets)
+    # the same problem through the bounded solver with bounds that never bind
+    sigma = cov / float(np.mean(np.diag(cov)))
+    start = budgets / np.sqrt(np.diag(sigma))
+    start /= np.sqrt(start @ sigma @ start)
+    general, general_ok, general_iterations = _box_newton(
+        sigma, budgets, 1.0, np.zeros(n), np.full(n, np.inf), np.zeros(n), start, 100)
+    assert converged and general_ok and iterations == general_iterations
+    np.testing.assert_allclose(weights, general / general.sum(), rtol=0, atol=1e-15)
+    contributions = weights * (cov @ weights)
+    np.testing.assert_allclose(contributions / contributions.sum(), budgets, atol=1e-9)
