@@ -40,13 +40,27 @@ MIN_ASSETS_FOR_ZSCORE = 5
 MIN_MOMENTUM_DAYS = 21
 
 
+_ONES: dict[int, np.ndarray] = {}
+
+
+def _ones(n: int) -> np.ndarray:
+    """A read-only vector of ``n`` ones, made once per length (windows repeat lengths)."""
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = np.ones(n)
+        ones.setflags(write=False)
+        if len(_ONES) < 64:
+            _ONES[n] = ones
+    return ones
+
+
 def _day_sum(x: np.ndarray) -> np.ndarray:
     """Sum over the day axis (``-2``) of a finite array.
 
     A product with a vector of ones: BLAS does it many times faster than a strided
     ``sum(axis=-2)`` over these tall, narrow ``[day, asset]`` windows.
     """
-    return np.ones(x.shape[-2]) @ x
+    return _ones(x.shape[-2]) @ x
 
 
 def _mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

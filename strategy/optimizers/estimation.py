@@ -72,16 +72,14 @@ def sample_covariance(returns: np.ndarray) -> np.ndarray:
     return np.atleast_2d(np.cov(array, rowvar=False, ddof=1))
 
 
-def ledoit_wolf_shrinkage(returns: np.ndarray) -> float:
-    """Ledoit-Wolf optimal intensity in [0, 1] for shrinking towards ``mean variance * I``.
-
-    Follows Ledoit & Wolf (2004), "A well-conditioned estimator for large-dimensional
-    covariance matrices", with the sample covariance normalised by ``T``.
-    """
-    array = _as_returns(returns)
-    n_obs, n_assets = array.shape
+def _centred_sample(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Demeaned returns and their sample covariance normalised by ``T``."""
     centred = array - array.mean(axis=0)
-    sample = centred.T @ centred / n_obs
+    return centred, centred.T @ centred / array.shape[0]
+
+
+def _ledoit_wolf_intensity(centred: np.ndarray, sample: np.ndarray) -> float:
+    n_obs, n_assets = centred.shape
     mu = np.trace(sample) / n_assets
     target_distance = np.sum((sample - mu * np.eye(n_assets)) ** 2) / n_assets
     if target_distance <= 0.0:
@@ -89,6 +87,15 @@ def ledoit_wolf_shrinkage(returns: np.ndarray) -> float:
     fourth = np.sum(np.sum(centred**2, axis=1) ** 2)
     noise = (fourth - n_obs * np.sum(sample**2)) / (n_obs**2 * n_assets)
     return float(np.clip(min(noise, target_distance) / target_distance, 0.0, 1.0))
+
+
+def ledoit_wolf_shrinkage(returns: np.ndarray) -> float:
+    """Ledoit-Wolf optimal intensity in [0, 1] for shrinking towards ``mean variance * I``.
+
+    Follows Ledoit & Wolf (2004), "A well-conditioned estimator for large-dimensional
+    covariance matrices", with the sample covariance normalised by ``T``.
+    """
+    return _ledoit_wolf_intensity(*_centred_sample(_as_returns(returns)))
 
 
 def shrunk_covariance(returns: np.ndarray, *, shrinkage: float | None = None) -> np.ndarray:
@@ -99,13 +106,12 @@ def shrunk_covariance(returns: np.ndarray, *, shrinkage: float | None = None) ->
         shrinkage: intensity in [0, 1]; ``None`` uses :func:`ledoit_wolf_shrinkage`.
     """
     array = _as_returns(returns)
-    n_obs, n_assets = array.shape
+    n_assets = array.shape[1]
+    centred, sample = _centred_sample(array)  # shared with the intensity's estimate
     if shrinkage is None:
-        shrinkage = ledoit_wolf_shrinkage(array)
+        shrinkage = _ledoit_wolf_intensity(centred, sample)
     if not 0.0 <= shrinkage <= 1.0:
         raise OptimizationError(f"shrinkage must lie in [0, 1]; got {shrinkage}")
-    centred = array - array.mean(axis=0)
-    sample = centred.T @ centred / n_obs
     mu = np.trace(sample) / n_assets
     return (1.0 - shrinkage) * sample + shrinkage * mu * np.eye(n_assets)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -485,3 +486,25 @@ def test_fundamental_history_days_sets_the_own_history_window() -> None:
     short_ts = short.score(view).factors["nav_discount"].time_series["VNQ"]
     assert long_ts is not None and short_ts is not None
     assert long_ts > 1.5 and abs(short_ts) < 1.5
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_ratio_kernel_matches_an_elementwise_reference(seed):
+    from strategy.factors.kernels import _ratio
+
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, 1e-16, -1.0, 2.5, np.nan, np.inf, -np.inf, 1e-300])
+    num = np.where(rng.random(40) < 0.5, rng.choice(pool, 40), rng.normal(size=40))
+    den = np.where(rng.random(40) < 0.5, rng.choice(pool, 40), rng.normal(size=40))
+
+    def reference(a: float, b: float) -> float:
+        if b > 1e-15:
+            return a / b
+        return 0.0 if np.isfinite(a) and np.isfinite(b) else np.nan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the kernel warns about nothing
+        out = _ratio(num, den)
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf / inf in the reference
+        expected = np.array([reference(a, b) for a, b in zip(num, den, strict=True)])
+    np.testing.assert_array_equal(out, expected)
