@@ -39,6 +39,7 @@ __all__ = [
     "ContractError",
     "Decision",
     "MarketView",
+    "ModelUnavailable",
     "PortfolioState",
     "Strategy",
     "WeightError",
@@ -75,6 +76,18 @@ class WeightError(ContractError):
         self.value = value
         where = f" on {self.as_of.date()}" if self.as_of is not None else ""
         super().__init__(f"invalid target weights{where}: {message}")
+
+
+class ModelUnavailable(RuntimeError):
+    """No model answers the strategy's question; the message says why.
+
+    A strategy that wants a model says so with ``wants_llm = True`` and takes a client
+    (``complete(system, user) -> str``) through ``use_llm(client)``. Inside the sandbox
+    that client is the harness's: it answers from recorded answers (or, where policy
+    allows, a live model) and raises this error when it cannot. The strategy then
+    decides without the model and records why; any other error of its client is a
+    failure of the strategy.
+    """
 
 
 class AssetInfo(BaseModel):
@@ -367,7 +380,8 @@ class WeightPolicy(BaseModel):
 
 @runtime_checkable
 class Strategy(Protocol):
-    """What the harness calls. ``lookback`` (optional attribute) caps the view's days."""
+    """What the harness calls. ``lookback`` (optional attribute) caps the view's days;
+    ``wants_llm`` and ``use_llm`` (optional) ask for a model, see :class:`ModelUnavailable`."""
 
     def decide(self, view: MarketView, portfolio: PortfolioState) -> Decision | Mapping[str, float]:
         ...

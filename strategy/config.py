@@ -3,7 +3,7 @@
 ``FinSageConfig`` holds five sections and the tunables::
 
     FinSageConfig
-    ├── llm      LLMConfig      which model the experts would ask (no credentials here)
+    ├── llm      LLMConfig      whether and which model the experts ask (no credentials)
     ├── trading  TradingConfig  capital, costs, rebalance frequency and threshold
     ├── risk     RiskConfig     hard limits (veto) and soft limits (warning)
     ├── assets   AssetConfig    allocation bounds per asset class, default universe
@@ -57,10 +57,16 @@ class LLMConfig(BaseModel):
     """The model the experts ask when an LLM client is handed in (spec 2.2).
 
     Credentials never live here: the client is built outside the engine and passed in.
+    ``enabled`` asks the run for a client: off (the default), the experts are
+    factor-only and the managers follow their rules unless a client is passed to
+    :func:`~strategy.factory.create_strategy`; on, the engine says it wants a model
+    (``FinSageStrategy.wants_llm``) and the sandbox hands it the harness's, which
+    answers from recorded answers and otherwise refuses (the decision records say why).
     """
 
     model_config = _STRICT
 
+    enabled: bool = Field(default=False, description="ask the run for a model")
     provider: Literal["openai", "anthropic", "local", "offline"] = "openai"
     model: str = Field(default="gpt-4o-mini", min_length=1)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)

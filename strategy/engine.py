@@ -91,18 +91,39 @@ class FinSageStrategy:
     ) -> None:
         self.config = config or FinSageConfig()
         self.profile = profile
-        self.llm = llm
         self.settings = EngineSettings.from_config(self.config)
+        self.controller = RiskController(self.settings.limits, self.settings.controller,
+                                         alert_handlers=alert_handlers)
+        self._timings = timings
+        self._ask(llm)
+
+    def _ask(self, llm: LLMClient | None) -> None:
+        """Build the experts and managers around ``llm`` (None: factor and rules only)."""
         s = self.settings
+        self.llm = llm
         self.experts: dict[str, BaseExpert] = {
             c: cls.from_config(self.config, llm=llm) for c, cls in EXPERTS.items()}
         self.manager = PortfolioManager(self.config.assets.allocation_bounds, s.manager, llm=llm)
         self.sizing = PositionSizingAgent(s.sizing, llm=llm)
         self.hedging = HedgingAgent(s.limits, s.hedging, llm=llm)
         self.coordinator = ManagerCoordinator(self.manager, self.sizing, self.hedging,
-                                              s.coordinator, timings=timings)
-        self.controller = RiskController(s.limits, s.controller, alert_handlers=alert_handlers)
-        self._timings = timings
+                                              s.coordinator, timings=self._timings)
+
+    # -- the model ----------------------------------------------------------------------
+    @property
+    def wants_llm(self) -> bool:
+        """The configuration asks for a model (``llm.enabled``) and none was handed in."""
+        return self.config.llm.enabled and self.llm is None
+
+    def use_llm(self, llm: LLMClient) -> None:
+        """Ask ``llm`` from now on: the experts blend its views with their factors and
+        the managers ask it before their rules. A client that raises
+        :class:`~alphaloop.contract.ModelUnavailable` leaves each of them on its
+        factor view or rule, with the reason in the decision record."""
+        if not isinstance(llm, LLMClient):
+            raise TypeError(f"llm must have a complete(system, user) -> str method, got "
+                            f"{type(llm).__name__}")
+        self._ask(llm)
 
     @property
     def lookback(self) -> int:

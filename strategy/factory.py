@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from strategy.config import FinSageConfig, load_profile
@@ -18,7 +18,7 @@ _SECTIONS = ("llm", "trading", "risk", "assets", "data")
 def create_strategy(
     profile: str = "default",
     *,
-    llm: LLMClient | None = None,
+    llm: LLMClient | Mapping[str, Any] | None = None,
     alert_handlers: Sequence[AlertHandler] = (),
     timings: TimingHook | None = None,
     **overrides: Any,
@@ -28,9 +28,13 @@ def create_strategy(
     ``overrides`` are tunables by their upper-case name (``MOMENTUM_LOOKBACK_DAYS=126``)
     or config sections by name, given as a mapping of fields to change
     (``risk={"target_volatility": 0.10}``). Unknown names raise ``ValueError``.
+    ``llm`` is either the client the engine asks or, as a mapping, changes to the
+    ``llm`` section (``llm={"enabled": True}``: ask the run for a model).
     """
     params = {k: v for k, v in overrides.items() if k.isupper()}
     sections = {k: v for k, v in overrides.items() if not k.isupper()}
+    if isinstance(llm, Mapping):
+        sections["llm"], llm = dict(llm), None
     unknown = sorted(set(sections) - set(_SECTIONS))
     if unknown:
         raise ValueError(f"unknown override(s) {unknown}: give tunables by their upper-case "

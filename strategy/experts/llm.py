@@ -1,13 +1,13 @@
 """The LLM seam of the experts: a one-method protocol and the parsing of its answers.
 
 The engine never builds an LLM client and never reads credentials: a client object with
-``complete(system, user) -> str`` is handed in from outside. Today nothing hands one in:
-AlphaLoop's providers (``alphaloop.llm``) serve its roles, and the engine runs sandboxed
-without a network, so the experts run on their factor and rule paths, and tests pass
-clients of their own. The answer must be the JSON
-object the system prompt describes; it is validated with pydantic, and when it is not
-valid the expert asks again, telling the model what was wrong, at most ``max_retries``
-times.
+``complete(system, user) -> str`` is handed in from outside. In the sandbox (no
+network) the harness hands one in when the configuration asks for it (``llm.enabled``):
+it answers from the cycle's recorded answers, and raises
+:class:`~alphaloop.contract.ModelUnavailable` when it has none, so the expert falls back
+to its factor view and its report says why. The answer must be the JSON object the
+system prompt describes; it is validated with pydantic, and when it is not valid the
+expert asks again, telling the model what was wrong, at most ``max_retries`` times.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from alphaloop.contract import ModelUnavailable
 from strategy.experts.actions import Action
 from strategy.experts.prompts import RETRY_TEMPLATE
 from strategy.experts.records import OverallView
@@ -117,14 +118,19 @@ def ask_expert(llm: LLMClient, system: str, user: str, *, max_retries: int
                ) -> tuple[LLMExpertAnswer, int]:
     """Ask until the answer validates; return it and the number of requests made.
 
-    Raises :class:`LLMAnswerError` after ``1 + max_retries`` invalid answers. Errors the
-    client itself raises (network, quota) propagate unchanged.
+    Raises :class:`LLMAnswerError` after ``1 + max_retries`` invalid answers, or as soon
+    as the client raises :class:`~alphaloop.contract.ModelUnavailable` (no model
+    answers; its message is the reason). Other errors the client raises (network,
+    quota) propagate unchanged.
     """
     prompt = user
     attempts = 0
     while True:
         attempts += 1
-        text = llm.complete(system, prompt)
+        try:
+            text = llm.complete(system, prompt)
+        except ModelUnavailable as exc:
+            raise LLMAnswerError(str(exc), attempts=attempts) from exc
         try:
             return parse_answer(text), attempts
         except ValueError as error:

@@ -5,8 +5,9 @@ client they ask it instead, with the spec's prompts, and validate the answer aga
 pydantic model. The client is the experts' :class:`~strategy.experts.llm.LLMClient`
 (``complete(system, user) -> str``), so one client serves the whole engine. An answer
 that is not valid JSON of the right shape is asked for again (``retries`` times,
-quoting the problem); if it still fails the caller falls back to its rule and records
-why. Errors raised by the client itself propagate.
+quoting the problem); if it still fails, or the client raises
+:class:`~alphaloop.contract.ModelUnavailable` (no model answers), the caller falls back
+to its rule and records why. Other errors raised by the client itself propagate.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from alphaloop.contract import ModelUnavailable
 from strategy.experts.llm import LLMClient, json_text
 
 __all__ = ["LLMClient", "ask_json", "extract_json"]
@@ -44,12 +46,15 @@ def ask_json(llm: LLMClient, *, system: str, prompt: str, schema: type[T],
     """Ask ``llm`` and parse the reply into ``schema``.
 
     Returns ``(answer, "")`` on success, or ``(None, reason)`` once ``retries`` further
-    requests have failed too.
+    requests have failed too, or at once when no model answers.
     """
     user = prompt
     reason = ""
     for _ in range(retries + 1):
-        reply = llm.complete(system, user)
+        try:
+            reply = llm.complete(system, user)
+        except ModelUnavailable as exc:
+            return None, str(exc)
         try:
             return schema.model_validate(extract_json(str(reply))), ""
         except ValueError as error:  # JSON and validation errors are both ValueErrors
