@@ -34,6 +34,7 @@ from alphaloop.data.panel import MarketData
 from alphaloop.deploy import DeployError, DeploymentLedger, DeploymentState
 from alphaloop.evaluation import EvalSettings, Evaluator
 from alphaloop.evaluation.executor import ExecutorError, open_executor
+from alphaloop.evaluation.model_answers import read_strategy_llm_policy, strategy_answerer
 from alphaloop.evaluation.performance import read_performance_policy
 from alphaloop.forge import Forge
 from alphaloop.forge.open import open_forge
@@ -241,17 +242,21 @@ def build_context(path: Path, options: CycleOptions, *, resume: bool = False,
         raise CycleError(str(exc)) from None
     settings = EvalSettings(profile=options.profile, frequency=options.frequency,
                             reward_lambda=policies.risk.process.reward_lambda)
+    llm, model = open_role_model(options.llm, repo.alphaloop_dir, charters,
+                                 run_dir=RunStore(repo.common_dir, cycle_id).directory)
     try:
         fan_out = read_performance_policy(repo.work_tree).executor
+        # who answers a strategy's questions to a model: the committed policy decides
+        strategy_llm = read_strategy_llm_policy(inputs)
         executor = open_executor(options.executor, workers=fan_out.workers,
                                  address=fan_out.address)
     except (PolicyError, ExecutorError) as exc:
         raise CycleError(str(exc)) from None
-    evaluator = Evaluator(repo, sandbox, settings, executor=executor)
+    evaluator = Evaluator(repo, sandbox, settings, executor=executor,
+                          answerer=strategy_answerer(llm, strategy_llm),
+                          model_limits=strategy_llm.limits)
     forge = open_forge(repo, options.forge, approvers=policies.merge.approvers)
     identities = {name: c.identity for name, c in charters.items()}
-    llm, model = open_role_model(options.llm, repo.alphaloop_dir, charters,
-                                 run_dir=RunStore(repo.common_dir, cycle_id).directory)
     services = RoleServices(repo=repo, forge=forge, evaluator=evaluator, policies=policies,
                             identities=identities, model=model)
     try:

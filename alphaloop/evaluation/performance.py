@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.policy.errors import PolicyError, describe_validation_error
-from alphaloop.policy.loader import load_toml
+from alphaloop.policy.loader import load_optional
 
 __all__ = ["DEFAULT_MAX_MB", "PERFORMANCE_POLICY", "CacheSettings", "ExecutorSettings",
            "PerformancePolicy", "read_performance_policy"]
@@ -60,10 +59,4 @@ class PerformancePolicy(BaseModel):
 def read_performance_policy(repo_root: Path) -> PerformancePolicy:
     """The settings of the repository at ``repo_root`` (defaults without the file);
     :class:`PolicyError` naming the key when the file is wrong."""
-    path = Path(repo_root) / PERFORMANCE_POLICY
-    if not path.is_file():
-        return PerformancePolicy()
-    try:
-        return PerformancePolicy.model_validate(load_toml(path, shown=PERFORMANCE_POLICY))
-    except ValidationError as exc:
-        raise PolicyError(describe_validation_error(PERFORMANCE_POLICY, exc)) from None
+    return load_optional(repo_root, PERFORMANCE_POLICY, PerformancePolicy)

@@ -9,6 +9,12 @@ by the strategy tree hash, the data hash, the window, the settings and the Alpha
 version. :meth:`Evaluator.prefetch` runs independent backtests in parallel through an
 :class:`~alphaloop.evaluation.executor.Executor` into that cache, where
 :meth:`Evaluator.backtest` then finds them.
+
+A strategy that asks a model is answered by the evaluator's ``answerer``
+(:mod:`alphaloop.evaluation.model_answers`; none: every question refused). Its ``mode``
+is part of the cache key, so a result is never served to a cycle whose model answers
+differently; and a backtest that met a refusal another run may not repeat (no answer
+recorded yet, a provider down) is not cached at all.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from alphaloop.harness.metrics import max_drawdown, reward, sharpe_ratio
 from alphaloop.harness.windows import Fold
 from alphaloop.records import FoldScore, RunMetrics
 from alphaloop.repo import GitRepo, materialise_tree
-from alphaloop.sandbox import Sandbox, SandboxedStrategy
+from alphaloop.sandbox import ModelAnswerer, ModelLimits, Sandbox, SandboxedStrategy
 
 __all__ = ["EvalSettings", "Evaluator", "fold_scores", "reward", "run_metrics"]
 
@@ -85,8 +91,11 @@ class Evaluator:
     def __init__(self, repo: GitRepo, sandbox: Sandbox,
                  settings: EvalSettings, *, cache_dir: Path | None = None,
                  cache: BacktestCache | None = None, executor: Executor | None = None,
-                 scratch_suffix: str = "") -> None:
+                 scratch_suffix: str = "", answerer: ModelAnswerer | None = None,
+                 model_limits: ModelLimits | None = None) -> None:
         self.repo = repo
+        self.answerer = answerer
+        self.model_limits = model_limits
         self.executor: Executor = executor or SerialExecutor()
         self.scratch_suffix = scratch_suffix
         self.sandbox = sandbox
@@ -138,7 +147,19 @@ class Evaluator:
         body = {"tree": tree, "data": data.content_hash(),
                 "window": window.model_dump(mode="json"),
                 "settings": self.settings.model_dump(mode="json")}
+        if self.answerer is not None:  # what answers the strategy's questions to a model
+            body["model"] = self.answerer.mode
         return self.cache.key({**body, "process": "fresh"} if fresh else body)
+
+    def _sandboxed(self, sha: str, scratch: Path) -> SandboxedStrategy:
+        return SandboxedStrategy(self.sandbox, checkout=self.checkout(sha), scratch=scratch,
+                                 kwargs={"profile": self.settings.profile},
+                                 answerer=self.answerer, model_limits=self.model_limits)
+
+    def _store(self, key: str, result: BacktestResult, strategy: SandboxedStrategy) -> None:
+        """Cache ``result`` unless a model's refusal it met may not happen again."""
+        if strategy.model_usage.unsettled == 0:
+            self.cache.put(key, result)
 
     def is_cached(self, sha: str, data: MarketData, window: Window) -> bool:
         return self.cache.contains(self._key(self.strategy_tree(sha), data, window))
@@ -159,7 +180,7 @@ class Evaluator:
             strategy.close()
             raise
         self.runs += 1
-        self.cache.put(key, result)
+        self._store(key, result, strategy)
         return result
 
     def fresh_backtests(self, sha: str,
@@ -177,9 +198,7 @@ class Evaluator:
         if not todo:
             return [r for r in results if r is not None]
         with tempfile.TemporaryDirectory(prefix="alphaloop-fresh-") as scratch, \
-                SandboxedStrategy(self.sandbox, checkout=self.checkout(sha),
-                                  scratch=Path(scratch),
-                                  kwargs={"profile": self.settings.profile}) as child:
+                self._sandboxed(sha, Path(scratch)) as child:
             child.start(runs[todo[0]][0].view(0, 1))
             for i in todo:
                 panel, window = runs[i]
@@ -187,7 +206,7 @@ class Evaluator:
                 result = simulate(child, panel, window, frequency=self.settings.frequency,
                                   costs=self.settings.costs, lookback=child.lookback)
                 self.runs += 1
-                self.cache.put(keys[i], result)
+                self._store(keys[i], result, child)
                 results[i] = result
         return [r for r in results if r is not None]
 
@@ -197,8 +216,7 @@ class Evaluator:
         if host is None:
             scratch = self.cache_dir / "scratch" / (tree + self.scratch_suffix)
             scratch.mkdir(parents=True, exist_ok=True)
-            host = SandboxedStrategy(self.sandbox, checkout=self.checkout(sha),
-                                     scratch=scratch, kwargs={"profile": self.settings.profile})
+            host = self._sandboxed(sha, scratch)
             host.start(data.view(0, 1))
             self._hosts[tree] = host
         else:
@@ -231,9 +249,9 @@ class Evaluator:
         if len(todo) + len(apart) < 2:
             return 0
         try:
-            pickle.dumps(self.sandbox)
+            pickle.dumps((self.sandbox, self.answerer))
         except (pickle.PicklingError, TypeError, AttributeError):
-            return 0  # a backend bound to this process (a docker client): run them here
+            return 0  # bound to this process (a docker client, a live model): run them here
         by_sha: dict[str, list[tuple[MarketData, Window]]] = {}
         for sha, data, window in todo.values():
             by_sha.setdefault(sha, []).append((data, window))
@@ -242,7 +260,8 @@ class Evaluator:
         seconds = self.sandbox.deadline()[0] - time.monotonic()
         common = {"work_tree": self.repo.work_tree, "settings": self.settings,
                   "sandbox": self.sandbox, "cache_root": self.cache.root,
-                  "max_bytes": self.cache.max_bytes, "seconds": seconds}
+                  "max_bytes": self.cache.max_bytes, "seconds": seconds,
+                  "answerer": self.answerer, "model_limits": self.model_limits}
         batches = [_Batch(sha=sha, runs=tuple(runs[i::share]), **common)
                    for sha, runs in by_sha.items() for i in range(min(share, len(runs)))]
         batches += [_Batch(sha=sha, runs=tuple(runs), fresh=True, **common)
@@ -291,6 +310,8 @@ class _Batch:
     """what was left of the sandbox's wall-time budget when the batch was made"""
     fresh: bool = False
     """run them with :meth:`Evaluator.fresh_backtests`"""
+    answerer: ModelAnswerer | None = None
+    model_limits: ModelLimits | None = None
 
 
 def _prefetched(batch: _Batch) -> int:
@@ -301,7 +322,8 @@ def _prefetched(batch: _Batch) -> int:
     try:
         evaluator = Evaluator(GitRepo.open(batch.work_tree), batch.sandbox, batch.settings,
                               cache=BacktestCache(batch.cache_root, max_bytes=batch.max_bytes),
-                              scratch_suffix=f".{os.getpid()}")
+                              scratch_suffix=f".{os.getpid()}", answerer=batch.answerer,
+                              model_limits=batch.model_limits)
         budget = batch.sandbox.budget(batch.seconds) if batch.seconds > 0 else nullcontext()
         try:
             with budget:

@@ -18,8 +18,8 @@ from alphaloop.policy.paths import PathPolicy
 from alphaloop.policy.risk import RiskPolicy
 from alphaloop.policy.search import SearchPolicy
 
-__all__ = ["OPTIONAL_POLICY_FILES", "POLICY_FILES", "Policies", "load_policies", "load_toml",
-           "policies_digest"]
+__all__ = ["OPTIONAL_POLICY_FILES", "POLICY_FILES", "Policies", "load_optional", "load_policies",
+           "load_toml", "policies_digest"]
 
 POLICY_DIR = "policies"
 POLICY_FILES: dict[str, str] = {
@@ -88,6 +88,15 @@ def _validated(model: type[M], data: dict[str, Any], label: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(describe_validation_error(label, exc)) from exc
+
+
+def load_optional(repo_root: Path, relative: str, model: type[M]) -> M:
+    """``model`` read from the optional file ``repo_root/relative``, or its defaults
+    without it; :class:`PolicyError` naming the file and the key when it is wrong."""
+    path = Path(repo_root) / relative
+    if not path.is_file():
+        return model()
+    return _validated(model, load_toml(path, shown=relative), relative)
 
 
 def load_policies(repo_root: Path | str) -> Policies:

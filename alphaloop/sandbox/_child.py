@@ -6,6 +6,12 @@ sandbox); the bootstrap of :mod:`alphaloop.sandbox._runtime` puts the checkout l
 rows as they become known (never a row after the decision date) and portfolio states;
 it answers each ``decide`` with JSON weights. Anything the strategy prints goes to
 stderr, so it cannot corrupt the replies.
+
+A strategy that wants a model (``wants_llm`` true once built) is handed a client through
+``use_llm``: its ``complete(system, user)`` sends the parent a ``{"llm": {"system",
+"user"}}`` frame in the middle of the call and waits for the answer frame, the text or
+a refusal it raises as :class:`~alphaloop.contract.ModelUnavailable`. There is no
+network here: the parent answers (see :mod:`alphaloop.sandbox.model_questions`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaloop.contract import AssetInfo, Decision, MarketView, PortfolioState
+from alphaloop.contract import AssetInfo, Decision, MarketView, ModelUnavailable, PortfolioState
 
 from ._wire import WireClosed, dumps_reply, read_frame, write_frame
 
@@ -80,6 +86,31 @@ def _weight(value: Any) -> float | str:
     return number if math.isfinite(number) else repr(number)
 
 
+class _ParentModel:
+    """The parent's model, asked over the wire in the middle of a call."""
+
+    def __init__(self, inp: int, out: Any) -> None:
+        self._inp = inp
+        self._out = out
+
+    def complete(self, system: str, user: str) -> str:
+        write_frame(self._out, dumps_reply({"llm": {"system": str(system), "user": str(user)}}))
+        answer = pickle.loads(read_frame(self._inp, limit=1 << 34))
+        if isinstance(answer.get("text"), str):
+            return answer["text"]
+        raise ModelUnavailable(f"no model answers inside the sandbox: {answer.get('refusal')}")
+
+
+def _build(message: dict[str, Any], inp: int, out: Any) -> Any:
+    """The strategy ``message`` names, handed the parent's model if it wants one."""
+    module_name, _, attr = message["factory"].partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    strategy = factory(**message.get("kwargs", {}))
+    if getattr(strategy, "wants_llm", False) is True:
+        strategy.use_llm(_ParentModel(inp, out))
+    return strategy
+
+
 def _serve(inp: int, out: Any) -> None:
     strategy: Any = None
     history: _History | None = None
@@ -91,9 +122,7 @@ def _serve(inp: int, out: Any) -> None:
         op = message["op"]
         try:
             if op == "init":
-                module_name, _, attr = message["factory"].partition(":")
-                factory = getattr(importlib.import_module(module_name), attr)
-                strategy = factory(**message.get("kwargs", {}))
+                strategy = _build(message, inp, out)
                 lookback = getattr(strategy, "lookback", None)
                 history = _History([AssetInfo(**a) for a in message["assets"]], lookback)
                 reply: dict[str, Any] = {

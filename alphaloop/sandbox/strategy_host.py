@@ -32,6 +32,13 @@ from alphaloop.sandbox._wire import (
     write_frame,
 )
 from alphaloop.sandbox.base import Isolation, Sandbox, SandboxedProcess, SandboxError
+from alphaloop.sandbox.model_questions import (
+    ModelAnswerer,
+    ModelLimits,
+    ModelQuestion,
+    ModelUsage,
+    NoModel,
+)
 from alphaloop.sandbox.redact import redact, redact_tree
 
 __all__ = ["SandboxedStrategy", "StrategyFailed"]
@@ -96,16 +103,30 @@ class _Reply(BaseModel):
 
 
 class SandboxedStrategy:
-    """A strategy from ``checkout/strategy`` running in ``sandbox``, behind the contract."""
+    """A strategy from ``checkout/strategy`` running in ``sandbox``, behind the contract.
+
+    A strategy that wants a model asks its questions while it decides; ``answerer``
+    answers them here, in the trusted process (default :class:`NoModel`: every question
+    refused), within ``model_limits`` per backtest (see
+    :mod:`alphaloop.sandbox.model_questions`). ``model_usage`` counts the current
+    backtest's questions. The time an answer takes counts against the backtest's wall
+    time, as the strategy waits for it.
+    """
 
     def __init__(self, sandbox: Sandbox, *, checkout: Path,
                  scratch: Path, factory: str = "strategy:create_strategy",
-                 kwargs: dict[str, Any] | None = None) -> None:
+                 kwargs: dict[str, Any] | None = None,
+                 answerer: ModelAnswerer | None = None,
+                 model_limits: ModelLimits | None = None) -> None:
         self.sandbox = sandbox
         self.checkout = Path(checkout)
         self.scratch = Path(scratch)
         self.factory = factory
         self.kwargs = dict(kwargs or {})
+        self.answerer: ModelAnswerer = answerer if answerer is not None else NoModel()
+        self.model_limits = model_limits or ModelLimits()
+        self.model_usage = ModelUsage()
+        self._asked = 0
         self.lookback: int | None = None
         self._proc: SandboxedProcess | None = None
         self._stderr = BoundedReader(64 * 1024, keep="tail",
@@ -224,9 +245,15 @@ class SandboxedStrategy:
         proc = self._proc
         assert proc is not None and proc.popen.stdin is not None
         assert proc.popen.stdout is not None
+        if message.get("op") == "init":  # a new backtest: its questions are counted anew
+            self.model_usage = ModelUsage()
+        self._asked = 0
         try:
             write_frame(proc.popen.stdin, dumps_request(message))
             raw = read_frame(proc.popen.stdout.fileno(), deadline=self._deadline)
+            while (answer := self._model_answer(raw, as_of)) is not None:
+                write_frame(proc.popen.stdin, answer)
+                raw = read_frame(proc.popen.stdout.fileno(), deadline=self._deadline)
         except WireTimeout:
             proc.timed_out = True
             limit = proc.deadline_name
@@ -266,6 +293,42 @@ class SandboxedStrategy:
                                  location=strategy_location(reply.traceback or "",
                                                             self.checkout))
         return reply
+
+    def _model_answer(self, raw: bytes, as_of: pd.Timestamp | None) -> bytes | None:
+        """The answer frame to a question frame ``{"llm": {"system", "user"}}``; None
+        for any other frame (the call's reply). A malformed question or one past
+        :attr:`model_limits` stops the child and fails naming the limit."""
+        if not raw.startswith(b'{"llm"'):
+            return None
+        try:
+            question = ModelQuestion.model_validate(json.loads(raw)["llm"])
+        except (ValueError, TypeError, KeyError, ValidationError) as exc:
+            self.close()
+            raise StrategyFailed(f"malformed model question from the sandbox: {exc}",
+                                 as_of=as_of) from None
+        limits, usage = self.model_limits, self.model_usage
+        size = len(question.system) + len(question.user)
+        self._asked += 1
+        usage.questions += 1
+        usage.chars += size
+        bound = limits.broken(usage, asked=self._asked, size=size)
+        if bound is not None:
+            self.close()
+            raise StrategyFailed(bound, as_of=as_of, limit="model questions")
+        cleaned = ModelQuestion(system=redact(question.system, limit=limits.max_question_chars),
+                                user=redact(question.user, limit=limits.max_question_chars))
+        try:
+            answer = self.answerer.answer(cleaned)
+        except BaseException:  # the run must stop (a spent budget): the child goes too
+            self.close()
+            raise
+        if answer.text is None:
+            usage.refused += 1
+            usage.unsettled += not answer.settled
+            return dumps_request({"refusal": redact(answer.refusal or "no reason given",
+                                                    limit=MESSAGE_LIMIT)})
+        usage.answered += 1
+        return dumps_request({"text": redact(answer.text, limit=limits.max_answer_chars)})
 
 
 def _explain_exit(code: int) -> str:
