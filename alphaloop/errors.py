@@ -19,6 +19,7 @@ still works::
     │   ├── NeedsHuman             a person must decide before the change goes on
     │   └── NothingToDo            no open task, or no untried idea to work on
     └── Failure                    something went wrong; the message says what to do
+        ├── InfrastructureFailure  the machine failed, not the code under review
         ├── GitError               alphaloop.repo.errors: git refused or failed
         ├── SandboxError           alphaloop.sandbox.base: sandboxed code failed (RuntimeError)
         ├── DataError              alphaloop.data.panel: unusable market data (ValueError)
@@ -47,11 +48,13 @@ The families with members of their own draw them in their modules:
 :mod:`alphaloop.harness.errors`, :mod:`alphaloop.deploy.errors`;
 :class:`~alphaloop.data.fmp_client.FMPError` is a ``DataError``; ``CharterError`` and
 ``RoleConfigError`` derive from ``PolicyError``; the Engineer's ``FormatFailure`` is a
-``ToolFailure``.
+``ToolFailure``; ``SandboxUnavailable`` (no engine, or the engine died mid-run) is
+also an ``InfrastructureFailure``.
 
 Standing apart on purpose:
 
-- :class:`alphaloop.contract.ContractError` (and its ``WeightError``): the contract is
+- :class:`alphaloop.contract.ContractError` (and its ``WeightError``), and the
+  contract's ``ModelUnavailable`` (no model answers a strategy's question): the contract is
   what a strategy imports, and it imports nothing of AlphaLoop, this module included.
   Commands that run strategies catch it beside :class:`Failure`.
 - The engine's errors under ``strategy/``: the engine imports only the contract.
@@ -67,6 +70,7 @@ from __future__ import annotations
 __all__ = [
     "AlphaLoopError",
     "Failure",
+    "InfrastructureFailure",
     "NeedsHuman",
     "NothingToDo",
     "Steering",
@@ -100,3 +104,9 @@ class Failure(AlphaLoopError):
     The families live in their packages (see the tree in this module's docstring);
     callers that can only report a failure catch this class.
     """
+
+
+class InfrastructureFailure(Failure):
+    """The machine failed, not the code under review: a sandbox engine that stopped
+    answering, say. Never a verdict on a change: the harness and the reviewers let it
+    through, and the cycle stops resumable instead of vetoing."""

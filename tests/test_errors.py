@@ -33,6 +33,7 @@ OUTSIDE_THE_TREE = frozenset({
     # The contract imports nothing of AlphaLoop: strategies import it alone.
     "alphaloop.contract.ContractError",
     "alphaloop.contract.WeightError",
+    "alphaloop.contract.ModelUnavailable",
     # The sandbox's wire framing is copied into the sandbox, where only the contract
     # exists; both signals are caught inside alphaloop.sandbox.
     "alphaloop.sandbox._wire.WireClosed",

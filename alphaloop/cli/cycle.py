@@ -122,7 +122,7 @@ def cycle(
     executor: Annotated[str, typer.Option(
         help="where Risk's independent backtests run: serial, process (a local pool, "
              "one per core) or ray ([executor] address of policies/performance.toml, "
-             "else RAY_ADDRESS, else a local Ray)")] = "serial",
+             "else RAY_ADDRESS, else a local Ray)")] = "process",
 ) -> None:
     """Run the PM -> Quant -> Risk -> merge -> report cycle, offline, in git."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -37,7 +37,7 @@ class CycleOptions(BaseModel):
     base_branch: str | None = Field(default=None, description="default: main")
     sandbox: str = "process"
     allow_unsandboxed: bool = False
-    executor: str = Field(default="serial", pattern="^(serial|process|ray)$",
+    executor: str = Field(default="process", pattern="^(serial|process|ray)$",
                           description="where independent backtests fan out: serial, "
                                       "process (a local pool) or ray")
     structural_every: int = Field(default=3, ge=0,

@@ -45,6 +45,7 @@ from alphaloop.contract import (
     validate_weights,
 )
 from alphaloop.data.panel import MarketData
+from alphaloop.errors import InfrastructureFailure
 from alphaloop.harness._json import jsonable
 from alphaloop.harness.checkpoint import (
     Checkpoint,
@@ -232,6 +233,8 @@ class _Run:
             answer = self.strategy.decide(view, state)
             record = jsonable(answer.record, keep_non_finite=False) \
                 if isinstance(answer, Decision) else {}
+        except InfrastructureFailure:
+            raise  # the machine failed, not the strategy
         except Exception as exc:
             raise StrategyError(day, exc) from exc
         target = validate_weights(answer, self.tickers, as_of=stamp,

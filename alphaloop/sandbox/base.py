@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alphaloop.errors import Failure
+from alphaloop.errors import Failure, InfrastructureFailure
 
 __all__ = [
     "Isolation",
@@ -27,6 +27,7 @@ __all__ = [
     "SandboxResult",
     "SandboxUnavailable",
     "SandboxedProcess",
+    "engine_lost",
 ]
 
 
@@ -34,8 +35,17 @@ class SandboxError(Failure, RuntimeError):
     """Sandboxed code failed, hung or broke a limit; the message says which."""
 
 
-class SandboxUnavailable(SandboxError):
-    """The requested isolation cannot be obtained on this machine."""
+class SandboxUnavailable(SandboxError, InfrastructureFailure):
+    """The requested isolation cannot be obtained on this machine, or its engine stopped
+    answering while a command ran: a problem of the machine, not of the code it ran."""
+
+
+def engine_lost(reason: str, during: str) -> SandboxUnavailable:
+    """The error for a sandbox engine that died under a running command."""
+    return SandboxUnavailable(
+        f"{reason} while {during}: the run was cut short by the machine, not by the code "
+        "it ran, and nothing was judged on it. Start the engine again and resume "
+        "(`alphaloop cycle --resume`)")
 
 
 class Limits(BaseModel):

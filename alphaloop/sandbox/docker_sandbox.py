@@ -44,11 +44,19 @@ from alphaloop.sandbox._runtime import (
     SANDBOX_SCRATCH,
     SANDBOX_SITE,
 )
-from alphaloop.sandbox.base import Isolation, Limits, SandboxError, SandboxUnavailable
+from alphaloop.sandbox.base import (
+    Isolation,
+    Limits,
+    SandboxError,
+    SandboxUnavailable,
+    engine_lost,
+)
 from alphaloop.sandbox.docker_engine import (
     OWNER_LABEL,
     SANDBOX_LABEL,
     docker_client,
+    engine_gone,
+    engine_refuses,
     owner,
     remove_stale_containers,
 )
@@ -190,8 +198,6 @@ class DockerSandbox(_Runner):
     def spawn(self, argv: Sequence[str], *, workdir: Path, scratch: Path,
               readonly: Sequence[Path] = (),
               env: Mapping[str, str] | None = None) -> RunningContainer:
-        from docker.errors import DockerException
-
         if not self._checked:
             self.check()
         scratch.mkdir(parents=True, exist_ok=True)
@@ -202,6 +208,10 @@ class DockerSandbox(_Runner):
         environment = sandbox_env(Path(SANDBOX_SCRATCH), {
             k: SANDBOX_SCRATCH if v == host_scratch else v for k, v in (env or {}).items()})
         environment["PATH"] = _PATH
+        refused = engine_refuses(self.client)
+        if refused is not None:
+            raise engine_lost(f"the Docker engine stopped answering ({refused})",
+                              "a sandbox was starting")
         api = self.client.api
         try:
             created = api.create_container(
@@ -209,7 +219,10 @@ class DockerSandbox(_Runner):
                 user=SANDBOX_USER, environment=environment, working_dir=SANDBOX_CHECKOUT,
                 labels={**self.labels, SANDBOX_LABEL: "1", OWNER_LABEL: owner()},
                 host_config=self._host_config(Path(workdir), readonly))
-        except DockerException as exc:
+        except _engine_errors() as exc:
+            gone = engine_gone(self.client)
+            if gone is not None:
+                raise engine_lost(gone, "a sandbox was starting") from None
             raise SandboxError(f"could not create a sandbox container from "
                                f"{self.image}: {exc}") from exc
         container_id = str(created["Id"])
@@ -219,7 +232,7 @@ class DockerSandbox(_Runner):
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 start_new_session=True)
         except OSError as exc:
-            with contextlib.suppress(DockerException):
+            with contextlib.suppress(*_engine_errors()):
                 api.remove_container(container_id, force=True)
             raise SandboxError(f"could not start {self._cli}: {exc}") from exc
         return RunningContainer(popen, self.client, container_id, self.limits, deadline, name)
@@ -258,11 +271,11 @@ class _CgroupWatch:
         self._done.set()
 
     def _locate(self) -> tuple[Path | None, Path | None] | None:
-        from docker.errors import DockerException
-
+        if engine_refuses(self.client):
+            return (None, None)
         try:
             state = self.client.api.inspect_container(self.container_id)["State"]
-        except DockerException:
+        except _engine_errors():
             return (None, None)
         if state.get("Status") == "created":
             return None  # not started yet: look again
@@ -342,31 +355,34 @@ class RunningContainer(RunningProcess):
         return None
 
     def _oom(self) -> bool:
-        from docker.errors import DockerException
-
-        if self._oom_killed is None and not self._removed:
-            with contextlib.suppress(DockerException):
+        if self._oom_killed is None and not self._removed \
+                and not engine_refuses(self.client):
+            with contextlib.suppress(*_engine_errors()):
                 state = self.client.api.inspect_container(self.container_id)["State"]
                 if not state.get("Running"):
                     self._oom_killed = bool(state.get("OOMKilled"))
         return bool(self._oom_killed)
 
+    def engine_failure(self) -> str | None:
+        """``"the Docker engine stopped answering"`` (with the reason) when the engine
+        that ran the container is gone, else None: a container the engine still knows
+        ended for a reason of its own."""
+        return engine_gone(self.client)
+
     def kill(self) -> None:
         """Kill the container (every process in it); the pipes close as it ends."""
-        from docker.errors import DockerException
-
         self._watch.read()
         # the attached client first: while it is blocked writing output nobody reads,
         # the engine would wait for it before killing the container
         if self.popen.poll() is None:
             self.popen.kill()
-        with contextlib.suppress(DockerException):
+        if engine_refuses(self.client):
+            return  # a dead engine took its containers along
+        with contextlib.suppress(*_engine_errors()):
             self.client.api.kill(self.container_id)
 
     def terminate(self) -> None:
         """Kill the container, read why it ended, close the pipes and remove it."""
-        from docker.errors import DockerException
-
         if self._removed:
             return
         self.kill()
@@ -377,6 +393,16 @@ class RunningContainer(RunningProcess):
             if stream is not None and not stream.closed:
                 with contextlib.suppress(OSError):
                     stream.close()
-        with contextlib.suppress(DockerException):
-            self.client.api.remove_container(self.container_id, force=True)
+        if not engine_refuses(self.client):
+            with contextlib.suppress(*_engine_errors()):
+                self.client.api.remove_container(self.container_id, force=True)
         self._removed = True
+
+
+def _engine_errors() -> tuple[type[Exception], ...]:
+    """What a call to the engine raises when it fails or the engine is gone."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    return DockerException, RequestException, OSError
+

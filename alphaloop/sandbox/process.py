@@ -52,6 +52,7 @@ from alphaloop.sandbox.base import (
     SandboxError,
     SandboxResult,
     SandboxUnavailable,
+    engine_lost,
 )
 from alphaloop.sandbox.redact import redact
 
@@ -110,6 +111,11 @@ class RunningProcess:
         """``"memory"`` or ``"processes"`` if the sandbox-wide limit killed a process or
         refused a fork so far (the command may still run), else None."""
         return self.cgroups.limit_hit()
+
+    def engine_failure(self) -> str | None:
+        """Why the machinery under the command failed, if it did (a process needs none:
+        the kernel runs it), else None. Asked when the command ended unexpectedly."""
+        return None
 
     def limit_hit(self) -> str | None:
         """The limit that stopped the command: memory, processes, CPU time, wall time,
@@ -238,6 +244,9 @@ class _Runner(ABC):
                                on_excess=lambda: _over_output(proc),
                                on_timeout=lambda: _timed_out(proc))
             proc.popen.wait()
+            gone = proc.engine_failure() if proc.popen.returncode else None
+            if gone is not None:
+                raise engine_lost(gone, "a sandboxed command ran")
         finally:
             proc.terminate()
         return SandboxResult(

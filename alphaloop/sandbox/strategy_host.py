@@ -31,7 +31,13 @@ from alphaloop.sandbox._wire import (
     read_frame,
     write_frame,
 )
-from alphaloop.sandbox.base import Isolation, Sandbox, SandboxedProcess, SandboxError
+from alphaloop.sandbox.base import (
+    Isolation,
+    Sandbox,
+    SandboxedProcess,
+    SandboxError,
+    engine_lost,
+)
 from alphaloop.sandbox.model_questions import (
     ModelAnswerer,
     ModelLimits,
@@ -264,7 +270,11 @@ class SandboxedStrategy:
             if isinstance(exc, ValueError):  # an oversized frame
                 proc.kill()
             code = proc.popen.wait()
+            gone = proc.engine_failure()
             self.close()
+            if gone is not None:
+                deciding = f" (deciding {as_of.date()})" if as_of is not None else ""
+                raise engine_lost(gone, f"the strategy was running{deciding}") from None
             detail = self.stderr_tail()
             limit = proc.limit_hit()
             if limit is None and isinstance(exc, ValueError):

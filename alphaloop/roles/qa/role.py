@@ -21,6 +21,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from alphaloop.errors import InfrastructureFailure
 from alphaloop.evaluation import Evaluator
 from alphaloop.forge import Forge
 from alphaloop.policy import Policies, describe_validation_error
@@ -113,6 +114,8 @@ class QA:
                 self.sandbox.budget(self.options.wall_seconds):
             try:
                 outcome, files = self._test(change, plan, path, Path(tmp))
+            except InfrastructureFailure:
+                raise  # the machine failed, not the change: the cycle stops, resumable
             except SandboxError as exc:  # the strategy or the suite broke in the sandbox
                 outcome, files = QAOutcome(
                     base_sha=change.base_sha, head_sha=change.head_sha, tests_path=path,

@@ -26,6 +26,7 @@ from alphaloop.checks.findings import Finding, Severity, max_severity
 from alphaloop.contract import ContractError
 from alphaloop.data.panel import MarketData
 from alphaloop.data.stress import Scenario, skipped_crises, stress_scenarios
+from alphaloop.errors import InfrastructureFailure
 from alphaloop.evaluation import Evaluator, fold_scores
 from alphaloop.evaluation.holdout import reads_outside_cycles
 from alphaloop.evaluation.tunables import TUNABLES_PATH
@@ -124,6 +125,8 @@ class RiskOfficer:
                     self.evaluator, head_sha, data.slice(end=windows.in_sample.end),
                     windows.in_sample, self.policies.risk.lookahead,
                     seed=self._lookahead_seed(head_sha, data))
+        except InfrastructureFailure:
+            raise  # the machine failed, not the change: the cycle stops, resumable
         except (SandboxError, HarnessError, ContractError) as exc:
             findings.append(Finding(check="sandbox.strategy", severity=Severity.BLOCK,
                                     message=f"{type(exc).__name__}: {exc}"))
