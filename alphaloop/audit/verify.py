@@ -19,6 +19,12 @@ Four sources must tell the same story, and each check names what disagrees:
    entry records must still be there (same role, head and verdict). A rollback PR (the SRE's
    revert of a failed deployment) needs no approval, but its merge commit must name the
    commit it reverts (``AlphaLoop-Reverts``) and restore ``strategy/`` as it was before it.
+   With ``--forge github`` the reviews and merges live on GitHub instead, and
+   :mod:`alphaloop.audit.github_trail` reads them there: each review the ledger
+   records must still be on its PR, by that role, for that head, its signed record
+   intact; each merged PR's merge commit must be the one the ledger records, and a
+   merge neither the ledger nor the merge gate accounts for is reported. The merged
+   PRs are then checked as above (history, head trailer, approvals).
 5. **The deployment ledger** (``deploy/history/`` on the base branch): every event parses,
    its digest matches and it links to the event before; each was added by a commit that
    names it (``AlphaLoop-Deployment``); every deployed commit is in the branch's history.
@@ -30,7 +36,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,6 +48,9 @@ from alphaloop.forge.local import FORGE_BRANCH, HEAD_TRAILER, REVERTS_TRAILER
 from alphaloop.forge.records import PullRequest, Review
 from alphaloop.repo import GitError, GitRepo
 from alphaloop.roles import RoleConfigError, reviewer_roles
+
+if TYPE_CHECKING:
+    from alphaloop.forge.github import GitHubForge
 
 __all__ = ["AuditFinding", "AuditReport", "verify_repository"]
 
@@ -56,6 +65,9 @@ class AuditFinding(BaseModel):
     check: Check
     subject: str = Field(description="the cycle, commit, PR or file concerned")
     problem: str
+    kind: str | None = Field(default=None, description="a stable name for the problem, "
+                                                        "e.g. review-rebound (see "
+                                                        "docs/audit.md)")
 
 
 class AuditReport(BaseModel):
@@ -371,8 +383,34 @@ def _check_deployments(repo: GitRepo, branch: str, tip: str,
     return len(events)
 
 
-def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes) -> AuditReport:
-    """Cross-check the ledger, git history, the bot's journal and the forge of ``repo``."""
+def _revert_commits(repo: GitRepo, branch: str) -> set[str]:
+    """The commits the deployment ledger records as rollbacks landed on ``branch``."""
+    try:
+        events = DeploymentLedger(repo, branch).events()
+    except DeployLedgerCorrupt:
+        return set()  # reported by the deployment check
+    return {e.revert_commit for e in events if e.revert_commit}
+
+
+def _check_github(repo: GitRepo, github: GitHubForge, branch: str, tip: str, key: bytes,
+                  entries: dict[str, LedgerEntry], findings: list[AuditFinding]
+                  ) -> tuple[int, int]:
+    from alphaloop.audit.github_trail import check_github
+    from alphaloop.forge.signing import ReviewKey
+
+    required = _required_roles(repo, tip, findings)
+    trail = check_github(github, repo, branch=branch, entries=entries, key=ReviewKey(key),
+                         reverts=_revert_commits(repo, branch), required=required)
+    findings += trail.findings
+    for pr in trail.merged:
+        _check_merged(repo, pr, tip, required, trail.reviews.get(pr.number, []), findings)
+    return len(trail.merged), trail.checked
+
+
+def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes,
+                      github: GitHubForge | None = None) -> AuditReport:
+    """Cross-check the ledger, git history, the bot's journal and the forge of ``repo``:
+    its local forge branch, or with ``github`` the pull requests and reviews on GitHub."""
     tip = repo.branch_sha(branch)
     if tip is None:
         raise LedgerError(f"there is no branch {branch!r} to audit; pass --base with the "
@@ -382,10 +420,13 @@ def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes) -> Aud
     cycle_commits = _check_history(repo, branch, entries, findings)
     journal = Journal(repo.common_dir, key)
     journal_lines = _check_journal(repo, branch, tip, journal, entries, findings)
-    merged, reviews = _check_forge(repo, branch, tip, findings)
-    if reviews is not None:
-        _check_cited_reviews(entries, reviews, findings)
-    n_reviews = sum(len(v) for v in (reviews or {}).values())
+    if github is None:
+        merged, reviews = _check_forge(repo, branch, tip, findings)
+        if reviews is not None:
+            _check_cited_reviews(entries, reviews, findings)
+        n_reviews = sum(len(v) for v in (reviews or {}).values())
+    else:
+        merged, n_reviews = _check_github(repo, github, branch, tip, key, entries, findings)
     deployments = _check_deployments(repo, branch, tip, findings)
     return AuditReport(branch=branch, head=tip, entries=len(entries),
                        cycle_commits=cycle_commits, journal_lines=journal_lines,

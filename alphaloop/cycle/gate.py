@@ -189,7 +189,10 @@ def merge_through_gate(repo: GitRepo, forge: Forge, number: int, policies: Polic
     """
     pr = forge.get_pr(number)
     if pr.state == "merged":
-        return MergeResult(merge_sha=pr.merge_sha, already_merged=True,
+        # merging a merged PR only returns its merge commit; a hosted forge whose answer
+        # was lost after it merged brings the local base branch up to that commit here
+        sha = forge.merge(pr.number, message="", identity=identity)
+        return MergeResult(merge_sha=sha, already_merged=True,
                            notes=_drop_worktree(repo, pr.head_branch))
     decision = evaluate_gate(repo, forge, pr, policies, required=required)
     if not decision.allowed:

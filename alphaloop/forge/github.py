@@ -45,13 +45,21 @@ from alphaloop.forge.github_api import GitHubAPIError, RateLimitedCalls, connect
 from alphaloop.forge.github_git import GitRemote
 from alphaloop.forge.github_records import (
     CLOSED_REASON_MARK,
+    PostedReview,
     author_mark,
+    posted_review,
     pull_record,
     review_record,
 )
 from alphaloop.forge.github_settings import GitHubSettings
 from alphaloop.forge.judging import check_merge_head, judge_reviews
-from alphaloop.forge.local import REVERTS_TRAILER, revert_through_pr
+from alphaloop.forge.local import (
+    HEAD_TRAILER,
+    PR_TRAILER,
+    REVERTS_TRAILER,
+    revert_through_pr,
+    with_trailers,
+)
 from alphaloop.forge.records import PRState, PullRequest, Review, ReviewCheck, Verdict
 from alphaloop.forge.review_block import render_review
 from alphaloop.forge.signing import KEY_ENV, ReviewKey, ReviewKeyError
@@ -182,6 +190,12 @@ class GitHubForge:
     def reviews(self, number: int) -> list[Review]:
         return self._reviews(number)[0]
 
+    def posted_reviews(self, number: int) -> list[PostedReview]:
+        """Every review of the PR as GitHub holds it, its text unparsed (for the audit)."""
+        pull = self._pull(number)
+        return [posted_review(item) for item in self._call(
+            f"reading the reviews of #{number}", lambda: list(pull.get_reviews()))]
+
     def head_sha(self, pr: PullRequest | int) -> str:
         """The commit the PR proposes, with the clone's branch and GitHub's made equal."""
         number = pr if isinstance(pr, int) else pr.number
@@ -243,7 +257,8 @@ class GitHubForge:
 
     def open_pr(self, *, title: str, body: str, head_branch: str, base_branch: str,
                 author_role: str, labels: Sequence[str] = ()) -> PullRequest:
-        """Push ``head_branch`` and open its PR (or return the open one it has)."""
+        """Push ``head_branch`` and open its PR (or return the open one it has, given the
+        ``labels`` it lacks: a run stopped between opening and labelling it)."""
         head = self.repo.branch_sha(head_branch)
         if head is None:
             raise RefNotFound(f"cannot open a pull request: there is no branch {head_branch!r}.")
@@ -253,14 +268,16 @@ class GitHubForge:
         found = self._call("looking for an open pull request", lambda: list(
             self._repo().get_pulls(state="open", head=f"{owner}:{head_branch}")))
         if found:
-            return self._record(found[0])
-        self.remote.push(self.repo, head, head_branch)
-        pull = self._call(f"opening a pull request for {head_branch}", lambda: (
-            self._repo().create_pull(base=base_branch, head=head_branch, title=title,
-                                     body=body.rstrip("\n") + author_mark(author_role))))
-        if labels:
-            unique = list(dict.fromkeys(labels))
-            self._call(f"labelling #{pull.number}", lambda: pull.set_labels(*unique))
+            pull = found[0]
+        else:
+            self.remote.push(self.repo, head, head_branch)
+            pull = self._call(f"opening a pull request for {head_branch}", lambda: (
+                self._repo().create_pull(base=base_branch, head=head_branch, title=title,
+                                         body=body.rstrip("\n") + author_mark(author_role))))
+        held = {label.name for label in pull.labels}
+        missing = [label for label in dict.fromkeys(labels) if label not in held]
+        if missing:
+            self._call(f"labelling #{pull.number}", lambda: pull.add_to_labels(*missing))
         return self.get_pr(pull.number)
 
     def update_pr(self, number: int, *, title: str | None = None, body: str | None = None,
@@ -321,12 +338,14 @@ class GitHubForge:
         repository = self._repo()
         commit = self._call(f"reading commit {sha[:12]}", lambda: repository.get_commit(sha))
         pull = self._pull(number)
-        posted = self._call(f"posting {reviewer}'s review on #{number}", lambda: (
-            pull.create_review(commit=commit, body=render_review(review), event="COMMENT")))
+        # The status first: a review that reached GitHub is found again by a resumed
+        # cycle and not posted twice, so nothing after it would be done again.
         description = f"{reviewer}: {verdict.replace('_', ' ')} (severity {severity})"
         self._call(f"setting the {reviewer} status on {sha[:12]}", lambda: commit.create_status(
             state=_STATUS_STATE[verdict], description=description[:140],
             context=STATUS_CONTEXT.format(role=reviewer)))
+        posted = self._call(f"posting {reviewer}'s review on #{number}", lambda: (
+            pull.create_review(commit=commit, body=render_review(review), event="COMMENT")))
         return review.model_copy(update={"id": posted.id})
 
     def merge(self, number: int, *, message: str, identity: Identity,
@@ -335,8 +354,9 @@ class GitHubForge:
         """Squash-merge on GitHub what was reviewed; return the merge commit.
 
         GitHub commits the squash (its committer and the PR's author stand in for
-        ``identity`` and ``author``); ``message`` is its message. The local base branch
-        is then fast-forwarded to it when it can be.
+        ``identity`` and ``author``); ``message`` is its message, with the
+        ``AlphaLoop-PR`` and ``AlphaLoop-Head`` trailers set as on the local forge. The
+        local base branch is then fast-forwarded to it when it can be.
         """
         pull = self._pull(number)
         pr = self._record(pull, with_reason=False)
@@ -354,6 +374,7 @@ class GitHubForge:
         if status == 1:
             raise MergeConflict(pr.head_branch, pr.base_branch, conflicts)
         verify_squash(self.repo, base=base, head=head, merged_tree=tree, exact=self.exact_paths)
+        message = with_trailers(message, {PR_TRAILER: str(number), HEAD_TRAILER: head})
         title, _, rest = message.partition("\n")
         try:
             result = self._call(f"merging #{number}", lambda: pull.merge(

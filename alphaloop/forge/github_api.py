@@ -6,7 +6,10 @@ wait until ``x-ratelimit-reset`` (UTC epoch seconds); otherwise wait at least a 
 :class:`RateLimitedCalls` does exactly that with tenacity, for at most ``attempts`` tries
 and never a single wait longer than ``max_wait`` seconds: past that it raises
 :class:`RateLimited`, which says when to try again. A failed call is not retried for
-any other reason: a 403 that is not a rate limit is a missing permission.
+any other reason: a 403 that is not a rate limit is a missing permission, and a request
+GitHub failed (5xx) or never answered may have done its work, so only the caller can tell
+whether repeating it is safe. Either is a :class:`GitHubAPIError` naming the request; a
+request that got no answer (refused, reset, timed out) has no ``status``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from github import Auth, Github, GithubException
+from requests import RequestException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from alphaloop.forge.errors import ForgeError
@@ -114,6 +118,17 @@ class RateLimitedCalls:
                                   "tries; run the command again later.") from None
             raise GitHubAPIError(f"{what}: GitHub answered {error.status} ({message}).",
                                  error.status) from None
+        except RequestException as error:  # refused, reset, timed out: no answer at all
+            reason = type(error).__name__
+            raise GitHubAPIError(f"{what}: GitHub did not answer ({reason}: "
+                                 f"{_first_line(error)}); it may or may not have done it. "
+                                 "Check the network and GITHUB_API_URL, then run the command "
+                                 "again.") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no detail"
 
 
 def connect(settings: GitHubSettings) -> Github:
@@ -121,5 +136,6 @@ def connect(settings: GitHubSettings) -> Github:
     :class:`RateLimitedCalls`), and writes are spaced by ``settings.write_interval``."""
     return Github(auth=Auth.Token(settings.token.get_secret_value()),
                   base_url=settings.api_url.rstrip("/"), retry=None, per_page=100,
+                  timeout=settings.timeout,
                   seconds_between_requests=None,
                   seconds_between_writes=settings.write_interval or None)

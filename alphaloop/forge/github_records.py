@@ -16,13 +16,14 @@ from typing import Any
 
 from github.PullRequest import PullRequest as GitHubPull
 from github.PullRequestReview import PullRequestReview
+from pydantic import BaseModel, ConfigDict
 
 from alphaloop.forge.errors import ForgeCorrupt
 from alphaloop.forge.records import PullRequest, Review, Verdict
 from alphaloop.forge.review_block import parse_review_block
 
-__all__ = ["CLOSED_REASON_MARK", "author_mark", "fork_branch", "pull_record", "review_record",
-           "strip_marks"]
+__all__ = ["CLOSED_REASON_MARK", "PostedReview", "author_mark", "fork_branch", "posted_review",
+           "pull_record", "review_record", "strip_marks"]
 
 CLOSED_REASON_MARK = "<!-- alphaloop:closed-reason -->"
 _AUTHOR = re.compile(r"\n*<!-- alphaloop:author-role ([a-z0-9_-]+) -->\s*$")
@@ -97,3 +98,22 @@ def review_record(review: PullRequestReview, number: int) -> Review | None:
                   commit_sha=review.commit_id, verdict=verdict,
                   summary=(review.body or "")[:2000], created_at=submitted,
                   approved_by=login)
+
+
+class PostedReview(BaseModel):
+    """A review exactly as GitHub holds it: who posted it, the commit GitHub binds it to,
+    its state and its text (what the audit compares with what the bot signed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: int
+    login: str
+    state: str
+    commit_id: str | None
+    body: str
+
+
+def posted_review(review: PullRequestReview) -> PostedReview:
+    return PostedReview(id=review.id, login=review.user.login if review.user else "ghost",
+                        state=review.state or "", commit_id=review.commit_id,
+                        body=review.body or "")

@@ -8,6 +8,7 @@ variable               what                                               defaul
 ``GITHUB_API_URL``     the REST API's root                                ``https://api.github.com``
 ``GITHUB_SERVER_URL``  where git pushes and fetches (``URL/owner/name``)  ``https://github.com``
 ``ALPHALOOP_GITHUB_BOT``  the login the bot's token acts as               ``github-actions[bot]``
+``ALPHALOOP_GITHUB_TIMEOUT``  seconds to wait for one answer of the API   ``15``
 =====================  =================================================  ==========================
 
 The token is kept as a :class:`~pydantic.SecretStr`: it is never printed, never written
@@ -53,6 +54,8 @@ class GitHubSettings(BaseModel):
                             description="longest wait, in seconds, for a rate limit to reset")
     write_interval: float = Field(default=1.0, ge=0,
                                   description="pause between writes (GitHub asks for one)")
+    timeout: int = Field(default=15, ge=1,
+                         description="seconds to wait for one answer of the API")
     in_actions: bool = Field(default=False, description="running in a GitHub Actions job, "
                                                         "where the review key must be a secret")
 
@@ -81,6 +84,7 @@ class GitHubSettings(BaseModel):
                    server_url=env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
                    bot_login=env.get("ALPHALOOP_GITHUB_BOT") or DEFAULT_BOT,
                    write_interval=_seconds(env, "ALPHALOOP_GITHUB_WRITE_INTERVAL", 1.0),
+                   timeout=_whole_seconds(env, "ALPHALOOP_GITHUB_TIMEOUT", 15),
                    in_actions=env.get("GITHUB_ACTIONS") == "true")
 
 
@@ -95,3 +99,12 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not value >= 0:
         raise GitHubConfigError(f"{name}={raw!r} is not a number of seconds (>= 0).")
     return value
+
+
+def _whole_seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise GitHubConfigError(f"{name}={raw!r} is not a whole number of seconds (>= 1).")
+    return int(raw)

@@ -8,6 +8,12 @@ rate-limit answers GitHub gives (403 or 429 with ``x-ratelimit-remaining: 0`` an
 ``x-ratelimit-reset``), which a test can inject. The API lives under ``/api/v3`` (as on
 GitHub Enterprise Server).
 
+A test can also make one route fail (:meth:`FakeGitHub.inject_fault`): answer an error
+status such as 500, hang without doing the work, or do the work and never answer (the
+answer lost on the way back, so the client times out after GitHub acted); and refuse
+every push (:attr:`FakeGitHub.git_writable`), as GitHub does for a token without
+``contents: write``.
+
 Git is served at ``/OWNER/NAME.git`` by ``git http-backend`` (smart HTTP) from a bare
 repository standing in for GitHub's, and only to a request carrying a known token (as
 ``Authorization: Basic x-access-token:TOKEN``); the server reads branch heads from that
@@ -17,6 +23,7 @@ repository, keeps ``refs/pull/N/head`` up to date, and performs squash merges in
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import subprocess
@@ -56,6 +63,15 @@ class ApiError(Exception):
 
 
 @dataclass
+class _Fault:
+    method: str
+    path: re.Pattern[str]
+    mode: str  # "status": answer ``status``; "hang": no work, no answer; "lost": work, no answer
+    status: int
+    times: int
+
+
+@dataclass
 class _Pull:
     number: int
     title: str
@@ -89,6 +105,10 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []
         self.git_auth: list[str] = []
         self._injected: list[tuple[int, float]] = []
+        self._faults: list[_Fault] = []
+        self._release = threading.Event()
+        self.git_writable = True
+        """False: every push is refused with 403, as for a token that may not write."""
         self._lock = threading.RLock()
         self._ids = iter(range(1000, 10**9))
         self.server: ThreadingHTTPServer | None = None
@@ -106,6 +126,31 @@ class FakeGitHub:
         with self._lock:
             self._injected += [(status, reset_in)] * times
 
+    def inject_fault(self, method: str, path: str, *, status: int = 500, times: int = 1,
+                     mode: str = "status") -> None:
+        """Make the next ``times`` API requests ``method`` whose path under
+        ``/repos/OWNER/NAME`` fully matches the regular expression ``path`` fail:
+        ``mode="status"`` answers ``status``; ``"hang"`` neither does the work nor answers;
+        ``"lost"`` does the work and never answers. A request left hanging is dropped
+        when :meth:`stop` is called (the client has timed out long before)."""
+        if mode not in ("status", "hang", "lost"):
+            raise ValueError(f"unknown fault mode {mode!r}")
+        with self._lock:
+            self._faults.append(_Fault(method, re.compile(path), mode, status, times))
+
+    def _fault(self, method: str, path: str) -> _Fault | None:
+        rest = path.removeprefix(f"{API}/repos/{self.repository}")
+        with self._lock:
+            for fault in self._faults:
+                if fault.times > 0 and fault.method == method and fault.path.fullmatch(rest):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def hold(self) -> None:
+        """Keep a hanging request's thread until :meth:`stop`."""
+        self._release.wait(timeout=600)
+
     @property
     def url(self) -> str:
         assert self.server is not None
@@ -116,6 +161,18 @@ class FakeGitHub:
     def api_url(self) -> str:
         return self.url + API
 
+    def replica(self, bare: Path) -> FakeGitHub:
+        """Another GitHub (not started) with this one's users, pull requests, reviews and
+        statuses, over ``bare``: a copy of this one's repository. Records edited on one
+        do not change the other's."""
+        other = FakeGitHub(bare, self.repository)
+        with self._lock:
+            other.users = dict(self.users)
+            other.pulls = copy.deepcopy(self.pulls)
+            other.statuses = copy.deepcopy(self.statuses)
+            other._ids = iter(range(next(self._ids), 10**9))
+        return other
+
     def start(self) -> FakeGitHub:
         handler = type("Handler", (_Handler,), {"hub": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -123,6 +180,7 @@ class FakeGitHub:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -507,9 +565,22 @@ class _Handler(BaseHTTPRequestHandler):
         if not url.path.startswith(API):
             return self._send(404, json.dumps({"message": "Not Found"}).encode(), headers)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        fault = hub._fault(method, url.path)
+        if fault is not None and fault.mode == "status":
+            return self._send(fault.status, json.dumps({
+                "message": "Server Error" if fault.status >= 500 else "Injected fault"
+            }).encode(), headers)
+        if fault is not None and fault.mode == "hang":
+            hub.hold()
+            self.close_connection = True
+            return None
         try:
             payload = json.loads(body) if body else {}
             status, result = hub.handle(method, url.path[len(API):], query, payload, user)
+            if fault is not None:  # "lost": GitHub did the work; its answer never arrives
+                hub.hold()
+                self.close_connection = True
+                return None
         except ApiError as error:
             return self._send(error.status, json.dumps({
                 "message": error.message,
@@ -543,8 +614,11 @@ class _Handler(BaseHTTPRequestHandler):
         if user is None:
             return self._send(401, b"Authentication required\n",
                               {"WWW-Authenticate": 'Basic realm="GitHub"'})
-        root = self.hub.bare.parent
         relative = path[len(f"/{self.hub.repository}.git"):]
+        if not self.hub.git_writable and "git-receive-pack" in f"{relative}?{query}":
+            return self._send(403, f"Permission to {self.hub.repository}.git denied to "
+                                   f"{user.login}.\n".encode(), {})
+        root = self.hub.bare.parent
         env = {"GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1",
                "PATH_INFO": f"/{self.hub.bare.name}{relative}", "QUERY_STRING": query,
                "REQUEST_METHOD": method, "REMOTE_USER": user.login, "REMOTE_ADDR": "127.0.0.1",
