@@ -324,6 +324,21 @@ def _check_cited_reviews(entries: dict[str, LedgerEntry], reviews: dict[int, lis
                             f"({record.get('verdict')}) that the forge does not hold"))
 
 
+def _check_forge_present(entries: dict[str, LedgerEntry],
+                         findings: list[AuditFinding]) -> None:
+    """Reviews the ledger cites with no forge branch to hold them: the branch was
+    deleted, or the cycles ran on GitHub, whose reviews only ``--forge github`` reads."""
+    cited = sorted(cid for cid, entry in entries.items()
+                   if isinstance((entry.records.get("implement") or {}).get("pr_number"), int))
+    if cited:
+        findings.append(AuditFinding(
+            check="forge", subject=FORGE_BRANCH, kind="forge-missing",
+            problem=f"the ledger cites the reviews of {len(cited)} pull request(s) "
+                    f"({', '.join(cited[:5])}{', ...' if len(cited) > 5 else ''}) but there "
+                    f"is no {FORGE_BRANCH} branch to hold them: if the cycles ran on GitHub, "
+                    "verify with `--forge github`; otherwise the forge branch was deleted"))
+
+
 def _trailer(repo: GitRepo, sha: str, key: str) -> str:
     return repo.git("log", "-1", f"--format=%(trailers:key={key},valueonly,separator=)",
                     sha).text.strip()
@@ -424,6 +439,8 @@ def verify_repository(repo: GitRepo, *, branch: str = "main", key: bytes,
         merged, reviews = _check_forge(repo, branch, tip, findings)
         if reviews is not None:
             _check_cited_reviews(entries, reviews, findings)
+        else:
+            _check_forge_present(entries, findings)
         n_reviews = sum(len(v) for v in (reviews or {}).values())
     else:
         merged, n_reviews = _check_github(repo, github, branch, tip, key, entries, findings)

@@ -128,9 +128,11 @@ def test_an_untouched_trail_on_github_verifies(trail: Trail) -> None:
                                       "--forge", "github"])
     assert result.exit_code == 0, result.output
     assert "consistent" in result.output and "1 merged PRs, 1 reviews" in result.output
-    # the local forge holds nothing here: without --forge github no review is checked
+    # the local forge holds nothing here: without --forge github the audit says where
+    # the reviews it cannot see must be, instead of passing on nothing checked
     local = verify_repository(trail.repo, key=KEY.encode())
-    assert local.ok and local.reviews == 0
+    assert [f.kind for f in local.findings] == ["forge-missing"], local.findings
+    assert "--forge github" in local.findings[0].problem
 
 
 def test_an_approval_rebound_to_another_head_is_named(trail: Trail) -> None:

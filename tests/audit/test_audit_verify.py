@@ -154,6 +154,16 @@ def test_a_forge_rewritten_without_a_cited_review_is_detected(repo: Path) -> Non
                and "that the forge does not hold" in p for p in found), found
 
 
+def test_a_deleted_forge_branch_is_detected(repo: Path) -> None:
+    """With no forge branch at all there is no review to compare, yet the ledger still
+    cites them: the audit says so rather than checking nothing."""
+    git(repo, "branch", "-D", "alphaloop/forge")
+    found = problems(repo)
+    assert any(p.startswith("forge: alphaloop/forge: the ledger cites the reviews of 3 pull "
+                            "request(s) (c0001, c0002, c0003)") and "--forge github" in p
+               for p in found), found
+
+
 def test_an_edited_journal_is_detected(repo: Path) -> None:
     journal = Journal(GitRepo.open(repo).common_dir, KEY.encode())
     lines = journal.path.read_text().splitlines()
