@@ -25,12 +25,18 @@ confidence is Sidak-adjusted to ``confidence ** (1 / k)`` (``alpha_k = 1 - (1 - 
 (1 / k)``), the level at which the best of ``k`` independent tries of noise passes with
 probability ``alpha``. Identical series are recognised and never bootstrapped: the
 difference is exactly 0 on every resample.
+
+The resamples are arch's own (:meth:`~arch.bootstrap.StationaryBootstrap.update_indices`,
+drawn in the order :meth:`~arch.bootstrap.StationaryBootstrap.apply` draws them); the
+metrics of a batch of them are computed at once, row by row, with the same operations as
+:mod:`alphaloop.harness.metrics` applies to one series, so every figure is the one a
+resample at a time would give, bit for bit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -38,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alphaloop.contract import TRADING_DAYS_PER_YEAR
 from alphaloop.harness.metrics import (
+    _ZERO_TOLERANCE,
     MetricsError,
     _annual_return,
     _annual_volatility,
@@ -71,6 +78,9 @@ METRICS: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
 
 #: Fewer paired days than this cannot carry a block bootstrap.
 MIN_DAYS = 20
+
+#: Resamples whose metrics are computed together (a few MB per series at daily length).
+_BATCH = 200
 
 
 class MetricComparison(BaseModel):
@@ -165,6 +175,67 @@ def _functionals(lam: float, periods: float) -> dict[str, Callable[[np.ndarray, 
     }
 
 
+def _ratios(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``_ratio`` of each pair: a zero denominator gives +-inf, or NaN over zero."""
+    out = numerator / denominator
+    flat = denominator <= _ZERO_TOLERANCE
+    if flat.any():
+        top = numerator[flat]
+        out[flat] = np.where(np.abs(top) <= _ZERO_TOLERANCE, math.nan,
+                             np.copysign(math.inf, top))
+    return out
+
+
+def _batch_metrics(r: np.ndarray, t: np.ndarray, lam: float,
+                   periods: float) -> dict[str, np.ndarray]:
+    """Each metric of :func:`_functionals` of every row of ``r`` (returns) and ``t``
+    (turnover), ``[resample, day]``: the operations of :mod:`alphaloop.harness.metrics`
+    along each row, so each value equals the one computed on that row alone."""
+    n = r.shape[1]
+    root = math.sqrt(periods)
+    std = np.std(r, ddof=1, axis=1) if n >= 2 else np.full(r.shape[0], math.nan)
+    sharpe = _ratios(np.mean(r, axis=1), std) * root
+    wealth = np.cumprod(1.0 + r, axis=1)
+    peak = np.maximum.accumulate(
+        np.concatenate((np.ones((r.shape[0], 1)), wealth), axis=1), axis=1)[:, 1:]
+    drawdown = np.max(1.0 - wealth / peak, axis=1)
+    growth = np.expm1(np.sum(np.log1p(r), axis=1) * periods / n)  # -1 ruins a row: below
+    annual = np.where(np.any(r == -1.0, axis=1), -1.0, growth)
+    return {
+        "reward": sharpe - lam * drawdown,
+        "sharpe": sharpe,
+        "max_drawdown": drawdown,
+        "annual_return": annual,
+        "annual_volatility": std * root,
+        "turnover": np.mean(t, axis=1) * periods,
+        "calmar": _ratios(annual, drawdown),
+    }
+
+
+def _resampled_differences(block: float, b: np.ndarray, m: np.ndarray, bt: np.ndarray,
+                           mt: np.ndarray, *, names: Sequence[str], n_resamples: int,
+                           seed: int, lam: float, periods: float) -> np.ndarray:
+    """``f(branch) - f(main)`` of each metric of ``names`` (columns) on each of
+    ``n_resamples`` stationary-bootstrap resamples of the paired days (rows): what
+    ``StationaryBootstrap(block, b, m, bt, mt, seed=default_rng(seed)).apply(stats)``
+    returns for the scalar metrics, computed a batch of resamples at a time."""
+    from arch.bootstrap import StationaryBootstrap  # arch loads matplotlib: lazily
+
+    bootstrap = StationaryBootstrap(block, b, m, bt, mt,  # type: ignore[arg-type]
+                                    seed=np.random.default_rng(seed))
+    draws = np.empty((n_resamples, len(names)))
+    # undefined draws are NaN or infinite, quietly, as the scalar metrics make them
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, n_resamples, _BATCH):
+            count = min(_BATCH, n_resamples - start)
+            rows = np.stack([bootstrap.update_indices() for _ in range(count)])
+            branch = _batch_metrics(b[rows], bt[rows], lam, periods)
+            main = _batch_metrics(m[rows], mt[rows], lam, periods)
+            draws[start:start + count] = np.column_stack([branch[k] - main[k]
+                                                          for k in names])
+    return draws
+
+
 def _checked(values: np.ndarray | list[float], name: str, n: int | None) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     if array.ndim != 1:
@@ -231,21 +302,16 @@ def compare_paired(
     functionals = _functionals(reward_lambda, periods_per_year)
     names = list(functionals)
     identical = bool(np.array_equal(b, m) and np.array_equal(bt, mt))
-
-    def stats(rb: np.ndarray, rm: np.ndarray, tb: np.ndarray, tm: np.ndarray) -> np.ndarray:
-        return np.array([functionals[k](rb, tb) - functionals[k](rm, tm) for k in names])
-
     observed_b = {k: float(f(b, bt)) for k, f in functionals.items()}
     observed_m = {k: float(f(m, mt)) for k, f in functionals.items()}
     if identical:
         block, draws = 1.0, np.zeros((n_resamples, len(names)))
     else:
         block = _block_length(b - m)
-        from arch.bootstrap import StationaryBootstrap  # arch loads matplotlib: lazily
-
-        bootstrap = StationaryBootstrap(block, b, m, bt, mt,  # type: ignore[arg-type]
-                                        seed=np.random.default_rng(seed))
-        draws = bootstrap.apply(stats, n_resamples)
+        draws = _resampled_differences(block, b, m, bt, mt, names=names,
+                                       n_resamples=n_resamples,
+                                       seed=seed, lam=reward_lambda,
+                                       periods=periods_per_year)
     better = {**HIGHER_IS_BETTER, **(higher_is_better or {})}
     out: dict[str, MetricComparison] = {}
     for j, name in enumerate(names):

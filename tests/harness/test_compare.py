@@ -1,13 +1,23 @@
-"""The paired improvement test on constructed series."""
+"""The paired improvement test on constructed series and on the harness's own backtests."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 import pytest
+from arch.bootstrap import StationaryBootstrap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphaloop.harness.compare import compare_paired, sidak_confidence
+from alphaloop.harness import Costs, Window, simulate
+from alphaloop.harness.compare import (
+    _block_length,
+    _functionals,
+    _resampled_differences,
+    compare_paired,
+    sidak_confidence,
+)
 from alphaloop.harness.metrics import MetricsError, max_drawdown, sharpe_ratio
 
 LAM = 5.0
@@ -115,3 +125,56 @@ def test_unpaired_series_are_refused() -> None:
         compare_paired(_main(100), _main(99), reward_lambda=LAM)
     with pytest.raises(MetricsError, match="at least 20 days"):
         compare_paired(_main(10), _main(10), reward_lambda=LAM)
+
+
+def _one_resample_at_a_time(b: np.ndarray, m: np.ndarray, bt: np.ndarray, mt: np.ndarray,
+                            *, block: float, n_resamples: int, seed: int,
+                            lam: float) -> np.ndarray:
+    """The differences as arch's ``apply`` gives them, calling the scalar metrics on each
+    resample in turn."""
+    functionals = _functionals(lam, 252.0)
+
+    def stats(rb: np.ndarray, rm: np.ndarray, tb: np.ndarray, tm: np.ndarray) -> np.ndarray:
+        return np.array([f(rb, tb) - f(rm, tm) for f in functionals.values()])
+
+    bootstrap = StationaryBootstrap(block, b, m, bt, mt, seed=np.random.default_rng(seed))
+    return bootstrap.apply(stats, n_resamples)
+
+
+def _backtest(hb: ModuleType, seed: int, blend: float) -> tuple[np.ndarray, np.ndarray]:
+    data = hb.make_data(n_days=700, n_assets=6, seed=4)
+    window = Window(start=data.dates[30].date(), end=data.dates[-1].date())
+    result = simulate(hb.RandomWeights(seed=seed, blend=blend), data, window,
+                      frequency="weekly", costs=Costs(), rebalance_threshold=0.01)
+    return np.asarray(result.returns), np.asarray(result.turnover)
+
+
+def test_batched_resamples_equal_one_resample_at_a_time_on_backtests(hb: ModuleType) -> None:
+    (b, bt), (m, mt) = _backtest(hb, 1, 0.3), _backtest(hb, 2, 0.6)
+    block = _block_length(b - m)
+    # 450 resamples: two full batches and a part one
+    expected = _one_resample_at_a_time(b, m, bt, mt, block=block, n_resamples=450, seed=7,
+                                       lam=LAM)
+    names = list(_functionals(LAM, 252.0))
+    draws = _resampled_differences(block, b, m, bt, mt, names=names, n_resamples=450,
+                                   seed=7, lam=LAM, periods=252.0)
+    assert draws.shape == (450, len(names)) and np.all(np.isfinite(draws))
+    assert np.array_equal(draws, expected)  # bit for bit
+    assert len({row.tobytes() for row in draws}) == 450  # every resample is its own
+
+
+def test_batched_resamples_keep_undefined_and_ruined_draws_as_the_scalar_metrics_do() -> None:
+    # flat stretches give resamples without variance (NaN or infinite ratios), and one
+    # day that loses everything ruins the resamples that draw it
+    main = np.zeros(40)
+    main[5], main[30] = 0.01, -1.0
+    branch = np.zeros(40)
+    branch[10] = 0.02
+    turnover = np.zeros(40)
+    expected = _one_resample_at_a_time(branch, main, turnover, turnover, block=3.0,
+                                       n_resamples=300, seed=1, lam=LAM)
+    draws = _resampled_differences(3.0, branch, main, turnover, turnover,
+                                   names=list(_functionals(LAM, 252.0)), n_resamples=300,
+                                   seed=1, lam=LAM, periods=252.0)
+    assert np.isnan(expected).any() and np.isinf(expected).any()
+    assert np.array_equal(draws, expected, equal_nan=True)
