@@ -14,6 +14,12 @@ written to a temporary file beside their final name and renamed, so a reader see
 whole entry or none; an entry that cannot be read (cut short, edited, from an
 incompatible version) is removed and counted as a miss.
 
+Each :class:`BacktestCache` also keeps the results it read or wrote last in memory (up to
+:data:`MEMO_BYTES` of their files), so a cycle that asks for one result from several
+stages parses its file once. A remembered result is served only while its file is the
+one it came from (same inode, size and modification time, checked on every lookup): an
+entry rewritten, damaged, evicted or used by another process meanwhile is read again.
+
 The cache is kept under ``[cache] max_mb`` of the optional ``policies/performance.toml``
 (:data:`DEFAULT_MAX_MB` without it). When it grows past the cap, the least recently used
 results and checkouts are removed first: a hit moves an entry's modification time to
@@ -29,7 +35,9 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +52,7 @@ from alphaloop.evaluation.performance import (
 )
 from alphaloop.harness import BacktestResult
 
-__all__ = ["IN_USE_SECONDS", "BacktestCache", "CacheInfo", "PruneReport",
+__all__ = ["IN_USE_SECONDS", "MEMO_BYTES", "BacktestCache", "CacheInfo", "PruneReport",
            "read_cache_settings"]
 
 #: A checkout, scratch directory or temporary file touched this recently may be in use by
@@ -52,6 +60,20 @@ __all__ = ["IN_USE_SECONDS", "BacktestCache", "CacheInfo", "PruneReport",
 IN_USE_SECONDS = 600.0
 
 _MB = 1024 * 1024
+
+#: The results a cache keeps in memory, counted by the size of their files (a result
+#: takes about four times its file's size in memory).
+MEMO_BYTES = 128 * _MB
+
+_Stamp = tuple[int, int, int]  # inode, size, modification time (ns) of an entry's file
+
+
+def _stamp(path: Path) -> _Stamp | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def read_cache_settings(repo_root: Path) -> CacheSettings:
@@ -117,6 +139,8 @@ class BacktestCache:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self._checkout_bytes: dict[str, int] = {}  # checkouts never change once written
+        self._memo: OrderedDict[str, tuple[_Stamp, BacktestResult]] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @property
     def backtests(self) -> Path:
@@ -143,22 +167,54 @@ class BacktestCache:
         """The result stored under ``key``, or ``None`` (a miss). An entry that cannot be
         read is removed and is a miss."""
         path = self.path(key)
-        try:
-            result = BacktestResult.load(path)
-        except FileNotFoundError:
-            result = None
-        except (OSError, ValueError, TypeError):  # cut short, edited, or another format
-            _remove(path)
-            result = None
+        result = self._remembered(key, _stamp(path))
+        if result is None:
+            try:
+                result = BacktestResult.load(path)
+            except FileNotFoundError:
+                result = None
+            except (OSError, ValueError, TypeError):  # cut short, edited, or another format
+                _remove(path)
+                result = None
         if result is not None:
             self.used(path)
+            self._remember(key, result)
         self._count(b"h" if result is not None else b"m")
         return result
 
     def put(self, key: str, result: BacktestResult) -> None:
         """Store ``result`` under ``key`` atomically, then evict down to the cap."""
         result.save(self.path(key))
+        self._remember(key, result)
         self.enforce()
+
+    # -- the results kept in memory -------------------------------------------------------
+    def _remembered(self, key: str, stamp: _Stamp | None) -> BacktestResult | None:
+        """The result remembered under ``key`` if its file is still the one it was read
+        from or written to; otherwise it is forgotten."""
+        with self._memo_lock:
+            kept = self._memo.get(key)
+            if kept is None:
+                return None
+            if kept[0] != stamp:
+                del self._memo[key]
+                return None
+            self._memo.move_to_end(key)
+            return kept[1]
+
+    def _remember(self, key: str, result: BacktestResult) -> None:
+        """Keep ``result`` with the stamp of its file as it is now, then forget the least
+        recently used results past :data:`MEMO_BYTES`."""
+        stamp = _stamp(self.path(key))
+        with self._memo_lock:
+            self._memo.pop(key, None)
+            if stamp is None or stamp[1] > MEMO_BYTES:
+                return
+            self._memo[key] = (stamp, result)
+            total = sum(kept[0][1] for kept in self._memo.values())
+            while total > MEMO_BYTES:
+                _, (old, _result) = self._memo.popitem(last=False)
+                total -= old[1]
 
     @staticmethod
     def used(path: Path) -> None:

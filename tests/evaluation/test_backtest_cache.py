@@ -75,6 +75,45 @@ def test_a_stored_result_comes_back_equal_and_counts_as_a_hit(tmp_path: Path,
     assert shown.size_bytes >= cache.path(key).stat().st_size
 
 
+def test_a_result_read_once_is_served_from_memory_while_its_file_is_unchanged(
+        tmp_path: Path, result: BacktestResult) -> None:
+    root = tmp_path / "cache"
+    writer = BacktestCache(root)
+    key = writer.key({"tree": "t1"})
+    writer.put(key, result)
+    reader = BacktestCache(root)
+    first = reader.get(key)
+    assert first == result
+    assert reader.get(key) is first and reader.get(key) is first  # parsed once
+    assert reader.info().hits == 3
+    # another process stores another result under the key: the new file is read
+    data = _panel()
+    other = simulate(_Fixed(), data, Window(start=data.dates[20].date(),
+                                            end=data.dates[-1].date()))
+    writer.put(key, other)
+    assert reader.get(key) == other != result
+    # an entry removed meanwhile is a miss, whatever was read before
+    writer.prune(everything=True)
+    assert reader.get(key) is None
+
+
+def test_the_results_kept_in_memory_are_bounded(tmp_path: Path, result: BacktestResult,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = BacktestCache(tmp_path)
+    keys = [writer.key({"tree": f"t{i}"}) for i in range(3)]
+    for key in keys:
+        writer.put(key, result)
+    size = writer.path(keys[0]).stat().st_size
+    monkeypatch.setattr(cache_module, "MEMO_BYTES", 2 * size)
+    cache = BacktestCache(tmp_path)
+    read = [cache.get(key) for key in keys]  # the first is forgotten for the third
+    assert cache.get(keys[2]) is read[2] and cache.get(keys[1]) is read[1]
+    again = cache.get(keys[0])
+    assert again == result and again is not read[0]
+    monkeypatch.setattr(cache_module, "MEMO_BYTES", size - 1)  # too big to keep
+    assert cache.get(keys[1]) is not cache.get(keys[1])
+
+
 def test_another_alphaloop_version_is_another_key(monkeypatch: pytest.MonkeyPatch) -> None:
     before = BacktestCache.key({"tree": "t1"})
     monkeypatch.setattr(cache_module, "__version__", "99.0.0")
