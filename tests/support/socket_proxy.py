@@ -29,11 +29,13 @@ class EngineProxy:
         self.path.unlink(missing_ok=True)
         self._server.bind(str(self.path))
         self._server.listen(64)
+        self._server.settimeout(0.1)  # the accept loop polls, so kill() can join it
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self._armed: tuple[str, float] | None = None
         self.dead = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
 
     @property
     def address(self) -> str:
@@ -44,9 +46,13 @@ class EngineProxy:
         self._armed = (marker, delay)
 
     def kill(self) -> None:
-        """Stop answering: close the listener and every open connection."""
+        """Stop answering: close the listener and every open connection. The accept loop
+        is joined before the listener closes: left blocked in ``accept``, it would take
+        the connections of whatever socket reuses the descriptor next."""
+        self.dead.set()
+        if threading.current_thread() is not self._acceptor:
+            self._acceptor.join()
         with self._lock:
-            self.dead.set()
             with contextlib.suppress(OSError):
                 self._server.close()
             for conn in self._open:
@@ -60,6 +66,8 @@ class EngineProxy:
         while not self.dead.is_set():
             try:
                 client, _ = self._server.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
