@@ -38,8 +38,11 @@ Free text a human wrote stays as it is.
 - goal: turnover < 0.1
 """
 
+#: The whole-cycle tests' options: small windows, and Risk's backtests run one after
+#: another (the suite already runs a test file per core; tests/cycle/test_executors.py
+#: shows the process pool and Ray record what the serial run records).
 OPTIONS = CycleOptions(data="synthetic:years=7", frequency="monthly", holdout_days=378,
-                       n_folds=2, warmup_days=150, wall_seconds=300)
+                       n_folds=2, warmup_days=150, wall_seconds=300, executor="serial")
 
 
 def git(repo: Path, *args: str) -> str:
