@@ -7,12 +7,16 @@ Row ``d`` of the daily arrays is trading day ``dates[d]`` of the window.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+import pydantic_core
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -28,6 +32,19 @@ from alphaloop.harness.config import BacktestConfig
 from alphaloop.harness.metrics import Metrics
 
 __all__ = ["BacktestResult", "DecisionLog", "DecisionRecord", "FloatArray", "Trade"]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: a parsed result is millions of new objects
+    and no cycle, and the collector would walk the heap over and over while they come."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _float_array(value: Any) -> np.ndarray:
@@ -210,7 +227,16 @@ class BacktestResult(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BacktestResult:
-        return cls.model_validate_json(text)
+        """The result a JSON text describes. The text is parsed first and the parsed
+        values validated after: for a decision log of free-form records that is about
+        twice as fast as validating the text itself, with the same outcome. Text that is
+        not JSON fails as validating it would."""
+        with _collector_paused():
+            try:
+                parsed = pydantic_core.from_json(text)
+            except ValueError:
+                return cls.model_validate_json(text)  # raises the ValidationError
+            return cls.model_validate(parsed)
 
     def save(self, path: Path) -> Path:
         """Write the result as JSON to ``path`` (atomically: temp file, then rename)."""

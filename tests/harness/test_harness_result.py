@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 import alphaloop.harness as harness
 from alphaloop.backtest.loading import load_strategy
@@ -48,6 +50,19 @@ def test_json_round_trip_keeps_every_bit(result: BacktestResult, tmp_path: Path)
     assert {"config", "data_hash", "dates", "returns", "weights", "decision_log",
             "metrics"} <= set(payload)
     assert payload["dates"][0] == result.dates[0].isoformat()
+
+
+def test_reading_parses_then_validates_to_what_validating_the_text_gives(
+        result: BacktestResult) -> None:
+    text = result.to_json()
+    read, validated = BacktestResult.from_json(text), BacktestResult.model_validate_json(text)
+    assert read.to_json() == validated.to_json() == text
+    assert read.records == validated.records and read.records  # the free-form records too
+    assert gc.isenabled()  # paused while reading only
+    for bad in (text[: len(text) // 2], "not json", text.replace('"dates"', '"days"', 1)):
+        with pytest.raises(ValidationError):
+            BacktestResult.from_json(bad)
+        assert gc.isenabled()
 
 
 def test_results_differ_when_any_number_differs(result: BacktestResult) -> None:
