@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["BENCHMARK_STYLES", "BRANCH", "MAIN", "Style", "date_axis", "figure",
+__all__ = ["BENCHMARK_STYLES", "BRANCH", "MAIN", "Style", "date_axis", "days", "figure",
            "mark_holdout", "note", "percent_axis", "png", "pp_axis", "style_axes"]
 
 DPI = 100
@@ -58,6 +59,12 @@ def figure(width: float, height: float, rows: int = 1,
         return fig, [fig.add_subplot()]
     axes = fig.subplots(rows, 1, sharex=sharex, height_ratios=height_ratios)
     return fig, list(axes)
+
+
+def days(index: pd.DatetimeIndex) -> np.ndarray:
+    """``index`` as the x values of a line: a ``datetime64`` array, which matplotlib
+    converts at once (a :class:`pandas.DatetimeIndex` it first walks as Timestamps)."""
+    return index.to_numpy(dtype="datetime64[ns]")
 
 
 def mark_holdout(axes: Axes, last: date, holdout_start: date | None, *,
@@ -121,8 +128,29 @@ def note(axes: Axes, text: str) -> None:
               bbox={"facecolor": "white", "edgecolor": "none", "pad": 3.0})
 
 
+def _fix_date_ticks(fig: Figure) -> None:
+    """Replace each date axis's locator by the dates it picks now, once the lines are
+    drawn: where they fall depends on the span only, not on the panel's size, and the
+    layout and the drawing ask for them many times over."""
+    from matplotlib.dates import AutoDateLocator
+    from matplotlib.ticker import FixedLocator
+
+    for axes in fig.axes:
+        if isinstance(axes.xaxis.get_major_locator(), AutoDateLocator):
+            axes.xaxis.set_major_locator(FixedLocator(axes.xaxis.get_majorticklocs()))
+
+
 def png(fig: Figure) -> bytes:
-    """The figure as PNG bytes, without metadata that would change from run to run."""
+    """The figure as PNG bytes, without metadata that would change from run to run.
+
+    The layout runs once, here, and is then switched off: savefig would otherwise draw
+    the whole figure once more, without output, to run it.
+    """
+    _fix_date_ticks(fig)
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+        fig.set_layout_engine(None)  # None, not "none": that keeps a placeholder engine
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()

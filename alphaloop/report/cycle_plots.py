@@ -74,7 +74,7 @@ def _benchmark_styles(benchmarks: Sequence[Curve]) -> list[tuple[Curve, canvas.S
     return list(zip(benchmarks, styles, strict=False))
 
 
-def _difference_panel(axes: Axes, values: np.ndarray, index: object, *, colour: str,
+def _difference_panel(axes: Axes, values: np.ndarray, index: np.ndarray, *, colour: str,
                       ylabel: str, title: str) -> None:
     """Branch minus main as a line and a fill around zero; says so when it is all zero."""
     axes.axhline(0.0, color="#555555", linewidth=0.8)
@@ -124,19 +124,19 @@ def _comparison_png(curves: Sequence[Curve], benchmarks: Sequence[Curve],
     lines = [(c, s, "benchmark ") for c, s in _benchmark_styles(benchmarks)]
     lines += [(c, s, "") for c, s in _styles(curves)]
     for curve, style, prefix in lines:
-        values = measure.values(curve)
-        top.plot(curve.index(), values, color=style.colour, linestyle=style.linestyle,
+        values, days = measure.values(curve), canvas.days(curve.index())
+        top.plot(days, values, color=style.colour, linestyle=style.linestyle,
                  linewidth=style.width,
                  label=f"{prefix}{curve.label}\n{measure.legend(curve)}")
         if measure.fill_main and style is canvas.MAIN:
-            top.fill_between(curve.index(), values, 0.0, color=style.colour, alpha=0.12, lw=0)
+            top.fill_between(days, values, 0.0, color=style.colour, alpha=0.12, lw=0)
     top.axhline(0.0, color="#999999", linewidth=0.8)
     canvas.mark_holdout(top, last, holdout_start)
     canvas.percent_axis(top)
     canvas.style_axes(top, measure.ylabel, legend=True)
     if two:
         diff = difference(curves[0], curves[1])
-        _difference_panel(axes[1], diff[measure.column].to_numpy(), diff.index,
+        _difference_panel(axes[1], diff[measure.column].to_numpy(), canvas.days(diff.index),
                           colour=canvas.BRANCH.colour, ylabel="branch − main",
                           title=f"{curves[1].label} minus {curves[0].label}: "
                                 f"{measure.reading}")

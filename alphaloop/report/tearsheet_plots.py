@@ -51,7 +51,7 @@ def rolling_sharpe_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] =
     for curve, style in styled:
         sharpe = rolling_sharpe(curve, days)
         prefix = "benchmark " if style in canvas.BENCHMARK_STYLES else ""
-        axes.plot(sharpe.index, sharpe.to_numpy(), color=style.colour,
+        axes.plot(canvas.days(sharpe.index), sharpe.to_numpy(), color=style.colour,
                   linestyle=style.linestyle, linewidth=style.width,
                   label=f"{prefix}{curve.label}")
     axes.axhline(0.0, color="#555555", linewidth=0.8)
@@ -99,12 +99,14 @@ def _heat_map(axes: Axes, months: pd.DataFrame, years: pd.Series, *, signed: boo
                 1e-4 if signed else 0.01)
     axes.imshow(np.ma.masked_invalid(shown), cmap="RdYlGn", aspect="auto",
                 norm=Normalize(-limit, limit), extent=(-0.5, 11.5, len(months) - 0.5, -0.5))
+    # Each figure sits inside its cell, so none moves the layout; blank cells draw nothing.
     for row, year in enumerate(months.index):
-        for col in range(12):
-            axes.text(col, row, cells[row][col], ha="center", va="center", fontsize=8,
-                      color="#1a1a1a")
-        axes.text(12.4, row, _cell(years.get(year, np.nan), digits, signed), ha="center",
-                  va="center", fontsize=8, fontweight="bold", color="#1a1a1a")
+        figures = [(col, text, "normal") for col, text in enumerate(cells[row])]
+        figures.append((12.4, _cell(years.get(year, np.nan), digits, signed), "bold"))
+        for col, text, weight in figures:
+            if text:
+                axes.text(col, row, text, ha="center", va="center", fontsize=8,
+                          fontweight=weight, color="#1a1a1a", in_layout=False)
     if signed and not any(any(row) for row in cells):
         canvas.note(axes, "no month differs at this precision")
     axes.axvspan(11.9, 12.9, color="#eeeeee", lw=0)
@@ -149,7 +151,7 @@ def _weight_difference(axes: Axes, main: Curve, branch: Curve,
     common = ours.index.intersection(theirs.index)
     diff = theirs.reindex(index=common).sub(ours.reindex(index=common), fill_value=0.0)
     for name in diff.columns:
-        axes.plot(diff.index, diff[name].to_numpy(), linewidth=1.2, label=name,
+        axes.plot(canvas.days(diff.index), diff[name].to_numpy(), linewidth=1.2, label=name,
                   color=CLASS_COLOURS.get(name, CLASS_COLOURS["other"]) if name != "cash"
                   else "#7f7f7f")
     axes.axhline(0.0, color="#555555", linewidth=0.8)
@@ -181,7 +183,7 @@ def weights_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
     for ax, curve in zip(axes, shown, strict=False):
         frame = curve.weights_frame().clip(lower=0.0)
         colours = [CLASS_COLOURS.get(c, CLASS_COLOURS["other"]) for c in frame.columns]
-        ax.stackplot(frame.index, frame.to_numpy().T, labels=list(frame.columns),
+        ax.stackplot(canvas.days(frame.index), frame.to_numpy().T, labels=list(frame.columns),
                      colors=colours, linewidth=0)
         ax.set_ylim(0.0, 1.0)
         ax.set_xlim(frame.index[0], frame.index[-1])

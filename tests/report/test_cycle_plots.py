@@ -9,12 +9,14 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from alphaloop.contract import AssetInfo
 from alphaloop.data.panel import MarketData
 from alphaloop.harness import BacktestResult, InverseVolatility, research_windows, simulate
 from alphaloop.harness.metrics import max_drawdown
+from alphaloop.report import _canvas
 from alphaloop.report.cycle_plots import (
     PLOT_CAPTIONS,
     Curve,
@@ -140,6 +142,24 @@ def test_the_same_data_gives_the_same_bytes(curves: list[Curve]) -> None:
     assert first == second and {"equity.png", "drawdown.png"} <= set(first)
     other = render_cycle_plots(curves[:1], holdout_start=None, cycle_id="c0001")
     assert other["equity.png"] != first["equity.png"]
+
+
+def test_laying_out_once_draws_what_matplotlib_draws_by_itself(
+        curves: list[Curve], monkeypatch: pytest.MonkeyPatch) -> None:
+    def render() -> dict[str, bytes]:
+        return render_cycle_plots(curves, holdout_start=curves[0].dates[240],
+                                  cycle_id="c0001", benchmarks=[curves[0].model_copy(
+                                      update={"label": "60/40"})])
+
+    fast = render()
+
+    def matplotlib_alone(fig: Figure) -> bytes:  # its own layout pass and its own ticks
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=_canvas.DPI, metadata={"Software": None})
+        return buffer.getvalue()
+
+    monkeypatch.setattr(_canvas, "png", matplotlib_alone)
+    assert render() == fast  # every chart, byte for byte
 
 
 def test_bad_curves_are_refused_with_a_reason() -> None:
