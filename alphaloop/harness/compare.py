@@ -193,12 +193,19 @@ def _batch_metrics(r: np.ndarray, t: np.ndarray, lam: float,
     along each row, so each value equals the one computed on that row alone."""
     n = r.shape[1]
     root = math.sqrt(periods)
-    std = np.std(r, ddof=1, axis=1) if n >= 2 else np.full(r.shape[0], math.nan)
-    sharpe = _ratios(np.mean(r, axis=1), std) * root
+    # np.mean and np.std(ddof=1) as numpy computes them, sharing the row sums
+    mean = np.sum(r, axis=1, keepdims=True) / n
+    deviation = r - mean
+    np.multiply(deviation, deviation, out=deviation)
+    std = (np.sqrt(np.sum(deviation, axis=1) / (n - 1)) if n >= 2
+           else np.full(r.shape[0], math.nan))
+    sharpe = _ratios(mean[:, 0], std) * root
     wealth = np.cumprod(1.0 + r, axis=1)
-    peak = np.maximum.accumulate(
-        np.concatenate((np.ones((r.shape[0], 1)), wealth), axis=1), axis=1)[:, 1:]
-    drawdown = np.max(1.0 - wealth / peak, axis=1)
+    # the running peak from 1 before the first day; the deepest point is where wealth /
+    # peak is least (1 - x falls as x rises, rounding included)
+    peak = np.maximum.accumulate(wealth, axis=1)
+    np.maximum(peak, 1.0, out=peak)
+    drawdown = 1.0 - np.min(np.divide(wealth, peak, out=peak), axis=1)
     growth = np.expm1(np.sum(np.log1p(r), axis=1) * periods / n)  # -1 ruins a row: below
     annual = np.where(np.any(r == -1.0, axis=1), -1.0, growth)
     return {
