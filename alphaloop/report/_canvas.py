@@ -9,7 +9,8 @@ never with the module, so commands that draw nothing start without it.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["BENCHMARK_STYLES", "BRANCH", "MAIN", "Style", "date_axis", "days", "figure",
-           "mark_holdout", "note", "percent_axis", "png", "pp_axis", "style_axes"]
+__all__ = ["BENCHMARK_STYLES", "BRANCH", "MAIN", "Style", "date_axis", "days", "encode",
+           "figure", "mark_holdout", "note", "percent_axis", "png", "pngs", "pp_axis",
+           "rasterise", "style_axes"]
 
 DPI = 100
 HOLDOUT_COLOUR = "#8a8a8a"
@@ -140,17 +142,42 @@ def _fix_date_ticks(fig: Figure) -> None:
             axes.xaxis.set_major_locator(FixedLocator(axes.xaxis.get_majorticklocs()))
 
 
-def png(fig: Figure) -> bytes:
-    """The figure as PNG bytes, without metadata that would change from run to run.
+def rasterise(fig: Figure) -> np.ndarray:
+    """The figure drawn on its Agg canvas: RGBA pixels ``[row, column, channel]``.
 
-    The layout runs once, here, and is then switched off: savefig would otherwise draw
-    the whole figure once more, without output, to run it.
+    The layout runs once, here, and is then switched off (savefig would draw the whole
+    figure once more, without output, to run it).
     """
     _fix_date_ticks(fig)
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
         fig.set_layout_engine(None)  # None, not "none": that keeps a placeholder engine
+    fig.canvas.draw()
+    return np.array(fig.canvas.buffer_rgba())
+
+
+def encode(pixels: np.ndarray) -> bytes:
+    """``pixels`` as PNG bytes, as savefig writes them, without metadata that would
+    change from run to run."""
+    from matplotlib.image import imsave
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    imsave(buffer, pixels, format="png", origin="upper", dpi=DPI,
+           metadata={"Software": None})
     return buffer.getvalue()
+
+
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (:func:`rasterise`, then :func:`encode`)."""
+    return encode(rasterise(fig))
+
+
+def pngs(figures: Iterable[tuple[str, Callable[[], Figure]]]) -> dict[str, bytes]:
+    """Each named figure built and drawn in turn, as PNG bytes by name. A second thread
+    compresses each picture while the next is drawn: compression lets go of the
+    interpreter lock, drawing does not."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="png") as compressor:
+        pending = {name: compressor.submit(encode, rasterise(build()))
+                   for name, build in figures}
+    return {name: job.result() for name, job in pending.items()}

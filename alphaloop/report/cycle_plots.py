@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -24,14 +25,15 @@ import numpy as np
 from alphaloop.report import _canvas as canvas
 from alphaloop.report.curves import Curve, PlotError, difference, period_returns
 from alphaloop.report.tearsheet_plots import (
-    monthly_returns_png,
-    rolling_sharpe_png,
+    monthly_returns_figure,
+    rolling_sharpe_figure,
     rolling_window,
-    weights_png,
+    weights_figure,
 )
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["MIN_CALENDAR_MONTHS", "PLOT_CAPTIONS", "Curve", "PlotError", "drawdown_png",
            "equity_png", "render_cycle_plots"]
@@ -112,8 +114,8 @@ _DRAWDOWN = _Measure(values=Curve.underwater,
                      reading="drawdown (above 0: the branch is less deep)", fill_main=True)
 
 
-def _comparison_png(curves: Sequence[Curve], benchmarks: Sequence[Curve],
-                    holdout_start: date | None, title: str, measure: _Measure) -> bytes:
+def _comparison_figure(curves: Sequence[Curve], benchmarks: Sequence[Curve],
+                       holdout_start: date | None, title: str, measure: _Measure) -> Figure:
     """``measure`` of each curve over time; with a branch, the branch minus ``main`` below."""
     _check(curves)
     two = len(curves) == 2
@@ -143,7 +145,7 @@ def _comparison_png(curves: Sequence[Curve], benchmarks: Sequence[Curve],
         canvas.mark_holdout(axes[1], last, holdout_start, label=False, text=False)
     canvas.date_axis(axes[-1])
     axes[-1].set_xlabel("Date")
-    return canvas.png(fig)
+    return fig
 
 
 def equity_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
@@ -154,7 +156,7 @@ def equity_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
     With a branch, a lower panel shows the branch's cumulative return minus ``main``'s
     (:func:`~alphaloop.report.curves.difference`).
     """
-    return _comparison_png(curves, benchmarks, holdout_start, title, _EQUITY)
+    return canvas.png(_comparison_figure(curves, benchmarks, holdout_start, title, _EQUITY))
 
 
 def drawdown_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
@@ -165,7 +167,8 @@ def drawdown_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
     With a branch, a lower panel shows the branch's drawdown minus ``main``'s, signed so
     that above 0 means the branch is less deep.
     """
-    return _comparison_png(curves, benchmarks, holdout_start, title, _DRAWDOWN)
+    return canvas.png(_comparison_figure(curves, benchmarks, holdout_start, title,
+                                         _DRAWDOWN))
 
 
 def render_cycle_plots(curves: Sequence[Curve], *, holdout_start: date | None,
@@ -180,22 +183,24 @@ def render_cycle_plots(curves: Sequence[Curve], *, holdout_start: date | None,
     _check(curves)
     names = " and ".join(c.label for c in curves)
     against = " against the benchmarks" if benchmarks else ""
-    plots = {
-        "equity.png": equity_png(curves, benchmarks=benchmarks, holdout_start=holdout_start,
-                                 title=f"{cycle_id}: cumulative return of {names}{against}"),
-        "drawdown.png": drawdown_png(curves, benchmarks=benchmarks,
-                                     holdout_start=holdout_start,
-                                     title=f"{cycle_id}: drawdown of {names}{against}"),
-    }
+    figures: list[tuple[str, Callable[[], Figure]]] = [
+        ("equity.png", partial(_comparison_figure, curves, benchmarks, holdout_start,
+                               f"{cycle_id}: cumulative return of {names}{against}",
+                               _EQUITY)),
+        ("drawdown.png", partial(_comparison_figure, curves, benchmarks, holdout_start,
+                                 f"{cycle_id}: drawdown of {names}{against}", _DRAWDOWN)),
+    ]
     days = rolling_window(len(curves[0].dates))
     if days is not None:
-        plots["rolling_sharpe.png"] = rolling_sharpe_png(
-            curves, benchmarks=benchmarks, holdout_start=holdout_start, days=days,
-            title=f"{cycle_id}: rolling {days}-day Sharpe ratio of {names}{against}")
+        figures.append(("rolling_sharpe.png", partial(
+            rolling_sharpe_figure, curves, benchmarks=benchmarks,
+            holdout_start=holdout_start, days=days,
+            title=f"{cycle_id}: rolling {days}-day Sharpe ratio of {names}{against}")))
     if len(period_returns(curves[0], "M")) >= MIN_CALENDAR_MONTHS:
-        plots["monthly_returns.png"] = monthly_returns_png(
-            curves, title=f"{cycle_id}: monthly returns")
+        figures.append(("monthly_returns.png", partial(
+            monthly_returns_figure, curves, title=f"{cycle_id}: monthly returns")))
     if any(c.weights for c in curves):
-        plots["weights.png"] = weights_png(curves, holdout_start=holdout_start,
-                                           title=f"{cycle_id}: weights by asset class")
-    return plots
+        figures.append(("weights.png", partial(
+            weights_figure, curves, holdout_start=holdout_start,
+            title=f"{cycle_id}: weights by asset class")))
+    return canvas.pngs(figures)

@@ -18,8 +18,10 @@ from alphaloop.report.curves import Curve, period_returns, rolling_sharpe
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-__all__ = ["CLASS_COLOURS", "monthly_returns_png", "rolling_sharpe_png", "rolling_window",
+__all__ = ["CLASS_COLOURS", "monthly_returns_figure", "monthly_returns_png",
+           "rolling_sharpe_figure", "rolling_sharpe_png", "rolling_window", "weights_figure",
            "weights_png"]
 
 CLASS_COLOURS: dict[str, str] = {
@@ -44,6 +46,15 @@ def rolling_sharpe_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] =
                        holdout_start: date | None = None, days: int = 126,
                        title: str = "Rolling Sharpe ratio") -> bytes:
     """The annualised Sharpe ratio of each trailing ``days``-day window, per curve."""
+    return canvas.png(rolling_sharpe_figure(curves, benchmarks=benchmarks,
+                                            holdout_start=holdout_start, days=days,
+                                            title=title))
+
+
+def rolling_sharpe_figure(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] = (),
+                          holdout_start: date | None = None, days: int = 126,
+                          title: str = "Rolling Sharpe ratio") -> Figure:
+    """The figure of :func:`rolling_sharpe_png`."""
     fig, (axes,) = canvas.figure(11.0, 4.6)
     fig.suptitle(title, fontsize=13, x=0.01, ha="left")
     styled = [*zip(benchmarks, canvas.BENCHMARK_STYLES * len(benchmarks), strict=False),
@@ -61,7 +72,7 @@ def rolling_sharpe_png(curves: Sequence[Curve], *, benchmarks: Sequence[Curve] =
                       legend=True)
     canvas.date_axis(axes)
     axes.set_xlabel("Date (each point: the window ending that day)")
-    return canvas.png(fig)
+    return fig
 
 
 def _calendar(returns: pd.Series) -> pd.DataFrame:
@@ -123,6 +134,12 @@ def _heat_map(axes: Axes, months: pd.DataFrame, years: pd.Series, *, signed: boo
 def monthly_returns_png(curves: Sequence[Curve], *, title: str = "Monthly returns") -> bytes:
     """``main``'s return in each calendar month (percent), and with a branch, the
     branch's monthly return minus ``main``'s (percentage points)."""
+    return canvas.png(monthly_returns_figure(curves, title=title))
+
+
+def monthly_returns_figure(curves: Sequence[Curve], *,
+                           title: str = "Monthly returns") -> Figure:
+    """The figure of :func:`monthly_returns_png`."""
     main = period_returns(curves[0], "M")
     main_years = period_returns(curves[0], "Y")
     panels = [(_calendar(main), main_years.set_axis(main_years.index.year), False,
@@ -141,7 +158,7 @@ def monthly_returns_png(curves: Sequence[Curve], *, title: str = "Monthly return
     fig.suptitle(title, fontsize=13, x=0.01, ha="left")
     for ax, (months, years, signed, heading) in zip(axes, panels, strict=True):
         _heat_map(ax, months, years, signed=signed, title=heading)
-    return canvas.png(fig)
+    return fig
 
 
 def _weight_difference(axes: Axes, main: Curve, branch: Curve,
@@ -172,6 +189,12 @@ def weights_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
 
     Cash a trade's cost pushed a hair below zero is drawn as zero.
     """
+    return canvas.png(weights_figure(curves, holdout_start=holdout_start, title=title))
+
+
+def weights_figure(curves: Sequence[Curve], *, holdout_start: date | None = None,
+                   title: str = "Weights by asset class") -> Figure:
+    """The figure of :func:`weights_png`."""
     shown = [c for c in curves if c.weights]
     both = len(shown) == 2
     fig, axes = canvas.figure(11.0, 1.2 + 2.6 * len(shown) + (2.0 if both else 0.0),
@@ -196,4 +219,4 @@ def weights_png(curves: Sequence[Curve], *, holdout_start: date | None = None,
                    frameon=False, fontsize=9, title="asset class")
     canvas.date_axis(axes[-1])
     axes[-1].set_xlabel("Date")
-    return canvas.png(fig)
+    return fig

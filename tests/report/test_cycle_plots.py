@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
 from datetime import date
 
 import matplotlib.image
@@ -153,12 +154,16 @@ def test_laying_out_once_draws_what_matplotlib_draws_by_itself(
 
     fast = render()
 
-    def matplotlib_alone(fig: Figure) -> bytes:  # its own layout pass and its own ticks
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=_canvas.DPI, metadata={"Software": None})
-        return buffer.getvalue()
+    def matplotlib_alone(figures: Iterable[tuple[str, Callable[[], Figure]]]
+                         ) -> dict[str, bytes]:  # one at a time, its own layout and ticks
+        out = {}
+        for name, build in figures:
+            buffer = io.BytesIO()
+            build().savefig(buffer, format="png", dpi=_canvas.DPI, metadata={"Software": None})
+            out[name] = buffer.getvalue()
+        return out
 
-    monkeypatch.setattr(_canvas, "png", matplotlib_alone)
+    monkeypatch.setattr(_canvas, "pngs", matplotlib_alone)
     assert render() == fast  # every chart, byte for byte
 
 
