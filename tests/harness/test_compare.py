@@ -178,3 +178,23 @@ def test_batched_resamples_keep_undefined_and_ruined_draws_as_the_scalar_metrics
                                    seed=1, lam=LAM, periods=252.0)
     assert np.isnan(expected).any() and np.isinf(expected).any()
     assert np.array_equal(draws, expected, equal_nan=True)
+
+
+_DAY = st.one_of(st.just(0.0), st.just(-1.0), st.floats(-0.2, 0.2, allow_subnormal=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(20, 60).flatmap(lambda n: st.tuples(
+    st.lists(_DAY, min_size=n, max_size=n), st.lists(_DAY, min_size=n, max_size=n),
+    st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n))),
+    st.floats(1.0, 8.0), st.integers(0, 2**16))
+def test_batched_resamples_agree_with_the_scalar_metrics_on_any_series(
+        series: tuple[list[float], list[float], list[float]], block: float,
+        seed: int) -> None:
+    b, m, traded = (np.asarray(x, dtype=float) for x in series)
+    expected = _one_resample_at_a_time(b, m, traded, traded[::-1].copy(), block=block,
+                                       n_resamples=230, seed=seed, lam=LAM)
+    draws = _resampled_differences(block, b, m, traded, traded[::-1].copy(),
+                                   names=list(_functionals(LAM, 252.0)), n_resamples=230,
+                                   seed=seed, lam=LAM, periods=252.0)
+    assert np.array_equal(draws, expected, equal_nan=True)
